@@ -1,0 +1,1 @@
+//! The BiSCOL language server.

@@ -1,0 +1,1 @@
+//! Bitcoin script engine.

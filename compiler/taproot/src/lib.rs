@@ -1,0 +1,1 @@
+//! The Taproot back end.

@@ -605,7 +605,8 @@ impl<'a> Interpreter<'a> {
             OP_NOP => {}
             OP_CHECKLOCKTIMEVERIFY => {
                 if !self.flags.contains(F::CHECKLOCKTIMEVERIFY) {
-                    return self.upgradable_nop();
+                    // Not enabled: a plain NOP2 (not subject to DISCOURAGE_UPGRADABLE_NOPS).
+                    return Ok(());
                 }
                 self.need(1)?;
                 let n = decode_num(self.top(1), self.minimal(), 5)?;
@@ -618,7 +619,8 @@ impl<'a> Interpreter<'a> {
             }
             OP_CHECKSEQUENCEVERIFY => {
                 if !self.flags.contains(F::CHECKSEQUENCEVERIFY) {
-                    return self.upgradable_nop();
+                    // Not enabled: a plain NOP3 (not subject to DISCOURAGE_UPGRADABLE_NOPS).
+                    return Ok(());
                 }
                 self.need(1)?;
                 let n = decode_num(self.top(1), self.minimal(), 5)?;
@@ -634,7 +636,7 @@ impl<'a> Interpreter<'a> {
                 let mut value = false;
                 if f_exec {
                     if self.stack.is_empty() {
-                        return Err(E::UnbalancedConditional);
+                        return Err(E::InvalidStackOperation);
                     }
                     let top = self.top(1);
                     let non_minimal = top.len() > 1 || (top.len() == 1 && top[0] != 1);

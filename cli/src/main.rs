@@ -1,8 +1,13 @@
 //! `biscol`: the command-line front of the compiler and the runtime.
 //!
 //! The binary is thin: it parses flags with clap, calls a library, and renders what comes back.
+//! Exit codes: 0 success, 1 the input has errors (or a spend/verification fails), 2 usage or
+//! IO errors.
 
+mod check;
 mod debug_verify;
+mod explain;
+mod output;
 
 use std::process::ExitCode;
 
@@ -10,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 /// BiSCOL: contracts for Bitcoin, checked, compiled to Taproot and run.
 #[derive(Debug, Parser)]
-#[command(name = "biscol", version, about, long_about = None)]
+#[command(name = "biscol", version, about, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +23,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check contracts and report every error and warning, without building anything.
+    ///
+    /// PATHs are `.bsc` files or folders (searched recursively for `.bsc` files); the default
+    /// is the current folder. Exit code 0 when there is no error, 1 when there is one, 2 when
+    /// a path cannot be read.
+    Check(check::CheckArgs),
+    /// Print the long explanation of a diagnostic code, with a wrong and a right example.
+    ///
+    /// For example `biscol explain E0020`. `biscol explain --list` lists every code.
+    Explain(explain::ExplainArgs),
     /// Low-level tools for looking inside transactions and scripts.
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -32,6 +47,8 @@ enum DebugCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Debug(DebugCommand::Verify(args)) => debug_verify::run(&args),
     }
 }

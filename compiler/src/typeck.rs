@@ -1078,7 +1078,6 @@ impl<'e, 'a> Checker<'e, 'a> {
                 let func = HashFn::from_name(name).unwrap_or(HashFn::Sha256);
                 let Some(a) = one_arg(self) else { return err(span) };
                 let x = self.check(a, frame, Some(&Ty::Bytes32));
-                let x = self.coerce(x, &Ty::Bytes32);
                 match &x.kind {
                     H::Arg(_) => {}
                     H::Error => return err(span),
@@ -1091,6 +1090,10 @@ impl<'e, 'a> Checker<'e, 'a> {
                         );
                         return err(span);
                     }
+                }
+                let x = self.coerce(x, &Ty::Bytes32);
+                if x.ty == Ty::Error {
+                    return err(span);
                 }
                 hir::Expr { kind: H::Hash { func, preimage: Box::new(x) }, ty: func.output(), span }
             }

@@ -136,20 +136,21 @@ fn describe(
         } => {
             let found = describe_token(token, &text[start..end]);
             let expected = describe_expected(&expected);
-            // A closing token missing at the end of a line is reported where it belongs.
-            if let [only] = expected.as_slice() {
-                if only == "`;`" || only == "`)`" || only == "`]`" || only == "`}`" {
-                    if let Some(prev_end) = previous_token_end(tokens, start) {
-                        if text[prev_end..start].contains('\n') {
-                            return SyntaxError {
-                                kind: SyntaxErrorKind::Missing {
-                                    expected: only.clone(),
-                                    found,
-                                },
-                                span: Span::new(file, prev_end, prev_end),
-                            };
-                        }
-                    }
+            // A `;` (or a lone closing token) missing at the end of a line is reported where it
+            // belongs: after the last token of that line, not at the start of the next one.
+            let missing = if expected.iter().any(|e| e == "`;`") {
+                Some("`;`".to_string())
+            } else if let [only] = expected.as_slice() {
+                ["`)`", "`]`", "`}`"].contains(&only.as_str()).then(|| only.clone())
+            } else {
+                None
+            };
+            if let (Some(missing), Some(prev_end)) = (missing, previous_token_end(tokens, start)) {
+                if text[prev_end..start].contains('\n') {
+                    return SyntaxError {
+                        kind: SyntaxErrorKind::Missing { expected: missing, found },
+                        span: Span::new(file, prev_end, prev_end),
+                    };
                 }
             }
             SyntaxError {

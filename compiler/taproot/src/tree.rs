@@ -249,8 +249,9 @@ mod tests {
     #[test]
     fn huffman_8_1_1() {
         let t = huffman(&[8.0, 1.0, 1.0]).unwrap();
-        assert_eq!(t.shape(), "{0,{1,2}}");
-        assert_eq!(t.leaves(), vec![(0, 1), (1, 2), (2, 2)]);
+        // 1 and 2 merge first (weight 2, popped before 8), so the pair is the left child.
+        assert_eq!(t.shape(), "{{1,2},0}");
+        assert_eq!(t.leaves(), vec![(1, 2), (2, 2), (0, 1)]);
     }
 
     #[test]

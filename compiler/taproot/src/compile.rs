@@ -767,3 +767,95 @@ pub fn template_text_str(mut s: String, timelocks: &Timelocks) -> String {
     }
     s
 }
+
+/// Why [`compile_tr_expected_vbytes`] has no figure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileTrError {
+    /// rust-miniscript's `compile_tr` failed.
+    Compiler(String),
+    /// `compile_tr` moved a bare-key branch to the internal key: a different contract.
+    KeyExtracted,
+    /// A `compile_tr` leaf matched none of the expected sub-policies.
+    Unmatched,
+}
+
+impl fmt::Display for CompileTrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileTrError::Compiler(m) => write!(f, "compile_tr failed: {m}"),
+            CompileTrError::KeyExtracted => {
+                f.write_str("compile_tr moved a bare-key branch to the internal key")
+            }
+            CompileTrError::Unmatched => f.write_str("a compile_tr leaf matched no sub-policy"),
+        }
+    }
+}
+
+impl std::error::Error for CompileTrError {}
+
+/// Every key occurrence gets its own name (`a` → `a__1`, `a__2`, ...): rust-miniscript's
+/// `compile_tr` refuses a key that appears twice anywhere in the policy, even in different
+/// leaves. All tapscript keys are 32 bytes, so renaming changes no size.
+fn rename_apart(p: &Concrete<ParamKey>, n: &mut u32) -> Concrete<ParamKey> {
+    match p {
+        Concrete::Key(k) => {
+            *n += 1;
+            Concrete::Key(ParamKey::new(format!("{}__{}", k.name, n)))
+        }
+        Concrete::And(subs) => {
+            Concrete::And(subs.iter().map(|s| Arc::new(rename_apart(s, n))).collect())
+        }
+        Concrete::Or(subs) => Concrete::Or(
+            subs.iter().map(|(w, s)| (*w, Arc::new(rename_apart(s, n)))).collect(),
+        ),
+        Concrete::Thresh(t) => {
+            let inner: Vec<_> = t.iter().map(|s| Arc::new(rename_apart(s, n))).collect();
+            match Threshold::new(t.k(), inner) {
+                Ok(t) => Concrete::Thresh(t),
+                Err(_) => Concrete::Unsatisfiable,
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Expected script-path witness size (vbytes, same formula as [`compile`]) of
+/// rust-miniscript's `compile_tr` on the same contract: the `or` of the paths with their
+/// weights, internal key = the key path (a placeholder; NUMS when there is none). Keys are
+/// renamed apart first (see `rename_apart`). Used by the weight comparison.
+pub fn compile_tr_expected_vbytes(contract: &Contract) -> Result<f64, CompileTrError> {
+    let mut n = 0;
+    let subs: Vec<(usize, Arc<Concrete<ParamKey>>)> = contract
+        .paths
+        .iter()
+        .map(|p| (p.weight as usize, Arc::new(rename_apart(&binarize(&p.policy), &mut n))))
+        .collect();
+    let whole = binarize(&Concrete::Or(subs));
+    let internal = ParamKey::new("__internal");
+    let desc = whole
+        .compile_tr(Some(internal.clone()))
+        .map_err(|e| CompileTrError::Compiler(e.to_string()))?;
+    let miniscript::Descriptor::Tr(tr) = desc else {
+        return Err(CompileTrError::Compiler("not a tr descriptor".into()));
+    };
+    if tr.internal_key() != &internal {
+        return Err(CompileTrError::KeyExtracted);
+    }
+    let mut expected: Vec<(f64, Template, bool)> = disjuncts(&whole, true)
+        .unwrap_or_else(|| vec![(1.0, whole.clone())])
+        .into_iter()
+        .filter_map(|(prob, p)| p.compile::<Tap>().ok().map(|ms| (prob, ms, false)))
+        .collect();
+    let mut cost = 0.0;
+    for leaf in tr.leaves() {
+        let ms = leaf.miniscript();
+        let slot = expected
+            .iter_mut()
+            .find(|(_, e, used)| !*used && e == ms.as_ref())
+            .ok_or(CompileTrError::Unmatched)?;
+        slot.2 = true;
+        let w = witness_weight(ms, leaf.depth()).ok_or(CompileTrError::Unmatched)?;
+        cost += slot.0 * w as f64;
+    }
+    Ok(round3(cost / 4.0))
+}

@@ -26,7 +26,11 @@ use crate::syntax::ast::{self, BinOp};
 use crate::types::Ty;
 
 /// How deep `fn` calls may be inlined inside one another.
-pub const MAX_INLINE_DEPTH: usize = 64;
+pub const MAX_INLINE_DEPTH: usize = 16;
+
+/// The deepest condition a `require` may have after `fn` inlining (the IR and the back ends
+/// recurse on it).
+pub const MAX_COND_DEPTH: usize = 200;
 
 /// The largest `@weight`.
 pub const MAX_WEIGHT: u64 = 1_000_000;
@@ -538,7 +542,15 @@ impl<'e, 'a> Checker<'e, 'a> {
             match stmt {
                 ast::Stmt::Require { cond, message, span } => {
                     let e = self.check(cond, &frame, Some(&Ty::Cond));
-                    let e = self.coerce(e, &Ty::Cond);
+                    let mut e = self.coerce(e, &Ty::Cond);
+                    if hir_depth(&e) > MAX_COND_DEPTH {
+                        self.report(
+                            Diagnostic::error("E0008", "condition nests too deeply after inlining", cond.span)
+                                .with_label(format!("more than {MAX_COND_DEPTH} levels once `fn`s are inlined"))
+                                .with_help("flatten it, or use fewer nested `fn` calls"),
+                        );
+                        e = err(cond.span);
+                    }
                     requires.push(hir::Require { cond: e, message: message.as_ref().map(|m| m.0.clone()), span: *span });
                 }
                 ast::Stmt::Prove { expr, span } => {
@@ -1257,6 +1269,25 @@ impl<'e, 'a> Checker<'e, 'a> {
             _ => {}
         }
     }
+}
+
+/// The depth of a typed expression, computed without recursion.
+fn hir_depth(e: &hir::Expr) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        max = max.max(d);
+        let children: Vec<&hir::Expr> = match &e.kind {
+            H::Sig(x) | H::Older(x) | H::After(x) => vec![x],
+            H::Hash { preimage, .. } => vec![preimage],
+            H::HashEq { preimage, hash, .. } => vec![preimage, hash],
+            H::Threshold { items, .. } | H::And(items) | H::Or(items) | H::Array(items) => items.iter().collect(),
+            H::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            H::Value(_) | H::Param { .. } | H::Arg(_) | H::Confidential(_) | H::Error => Vec::new(),
+        };
+        stack.extend(children.into_iter().map(|c| (c, d + 1)));
+    }
+    max
 }
 
 fn contains_sig(e: &hir::Expr) -> bool {

@@ -10,6 +10,9 @@ use std::ops::Range;
 use codespan_reporting::diagnostic::{self as cs, LabelStyle};
 use codespan_reporting::files::{self, Files};
 use codespan_reporting::term::{self, termcolor::WriteColor};
+
+/// A colourless writer, for rendering into memory.
+pub use codespan_reporting::term::termcolor::NoColor;
 use serde::Serialize;
 
 use super::{Diagnostic, Severity};
@@ -238,3 +241,4 @@ pub fn to_json(files: &SourceFiles, diagnostics: &[Diagnostic]) -> Vec<JsonDiagn
         })
         .collect()
 }
+

@@ -13,7 +13,7 @@ use crate::syntax::ast::BinOp;
 use crate::types::Ty;
 
 /// The deepest condition nesting the parser accepts.
-pub const MAX_DEPTH: usize = 512;
+pub const MAX_DEPTH: usize = 256;
 
 /// A problem in IR text.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -94,7 +94,11 @@ impl Default for Database {
 impl Database {
     /// A database holding the standard library.
     pub fn new() -> Database {
-        let mut db = Database { storage: salsa::Storage::default(), workspace: None, next_id: 0 };
+        let mut db = Database {
+            storage: salsa::Storage::default(),
+            workspace: None,
+            next_id: 0,
+        };
         db.workspace = Some(Workspace::new(&db, BTreeMap::new()));
         for (name, text) in STDLIB {
             db.set_file(&stdlib_path(name), (*text).to_string());
@@ -126,7 +130,11 @@ impl Database {
 
     /// The file with id `id`.
     pub fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
-        self.workspace().files(self).values().copied().find(|f| f.id(self) == id)
+        self.workspace()
+            .files(self)
+            .values()
+            .copied()
+            .find(|f| f.id(self) == id)
     }
 
     /// Follows `use "file.bsc";` from every file, loading what is missing with `loader`,
@@ -172,9 +180,10 @@ fn import_paths(db: &dyn Db, file: SourceFile) -> Vec<String> {
         .items
         .iter()
         .filter_map(|item| match item {
-            ast::Item::Use(ast::Use { target: ast::UseTarget::File { path: target, .. }, .. }) => {
-                resolve::join_use_path(path, target)
-            }
+            ast::Item::Use(ast::Use {
+                target: ast::UseTarget::File { path: target, .. },
+                ..
+            }) => resolve::join_use_path(path, target),
             _ => None,
         })
         .collect()
@@ -210,21 +219,30 @@ pub struct Imports {
 pub fn imports(db: &dyn Db, file: SourceFile) -> Imports {
     let workspace = db.workspace();
     let files = workspace.files(db);
-    let mut out = Imports { files: Vec::new(), errors: Vec::new() };
+    let mut out = Imports {
+        files: Vec::new(),
+        errors: Vec::new(),
+    };
     for item in &parse(db, file).ast.items {
         let ast::Item::Use(u) = item else { continue };
         let (target, key, span) = match &u.target {
             ast::UseTarget::Module { segments } => {
-                let text = segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("::");
+                let text = segments
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("::");
                 let key = match segments.as_slice() {
                     [root, name] if root.name == "stdlib" => Some(stdlib_path(&name.name)),
                     _ => None,
                 };
                 (text, key, u.span)
             }
-            ast::UseTarget::File { path, span } => {
-                (format!("\"{path}\""), resolve::join_use_path(file.path(db), path), *span)
-            }
+            ast::UseTarget::File { path, span } => (
+                format!("\"{path}\""),
+                resolve::join_use_path(file.path(db), path),
+                *span,
+            ),
         };
         match key.as_ref().and_then(|k| files.get(k)) {
             Some(target_file) if *target_file != file => out.files.push((u.span, *target_file)),
@@ -232,11 +250,16 @@ pub fn imports(db: &dyn Db, file: SourceFile) -> Imports {
             None => {
                 let suggestion = match &u.target {
                     ast::UseTarget::Module { segments } => segments.last().and_then(|last| {
-                        resolve::suggest(&last.name, STDLIB.iter().map(|(n, _)| *n)).map(|s| format!("stdlib::{s}"))
+                        resolve::suggest(&last.name, STDLIB.iter().map(|(n, _)| *n))
+                            .map(|s| format!("stdlib::{s}"))
                     }),
                     ast::UseTarget::File { .. } => None,
                 };
-                out.errors.push(ResolveError::UnresolvedUse { target, span, suggestion });
+                out.errors.push(ResolveError::UnresolvedUse {
+                    target,
+                    span,
+                    suggestion,
+                });
             }
         }
     }
@@ -283,19 +306,45 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
             stack.extend(imports(db, f).files.iter().map(|(_, g)| *g));
         }
     }
-    let asts: BTreeMap<FileId, &ast::SourceFile> = closure.iter().map(|(id, f)| (*id, &parse(db, *f).ast)).collect();
-    let scopes: BTreeMap<FileId, &ItemScope> = closure.iter().map(|(id, f)| (*id, &scope(db, *f).scope)).collect();
-    let env = typeck::Env { asts: &asts, scopes: &scopes };
+    let asts: BTreeMap<FileId, &ast::SourceFile> = closure
+        .iter()
+        .map(|(id, f)| (*id, &parse(db, *f).ast))
+        .collect();
+    let scopes: BTreeMap<FileId, &ItemScope> = closure
+        .iter()
+        .map(|(id, f)| (*id, &scope(db, *f).scope))
+        .collect();
+    let env = typeck::Env {
+        asts: &asts,
+        scopes: &scopes,
+    };
     let (contracts, diagnostics) = typeck::check_file(&env, file.id(db));
-    Checked { contracts, diagnostics }
+    Checked {
+        contracts,
+        diagnostics,
+    }
 }
 
 /// Every diagnostic of a file, sorted by position.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = parse(db, file).errors.iter().map(parser::SyntaxError::to_diagnostic).collect();
-    out.extend(imports(db, file).errors.iter().map(ResolveError::to_diagnostic));
-    out.extend(scope(db, file).errors.iter().map(ResolveError::to_diagnostic));
+    let mut out: Vec<Diagnostic> = parse(db, file)
+        .errors
+        .iter()
+        .map(parser::SyntaxError::to_diagnostic)
+        .collect();
+    out.extend(
+        imports(db, file)
+            .errors
+            .iter()
+            .map(ResolveError::to_diagnostic),
+    );
+    out.extend(
+        scope(db, file)
+            .errors
+            .iter()
+            .map(ResolveError::to_diagnostic),
+    );
     out.extend(check(db, file).diagnostics.iter().cloned());
     diagnostic::sort(&mut out);
     out.dedup();
@@ -308,5 +357,11 @@ pub fn lower(db: &dyn Db, file: SourceFile) -> Option<ir::Module> {
     if diagnostics(db, file).iter().any(Diagnostic::is_error) {
         return None;
     }
-    Some(ir::Module { contracts: check(db, file).contracts.iter().map(ir::lower::lower_contract).collect() })
+    Some(ir::Module {
+        contracts: check(db, file)
+            .contracts
+            .iter()
+            .map(ir::lower::lower_contract)
+            .collect(),
+    })
 }

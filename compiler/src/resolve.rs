@@ -222,7 +222,9 @@ pub fn item_scope(
     let mut errors = Vec::new();
     let mut own: BTreeMap<String, ItemRef> = BTreeMap::new();
     for (index, item) in source.items.iter().enumerate() {
-        let Some((kind, name)) = item_name(item) else { continue };
+        let Some((kind, name)) = item_name(item) else {
+            continue;
+        };
         if BUILTINS.contains(&name.name.as_str()) {
             errors.push(ResolveError::ShadowsBuiltin {
                 name: name.name.clone(),
@@ -230,7 +232,12 @@ pub fn item_scope(
             });
             continue;
         }
-        let entry = ItemRef { file, index, kind, name_span: name.span };
+        let entry = ItemRef {
+            file,
+            index,
+            kind,
+            name_span: name.span,
+        };
         if let Some(first) = own.get(&name.name) {
             errors.push(ResolveError::Duplicate {
                 what: "item",
@@ -245,7 +252,9 @@ pub fn item_scope(
     let mut imported: BTreeMap<String, (ItemRef, Span)> = BTreeMap::new();
     for (use_span, import_file, import) in imports {
         for (index, item) in import.items.iter().enumerate() {
-            let Some((kind, name)) = item_name(item) else { continue };
+            let Some((kind, name)) = item_name(item) else {
+                continue;
+            };
             if own.contains_key(&name.name) || BUILTINS.contains(&name.name.as_str()) {
                 continue;
             }
@@ -260,7 +269,12 @@ pub fn item_scope(
                 }
                 Some(_) => {}
                 None => {
-                    let entry = ItemRef { file: *import_file, index, kind, name_span: name.span };
+                    let entry = ItemRef {
+                        file: *import_file,
+                        index,
+                        kind,
+                        name_span: name.span,
+                    };
                     imported.insert(name.name.clone(), (entry, *use_span));
                 }
             }
@@ -291,7 +305,8 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// `contracts/a.bsc` + `../lib/b.bsc` = `lib/b.bsc`. Returns `None` for a path that climbs
 /// above the root of a relative importer.
 pub fn join_use_path(importer: &str, target: &str) -> Option<String> {
-    let absolute = target.starts_with('/') || (importer.starts_with('/') && !target.starts_with('/'));
+    let absolute =
+        target.starts_with('/') || (importer.starts_with('/') && !target.starts_with('/'));
     let mut parts: Vec<&str> = Vec::new();
     if !target.starts_with('/') {
         let dir = importer.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -307,7 +322,11 @@ pub fn join_use_path(importer: &str, target: &str) -> Option<String> {
         }
     }
     let joined = parts.join("/");
-    Some(if absolute { format!("/{joined}") } else { joined })
+    Some(if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    })
 }
 
 #[cfg(test)]
@@ -316,9 +335,18 @@ mod tests {
 
     #[test]
     fn joins_paths_lexically() {
-        assert_eq!(join_use_path("a/b.bsc", "c.bsc").as_deref(), Some("a/c.bsc"));
-        assert_eq!(join_use_path("a/b.bsc", "../c.bsc").as_deref(), Some("c.bsc"));
-        assert_eq!(join_use_path("/x/a/b.bsc", "./lib/c.bsc").as_deref(), Some("/x/a/lib/c.bsc"));
+        assert_eq!(
+            join_use_path("a/b.bsc", "c.bsc").as_deref(),
+            Some("a/c.bsc")
+        );
+        assert_eq!(
+            join_use_path("a/b.bsc", "../c.bsc").as_deref(),
+            Some("c.bsc")
+        );
+        assert_eq!(
+            join_use_path("/x/a/b.bsc", "./lib/c.bsc").as_deref(),
+            Some("/x/a/lib/c.bsc")
+        );
         assert_eq!(join_use_path("b.bsc", "../c.bsc"), None);
     }
 }

@@ -27,7 +27,11 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` in `file`; the two ends are swapped if given backwards.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        let (start, end) = if start <= end { (start, end) } else { (end, start) };
+        let (start, end) = if start <= end {
+            (start, end)
+        } else {
+            (end, start)
+        };
         Span {
             file,
             start: clamp_u32(start),

@@ -2,7 +2,10 @@
 
 /// The candidate closest to `name`, if one is close enough to be a likely typo: at most a third
 /// of the name's length in edits (at least one), and case differences are nearly free.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &'a str)> = None;

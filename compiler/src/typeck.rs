@@ -122,7 +122,11 @@ fn err(span: Span) -> hir::Expr {
 }
 
 fn value(v: Value, ty: Ty, span: Span) -> hir::Expr {
-    hir::Expr { kind: H::Value(v), ty, span }
+    hir::Expr {
+        kind: H::Value(v),
+        ty,
+        span,
+    }
 }
 
 impl<'e, 'a> Checker<'e, 'a> {
@@ -135,6 +139,11 @@ impl<'e, 'a> Checker<'e, 'a> {
             fn_stack: Vec::new(),
             used: BTreeSet::new(),
         }
+    }
+
+    /// How many errors have been reported so far.
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
     }
 
     fn report(&mut self, d: Diagnostic) {
@@ -159,8 +168,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                         [ast::TypeExpr::Named { name, args, .. }] if name.name == "u64" && args.is_empty());
                     if !ok {
                         self.report(
-                            Diagnostic::error("E0055", "a commitment must be `Commitment<u64>`", *span)
-                                .with_label("unsupported commitment type"),
+                            Diagnostic::error(
+                                "E0055",
+                                "a commitment must be `Commitment<u64>`",
+                                *span,
+                            )
+                            .with_label("unsupported commitment type"),
                         );
                         return Ty::Error;
                     }
@@ -177,21 +190,36 @@ impl<'e, 'a> Checker<'e, 'a> {
                 };
                 if !args.is_empty() {
                     self.report(
-                        Diagnostic::error("E0021", format!("type `{found}` takes no generic arguments"), *span)
-                            .with_label("unexpected `<...>`"),
+                        Diagnostic::error(
+                            "E0021",
+                            format!("type `{found}` takes no generic arguments"),
+                            *span,
+                        )
+                        .with_label("unexpected `<...>`"),
                     );
                 }
                 found
             }
             ast::TypeExpr::Array { elem, len, .. } => {
                 let elem_ty = self.resolve_type(file, elem);
-                let frame = Frame { file, locals: BTreeMap::new(), in_prove: false, in_key: false };
+                let frame = Frame {
+                    file,
+                    locals: BTreeMap::new(),
+                    in_prove: false,
+                    in_key: false,
+                };
                 let len_expr = self.check(len, &frame, Some(&Ty::Int));
-                let Some(n) = self.const_int(&len_expr, "an array length") else { return Ty::Error };
+                let Some(n) = self.const_int(&len_expr, "an array length") else {
+                    return Ty::Error;
+                };
                 if n == 0 || n > 1000 {
                     self.report(
-                        Diagnostic::error("E0035", format!("an array must have 1 to 1000 elements, not {n}"), len.span)
-                            .with_label("invalid length"),
+                        Diagnostic::error(
+                            "E0035",
+                            format!("an array must have 1 to 1000 elements, not {n}"),
+                            len.span,
+                        )
+                        .with_label("invalid length"),
                     );
                     return Ty::Error;
                 }
@@ -211,10 +239,17 @@ impl<'e, 'a> Checker<'e, 'a> {
         if let Some(done) = self.consts.get(&(file, index)) {
             return done.clone();
         }
-        let Some(ast::Item::Const(c)) = self.item(file, index) else { return None };
+        let Some(ast::Item::Const(c)) = self.item(file, index) else {
+            return None;
+        };
         self.const_stack.push((file, index));
         let ty = self.resolve_type(file, &c.ty);
-        let frame = Frame { file, locals: BTreeMap::new(), in_prove: false, in_key: false };
+        let frame = Frame {
+            file,
+            locals: BTreeMap::new(),
+            in_prove: false,
+            in_key: false,
+        };
         let expr = self.check(&c.value, &frame, Some(&ty));
         let expr = self.coerce(expr, &ty);
         self.const_stack.pop();
@@ -222,13 +257,23 @@ impl<'e, 'a> Checker<'e, 'a> {
             H::Value(v) => Some((v, ty)),
             H::Error => None,
             _ => {
-                self.report(not_constant(c.value.span, &format!("the value of `{}`", c.name.name)));
+                self.report(not_constant(
+                    c.value.span,
+                    &format!("the value of `{}`", c.name.name),
+                ));
                 None
             }
         };
+        let errors_before = self.error_count();
         if let Some((v, ty)) = &result {
             self.check_value_range(v, ty, c.value.span);
         }
+        // An out-of-range constant is reported here, once, not again at every use.
+        let result = if self.error_count() > errors_before {
+            None
+        } else {
+            result
+        };
         self.consts.insert((file, index), result.clone());
         result
     }
@@ -248,17 +293,38 @@ impl<'e, 'a> Checker<'e, 'a> {
                 });
                 continue;
             }
-            let placeholder = hir::Expr { kind: H::Arg(p.name.name.clone()), ty, span: p.name.span };
-            locals.insert(p.name.name.clone(), (Local::Bound(placeholder), p.name.span));
+            let placeholder = hir::Expr {
+                kind: H::Arg(p.name.name.clone()),
+                ty,
+                span: p.name.span,
+            };
+            locals.insert(
+                p.name.name.clone(),
+                (Local::Bound(placeholder), p.name.span),
+            );
         }
         let ret = self.resolve_type(file, &f.ret);
-        let frame = Frame { file, locals, in_prove: false, in_key: false };
+        let frame = Frame {
+            file,
+            locals,
+            in_prove: false,
+            in_key: false,
+        };
         let body = self.check(&f.body, &frame, Some(&ret));
         self.coerce(body, &ret);
     }
 
-    fn inline_call(&mut self, file: FileId, index: usize, call: &ast::Expr, args: &[ast::Expr], frame: &Frame) -> hir::Expr {
-        let Some(ast::Item::Fn(f)) = self.item(file, index) else { return err(call.span) };
+    fn inline_call(
+        &mut self,
+        file: FileId,
+        index: usize,
+        call: &ast::Expr,
+        args: &[ast::Expr],
+        frame: &Frame,
+    ) -> hir::Expr {
+        let Some(ast::Item::Fn(f)) = self.item(file, index) else {
+            return err(call.span);
+        };
         if self.fn_stack.contains(&(file, index)) || self.fn_stack.len() >= MAX_INLINE_DEPTH {
             self.resolve_error(ResolveError::Cycle {
                 name: f.name.name.clone(),
@@ -276,14 +342,22 @@ impl<'e, 'a> Checker<'e, 'a> {
             let ty = self.resolve_type(file, &param.ty);
             let checked = self.check(arg, frame, Some(&ty));
             let checked = self.coerce(checked, &ty);
-            locals.insert(param.name.name.clone(), (Local::Bound(checked), param.name.span));
+            locals.insert(
+                param.name.name.clone(),
+                (Local::Bound(checked), param.name.span),
+            );
         }
         let ret = self.resolve_type(file, &f.ret);
         // Errors inside the body were reported by the standalone check; keep only those the
         // arguments cause (they point outside the body).
         let before = self.diags.len();
         self.fn_stack.push((file, index));
-        let inner = Frame { file, locals, in_prove: frame.in_prove, in_key: frame.in_key };
+        let inner = Frame {
+            file,
+            locals,
+            in_prove: frame.in_prove,
+            in_key: frame.in_key,
+        };
         let body = self.check(&f.body, &inner, Some(&ret));
         let body = self.coerce(body, &ret);
         self.fn_stack.pop();
@@ -303,26 +377,46 @@ impl<'e, 'a> Checker<'e, 'a> {
 
     // ---- contracts -----------------------------------------------------------------------
 
-    fn check_params(&mut self, file: FileId, params: &[ast::Param], what: &'static str, with_defaults: bool) -> Vec<hir::Param> {
+    fn check_params(
+        &mut self,
+        file: FileId,
+        params: &[ast::Param],
+        what: &'static str,
+        with_defaults: bool,
+    ) -> Vec<hir::Param> {
         let mut out: Vec<hir::Param> = Vec::new();
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for p in params {
             let ty = self.resolve_type(file, &p.ty);
             if ty == Ty::Commitment {
                 self.report(
-                    Diagnostic::error("E0055", "`Commitment<u64>` is only for `confidential` declarations", p.ty.span())
-                        .with_label("not allowed here")
-                        .with_help("declare it in the contract: `confidential NAME: Commitment<u64>;`"),
+                    Diagnostic::error(
+                        "E0055",
+                        "`Commitment<u64>` is only for `confidential` declarations",
+                        p.ty.span(),
+                    )
+                    .with_label("not allowed here")
+                    .with_help("declare it in the contract: `confidential NAME: Commitment<u64>;`"),
                 );
             }
             if let Some(first) = seen.get(&p.name.name) {
-                self.resolve_error(ResolveError::Duplicate { what, name: p.name.name.clone(), span: p.name.span, first: *first });
+                self.resolve_error(ResolveError::Duplicate {
+                    what,
+                    name: p.name.name.clone(),
+                    span: p.name.span,
+                    first: *first,
+                });
                 continue;
             }
             seen.insert(p.name.name.clone(), p.name.span);
             let default = match (&p.default, with_defaults) {
                 (Some(d), true) => {
-                    let frame = Frame { file, locals: BTreeMap::new(), in_prove: false, in_key: false };
+                    let frame = Frame {
+                        file,
+                        locals: BTreeMap::new(),
+                        in_prove: false,
+                        in_key: false,
+                    };
                     let e = self.check(d, &frame, Some(&ty));
                     let e = self.coerce(e, &ty);
                     match e.kind {
@@ -332,28 +426,42 @@ impl<'e, 'a> Checker<'e, 'a> {
                         }
                         H::Error => None,
                         _ => {
-                            self.report(not_constant(d.span, &format!("the default of `{}`", p.name.name)));
+                            self.report(not_constant(
+                                d.span,
+                                &format!("the default of `{}`", p.name.name),
+                            ));
                             None
                         }
                     }
                 }
                 (Some(d), false) => {
                     self.report(
-                        Diagnostic::error("E0005", "spend arguments cannot have default values", d.span)
-                            .with_label("default not allowed here")
-                            .with_help("the spender provides every argument in the witness"),
+                        Diagnostic::error(
+                            "E0005",
+                            "spend arguments cannot have default values",
+                            d.span,
+                        )
+                        .with_label("default not allowed here")
+                        .with_help("the spender provides every argument in the witness"),
                     );
                     None
                 }
                 (None, _) => None,
             };
-            out.push(hir::Param { name: p.name.name.clone(), ty, default, docs: p.docs.clone(), span: p.name.span });
+            out.push(hir::Param {
+                name: p.name.name.clone(),
+                ty,
+                default,
+                docs: p.docs.clone(),
+                span: p.name.span,
+            });
         }
         out
     }
 
     fn check_contract(&mut self, file: FileId, c: &ast::Contract) -> Option<hir::Contract> {
         self.used.clear();
+        let errors_before = self.error_count();
         let params = self.check_params(file, &c.params, "parameter", true);
         let mut locals: BTreeMap<String, (Local, Span)> = params
             .iter()
@@ -366,20 +474,40 @@ impl<'e, 'a> Checker<'e, 'a> {
                 let ty = self.resolve_type(file, &conf.ty);
                 if ty != Ty::Commitment && ty != Ty::Error {
                     self.report(
-                        Diagnostic::error("E0055", format!("a confidential value must be a `Commitment<u64>`, not `{ty}`"), conf.ty.span())
-                            .with_label("expected `Commitment<u64>`"),
+                        Diagnostic::error(
+                            "E0055",
+                            format!("a confidential value must be a `Commitment<u64>`, not `{ty}`"),
+                            conf.ty.span(),
+                        )
+                        .with_label("expected `Commitment<u64>`"),
                     );
                 }
                 if let Some((_, first)) = locals.get(&conf.name.name) {
-                    self.resolve_error(ResolveError::Duplicate { what: "name", name: conf.name.name.clone(), span: conf.name.span, first: *first });
+                    self.resolve_error(ResolveError::Duplicate {
+                        what: "name",
+                        name: conf.name.name.clone(),
+                        span: conf.name.span,
+                        first: *first,
+                    });
                     continue;
                 }
-                locals.insert(conf.name.name.clone(), (Local::Confidential, conf.name.span));
-                confidentials.push(hir::Confidential { name: conf.name.name.clone(), span: conf.name.span });
+                locals.insert(
+                    conf.name.name.clone(),
+                    (Local::Confidential, conf.name.span),
+                );
+                confidentials.push(hir::Confidential {
+                    name: conf.name.name.clone(),
+                    span: conf.name.span,
+                });
             }
         }
 
-        let base = Frame { file, locals, in_prove: false, in_key: false };
+        let base = Frame {
+            file,
+            locals,
+            in_prove: false,
+            in_key: false,
+        };
         let mut key = hir::KeyPath::None;
         let mut key_span: Option<Span> = None;
         let mut paths: Vec<hir::SpendPath> = Vec::new();
@@ -401,7 +529,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                 }
                 ast::Member::Spend(p) => {
                     if let Some(first) = path_names.get(&p.name.name) {
-                        self.resolve_error(ResolveError::Duplicate { what: "spend path", name: p.name.name.clone(), span: p.name.span, first: *first });
+                        self.resolve_error(ResolveError::Duplicate {
+                            what: "spend path",
+                            name: p.name.name.clone(),
+                            span: p.name.span,
+                            first: *first,
+                        });
                         continue;
                     }
                     path_names.insert(p.name.name.clone(), p.name.span);
@@ -412,17 +545,36 @@ impl<'e, 'a> Checker<'e, 'a> {
         }
         if paths.is_empty() && !c.members.iter().any(|m| matches!(m, ast::Member::Error(_))) {
             self.report(
-                Diagnostic::error("E0051", format!("contract `{}` has no spend path", c.name.name), c.name.span)
-                    .with_label("no `spend` in this contract")
-                    .with_help("add a path, e.g. `spend recover() { require sig(owner); }`"),
+                Diagnostic::error(
+                    "E0051",
+                    format!("contract `{}` has no spend path", c.name.name),
+                    c.name.span,
+                )
+                .with_label("no `spend` in this contract")
+                .with_help("add a path, e.g. `spend recover() { require sig(owner); }`"),
             );
         }
+        // After an error (or a statement the parser had to skip) a parameter may look unused
+        // only because its use was broken: warn about unused parameters in clean contracts only.
+        let broken = self.error_count() > errors_before
+            || c.members.iter().any(|m| match m {
+                ast::Member::Error(_) => true,
+                ast::Member::Spend(p) => p.body.iter().any(|s| matches!(s, ast::Stmt::Error(_))),
+                _ => false,
+            });
         for p in &params {
-            if !self.used.contains(&p.name) && !p.name.starts_with('_') {
+            if !broken && !self.used.contains(&p.name) && !p.name.starts_with('_') {
                 self.report(
-                    Diagnostic::warning("W0002", format!("parameter `{}` is never used", p.name), p.span)
-                        .with_label("unused parameter")
-                        .with_help(format!("remove it, or name it `_{}` if it is kept on purpose", p.name)),
+                    Diagnostic::warning(
+                        "W0002",
+                        format!("parameter `{}` is never used", p.name),
+                        p.span,
+                    )
+                    .with_label("unused parameter")
+                    .with_help(format!(
+                        "remove it, or name it `_{}` if it is kept on purpose",
+                        p.name
+                    )),
                 );
             }
         }
@@ -439,7 +591,10 @@ impl<'e, 'a> Checker<'e, 'a> {
     }
 
     fn check_key(&mut self, expr: &ast::Expr, frame: &Frame) -> hir::KeyPath {
-        let key_frame = Frame { in_key: true, ..frame.clone() };
+        let key_frame = Frame {
+            in_key: true,
+            ..frame.clone()
+        };
         if let ast::ExprKind::Call { callee, args } = &expr.kind {
             if callee.name == "musig" {
                 if args.is_empty() {
@@ -450,12 +605,18 @@ impl<'e, 'a> Checker<'e, 'a> {
                 for a in args {
                     let e = self.check(a, &key_frame, Some(&Ty::PubKey));
                     match (&e.kind, &e.ty) {
-                        (H::Array(items), Ty::Array(elem, _)) if **elem == Ty::PubKey => keys.extend(items.iter().cloned()),
+                        (H::Array(items), Ty::Array(elem, _)) if **elem == Ty::PubKey => {
+                            keys.extend(items.iter().cloned())
+                        }
                         (_, Ty::PubKey) => keys.push(e),
                         (_, Ty::Error) => {}
                         (_, other) => self.report(
-                            Diagnostic::error("E0052", format!("`musig` takes public keys, found `{other}`"), a.span)
-                                .with_label("not a `PubKey`"),
+                            Diagnostic::error(
+                                "E0052",
+                                format!("`musig` takes public keys, found `{other}`"),
+                                a.span,
+                            )
+                            .with_label("not a `PubKey`"),
                         ),
                     }
                 }
@@ -475,9 +636,15 @@ impl<'e, 'a> Checker<'e, 'a> {
             Ty::Error => hir::KeyPath::None,
             ref other => {
                 self.report(
-                    Diagnostic::error("E0052", format!("a key must be a `PubKey` or `musig(...)`, found `{other}`"), expr.span)
-                        .with_label("not a key")
-                        .with_help("write `key NAME;` with a `PubKey` parameter, or `key musig(a, b);`"),
+                    Diagnostic::error(
+                        "E0052",
+                        format!("a key must be a `PubKey` or `musig(...)`, found `{other}`"),
+                        expr.span,
+                    )
+                    .with_label("not a key")
+                    .with_help(
+                        "write `key NAME;` with a `PubKey` parameter, or `key musig(a, b);`",
+                    ),
                 );
                 hir::KeyPath::None
             }
@@ -486,12 +653,17 @@ impl<'e, 'a> Checker<'e, 'a> {
 
     fn check_path(&mut self, p: &ast::SpendPath, base: &Frame) -> hir::SpendPath {
         let file = base.file;
+        let errors_before = self.error_count();
         let mut weight = 1u32;
         let mut weight_span: Option<Span> = None;
         for attr in &p.attrs {
             if attr.name.name != "weight" {
                 let suggestion = suggest(&attr.name.name, ["weight"]);
-                self.resolve_error(ResolveError::UnknownAttribute { name: attr.name.name.clone(), span: attr.span, suggestion });
+                self.resolve_error(ResolveError::UnknownAttribute {
+                    name: attr.name.name.clone(),
+                    span: attr.span,
+                    suggestion,
+                });
                 continue;
             }
             if let Some(first) = weight_span {
@@ -511,7 +683,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                 );
                 continue;
             };
-            let frame = Frame { file, locals: base.locals.clone(), in_prove: false, in_key: false };
+            let frame = Frame {
+                file,
+                locals: base.locals.clone(),
+                in_prove: false,
+                in_key: false,
+            };
             let e = self.check(arg, &frame, Some(&Ty::Int));
             let e = self.coerce(e, &Ty::Int);
             match self.const_int(&e, "a weight") {
@@ -529,35 +706,65 @@ impl<'e, 'a> Checker<'e, 'a> {
         let mut locals = base.locals.clone();
         for a in &args {
             if let Some((Local::Param(_) | Local::Confidential, first)) = locals.get(&a.name) {
-                self.resolve_error(ResolveError::Duplicate { what: "name", name: a.name.clone(), span: a.span, first: *first });
+                self.resolve_error(ResolveError::Duplicate {
+                    what: "name",
+                    name: a.name.clone(),
+                    span: a.span,
+                    first: *first,
+                });
                 continue;
             }
             locals.insert(a.name.clone(), (Local::Arg(a.ty.clone()), a.span));
         }
-        let frame = Frame { file, locals, in_prove: false, in_key: false };
+        let frame = Frame {
+            file,
+            locals,
+            in_prove: false,
+            in_key: false,
+        };
 
         let mut requires = Vec::new();
         let mut proves = Vec::new();
         for stmt in &p.body {
             match stmt {
-                ast::Stmt::Require { cond, message, span } => {
+                ast::Stmt::Require {
+                    cond,
+                    message,
+                    span,
+                } => {
                     let e = self.check(cond, &frame, Some(&Ty::Cond));
                     let mut e = self.coerce(e, &Ty::Cond);
                     if hir_depth(&e) > MAX_COND_DEPTH {
                         self.report(
-                            Diagnostic::error("E0008", "condition nests too deeply after inlining", cond.span)
-                                .with_label(format!("more than {MAX_COND_DEPTH} levels once `fn`s are inlined"))
-                                .with_help("flatten it, or use fewer nested `fn` calls"),
+                            Diagnostic::error(
+                                "E0008",
+                                "condition nests too deeply after inlining",
+                                cond.span,
+                            )
+                            .with_label(format!(
+                                "more than {MAX_COND_DEPTH} levels once `fn`s are inlined"
+                            ))
+                            .with_help("flatten it, or use fewer nested `fn` calls"),
                         );
                         e = err(cond.span);
                     }
-                    requires.push(hir::Require { cond: e, message: message.as_ref().map(|m| m.0.clone()), span: *span });
+                    requires.push(hir::Require {
+                        cond: e,
+                        message: message.as_ref().map(|m| m.0.clone()),
+                        span: *span,
+                    });
                 }
                 ast::Stmt::Prove { expr, span } => {
-                    let prove_frame = Frame { in_prove: true, ..frame.clone() };
+                    let prove_frame = Frame {
+                        in_prove: true,
+                        ..frame.clone()
+                    };
                     let e = self.check(expr, &prove_frame, Some(&Ty::Cond));
                     let e = self.coerce(e, &Ty::Cond);
-                    proves.push(hir::Prove { expr: e, span: *span });
+                    proves.push(hir::Prove {
+                        expr: e,
+                        span: *span,
+                    });
                 }
                 ast::Stmt::Error(_) => {}
             }
@@ -565,25 +772,43 @@ impl<'e, 'a> Checker<'e, 'a> {
         let has_errors = p.body.iter().any(|s| matches!(s, ast::Stmt::Error(_)));
         if requires.is_empty() && !has_errors {
             self.report(
-                Diagnostic::warning("W0004", format!("spend path `{}` has no `require`", p.name.name), p.name.span)
-                    .with_label("anyone can spend through this path")
-                    .with_help("add a condition, e.g. `require sig(owner);`"),
+                Diagnostic::warning(
+                    "W0004",
+                    format!("spend path `{}` has no `require`", p.name.name),
+                    p.name.span,
+                )
+                .with_label("anyone can spend through this path")
+                .with_help("add a condition, e.g. `require sig(owner);`"),
             );
         }
         if !proves.is_empty() && !requires.iter().any(|r| contains_sig(&r.cond)) {
             self.report(
-                Diagnostic::error("E0054", format!("spend path `{}` proves a statement but requires no signature", p.name.name), proves[0].span)
-                    .with_label("nobody who verifies this proof signs the spend")
-                    .with_note("Bitcoin Script cannot check a proof; the parties who verify it must co-sign")
-                    .with_help("add `require sig(verifier);` for the party that checks the proof"),
+                Diagnostic::error(
+                    "E0054",
+                    format!(
+                        "spend path `{}` proves a statement but requires no signature",
+                        p.name.name
+                    ),
+                    proves[0].span,
+                )
+                .with_label("nobody who verifies this proof signs the spend")
+                .with_note(
+                    "Bitcoin Script cannot check a proof; the parties who verify it must co-sign",
+                )
+                .with_help("add `require sig(verifier);` for the party that checks the proof"),
             );
         }
+        let broken = has_errors || self.error_count() > errors_before;
         for a in &args {
-            if !self.used.contains(&a.name) && !a.name.starts_with('_') {
+            if !broken && !self.used.contains(&a.name) && !a.name.starts_with('_') {
                 self.report(
-                    Diagnostic::warning("W0003", format!("spend argument `{}` is never used", a.name), a.span)
-                        .with_label("unused argument")
-                        .with_help(format!("remove it, or name it `_{}`", a.name)),
+                    Diagnostic::warning(
+                        "W0003",
+                        format!("spend argument `{}` is never used", a.name),
+                        a.span,
+                    )
+                    .with_label("unused argument")
+                    .with_help(format!("remove it, or name it `_{}`", a.name)),
                 );
             }
         }
@@ -606,13 +831,19 @@ impl<'e, 'a> Checker<'e, 'a> {
         if &expr.ty == ty || expr.ty == Ty::Error || *ty == Ty::Error {
             return expr;
         }
-        let mut d = Diagnostic::error("E0030", format!("expected `{ty}`, found `{}`", expr.ty), expr.span)
-            .with_label(format!("expected `{ty}`"));
+        let mut d = Diagnostic::error(
+            "E0030",
+            format!("expected `{ty}`, found `{}`", expr.ty),
+            expr.span,
+        )
+        .with_label(format!("expected `{ty}`"));
         if expr.ty == Ty::Int {
             if let H::Value(Value::Int(n)) = expr.kind {
                 match ty {
                     Ty::Blocks => d = d.with_help(format!("write the unit: `{n} blocks`")),
-                    Ty::Duration => d = d.with_help(format!("write the unit: `{n} days`, `{n} hours`, ...")),
+                    Ty::Duration => {
+                        d = d.with_help(format!("write the unit: `{n} days`, `{n} hours`, ..."))
+                    }
                     _ => {}
                 }
             }
@@ -635,12 +866,16 @@ impl<'e, 'a> Checker<'e, 'a> {
     fn check(&mut self, e: &ast::Expr, frame: &Frame, expected: Option<&Ty>) -> hir::Expr {
         let span = e.span;
         match &e.kind {
-            ast::ExprKind::Int { digits, unit } => self.check_int(digits, unit.as_ref(), span, expected),
+            ast::ExprKind::Int { digits, unit } => {
+                self.check_int(digits, unit.as_ref(), span, expected)
+            }
             ast::ExprKind::Hex(digits) => self.check_hex(digits, span, expected),
             ast::ExprKind::Str(s) => value(Value::Str(s.clone()), Ty::Str, span),
             ast::ExprKind::Bool(b) => value(Value::Bool(*b), Ty::Cond, span),
             ast::ExprKind::Name(id) => self.check_name(id, frame),
-            ast::ExprKind::Call { callee, args } => self.check_call(e, callee, args, frame, expected),
+            ast::ExprKind::Call { callee, args } => {
+                self.check_call(e, callee, args, frame, expected)
+            }
             ast::ExprKind::Index { base, index } => self.check_index(base, index, span, frame),
             ast::ExprKind::Array(items) => {
                 let elem_expected = match expected {
@@ -667,9 +902,17 @@ impl<'e, 'a> Checker<'e, 'a> {
                         H::Value(v) => v,
                         _ => Value::Bool(false),
                     });
-                    return value(Value::Array(values.collect()), Ty::Array(Box::new(elem), n), span);
+                    return value(
+                        Value::Array(values.collect()),
+                        Ty::Array(Box::new(elem), n),
+                        span,
+                    );
                 }
-                hir::Expr { kind: H::Array(out), ty: Ty::Array(Box::new(elem), n), span }
+                hir::Expr {
+                    kind: H::Array(out),
+                    ty: Ty::Array(Box::new(elem), n),
+                    span,
+                }
             }
             ast::ExprKind::And(items) | ast::ExprKind::Or(items) => {
                 let is_and = matches!(e.kind, ast::ExprKind::And(_));
@@ -679,14 +922,24 @@ impl<'e, 'a> Checker<'e, 'a> {
                     out.push(self.coerce(checked, &Ty::Cond));
                 }
                 let kind = if is_and { H::And(out) } else { H::Or(out) };
-                hir::Expr { kind, ty: Ty::Cond, span }
+                hir::Expr {
+                    kind,
+                    ty: Ty::Cond,
+                    span,
+                }
             }
             ast::ExprKind::Binary { op, lhs, rhs } => self.check_binary(*op, lhs, rhs, span, frame),
             ast::ExprKind::Error => err(span),
         }
     }
 
-    fn check_int(&mut self, digits: &str, unit: Option<&ast::Ident>, span: Span, expected: Option<&Ty>) -> hir::Expr {
+    fn check_int(
+        &mut self,
+        digits: &str,
+        unit: Option<&ast::Ident>,
+        span: Span,
+        expected: Option<&Ty>,
+    ) -> hir::Expr {
         let Ok(n) = digits.parse::<u64>() else {
             self.report(
                 Diagnostic::error("E0036", "integer literal is too large", span)
@@ -715,9 +968,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                     "block", "blocks", "second", "seconds", "minute", "minutes", "hour", "hours",
                     "day", "days", "week", "weeks", "sat", "sats", "btc",
                 ];
-                let mut d = Diagnostic::error("E0034", format!("unknown unit `{other}`"), unit.span)
-                    .with_label("not a unit")
-                    .with_note("units: blocks; seconds, minutes, hours, days, weeks; sats, btc");
+                let mut d =
+                    Diagnostic::error("E0034", format!("unknown unit `{other}`"), unit.span)
+                        .with_label("not a unit")
+                        .with_note(
+                            "units: blocks; seconds, minutes, hours, days, weeks; sats, btc",
+                        );
                 if let Some(s) = suggest(other, UNITS.iter().copied()) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -728,7 +984,10 @@ impl<'e, 'a> Checker<'e, 'a> {
         match n.checked_mul(factor) {
             Some(v) => value(Value::Int(v), ty, span),
             None => {
-                self.report(Diagnostic::error("E0036", "value is too large", span).with_label("does not fit in 64 bits"));
+                self.report(
+                    Diagnostic::error("E0036", "value is too large", span)
+                        .with_label("does not fit in 64 bits"),
+                );
                 err(span)
             }
         }
@@ -736,7 +995,7 @@ impl<'e, 'a> Checker<'e, 'a> {
 
     fn check_hex(&mut self, digits: &str, span: Span, expected: Option<&Ty>) -> hir::Expr {
         let clean: String = digits.chars().filter(|c| *c != '_').collect();
-        if clean.len() % 2 != 0 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !clean.len().is_multiple_of(2) || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
             self.report(
                 Diagnostic::error("E0035", "invalid hex literal", span)
                     .with_label("expected an even number of hex digits after `0x`"),
@@ -762,8 +1021,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                 let want = t.byte_len().unwrap_or(0);
                 if bytes.len() != want {
                     self.report(
-                        Diagnostic::error("E0035", format!("a `{t}` is {want} bytes, this literal has {}", bytes.len()), span)
-                            .with_label(format!("expected {want} bytes")),
+                        Diagnostic::error(
+                            "E0035",
+                            format!("a `{t}` is {want} bytes, this literal has {}", bytes.len()),
+                            span,
+                        )
+                        .with_label(format!("expected {want} bytes")),
                     );
                     return err(span);
                 }
@@ -775,8 +1038,12 @@ impl<'e, 'a> Checker<'e, 'a> {
                 33 => Ty::PubKey,
                 n => {
                     self.report(
-                        Diagnostic::error("E0035", format!("cannot tell what a {n}-byte hex literal is"), span)
-                            .with_label("give it a typed context, e.g. a `const` with a type"),
+                        Diagnostic::error(
+                            "E0035",
+                            format!("cannot tell what a {n}-byte hex literal is"),
+                            span,
+                        )
+                        .with_label("give it a typed context, e.g. a `const` with a type"),
                     );
                     return err(span);
                 }
@@ -803,39 +1070,74 @@ impl<'e, 'a> Checker<'e, 'a> {
                         Ty::Array(_, n) => H::Array(
                             (0..*n)
                                 .map(|i| hir::Expr {
-                                    kind: H::Param { name: id.name.clone(), index: Some(i) },
-                                    ty: match ty { Ty::Array(elem, _) => (**elem).clone(), _ => Ty::Error },
+                                    kind: H::Param {
+                                        name: id.name.clone(),
+                                        index: Some(i),
+                                    },
+                                    ty: match ty {
+                                        Ty::Array(elem, _) => (**elem).clone(),
+                                        _ => Ty::Error,
+                                    },
                                     span,
                                 })
                                 .collect(),
                         ),
-                        _ => H::Param { name: id.name.clone(), index: None },
+                        _ => H::Param {
+                            name: id.name.clone(),
+                            index: None,
+                        },
                     };
-                    hir::Expr { kind, ty: ty.clone(), span }
+                    hir::Expr {
+                        kind,
+                        ty: ty.clone(),
+                        span,
+                    }
                 }
                 Local::Arg(ty) => {
                     self.used.insert(id.name.clone());
-                    hir::Expr { kind: H::Arg(id.name.clone()), ty: ty.clone(), span }
+                    hir::Expr {
+                        kind: H::Arg(id.name.clone()),
+                        ty: ty.clone(),
+                        span,
+                    }
                 }
                 Local::Confidential => {
                     if !frame.in_prove {
                         self.report(
-                            Diagnostic::error("E0056", format!("confidential value `{}` used outside `prove`", id.name), span)
-                                .with_label("Bitcoin Script cannot see a confidential value")
-                                .with_help(format!("state the condition as a proof: `prove {} ...;`", id.name)),
+                            Diagnostic::error(
+                                "E0056",
+                                format!("confidential value `{}` used outside `prove`", id.name),
+                                span,
+                            )
+                            .with_label("Bitcoin Script cannot see a confidential value")
+                            .with_help(format!(
+                                "state the condition as a proof: `prove {} ...;`",
+                                id.name
+                            )),
                         );
                         return err(span);
                     }
-                    hir::Expr { kind: H::Confidential(id.name.clone()), ty: Ty::Commitment, span }
+                    hir::Expr {
+                        kind: H::Confidential(id.name.clone()),
+                        ty: Ty::Commitment,
+                        span,
+                    }
                 }
-                Local::Bound(bound) => hir::Expr { span: bound.span, ..bound.clone() },
+                Local::Bound(bound) => hir::Expr {
+                    span: bound.span,
+                    ..bound.clone()
+                },
             };
         }
         let scope = self.env.scopes.get(&frame.file).copied();
         match scope.and_then(|s| s.get(&id.name)).copied() {
             Some(item) if item.kind == ItemKind::Const => {
                 if self.const_stack.contains(&(item.file, item.index)) {
-                    self.resolve_error(ResolveError::Cycle { name: id.name.clone(), span, definition: item.name_span });
+                    self.resolve_error(ResolveError::Cycle {
+                        name: id.name.clone(),
+                        span,
+                        definition: item.name_span,
+                    });
                     return err(span);
                 }
                 match self.const_value(item.file, item.index) {
@@ -844,24 +1146,42 @@ impl<'e, 'a> Checker<'e, 'a> {
                 }
             }
             Some(item) => {
-                let what = if item.kind == ItemKind::Fn { "function" } else { "contract" };
+                let what = if item.kind == ItemKind::Fn {
+                    "function"
+                } else {
+                    "contract"
+                };
                 self.report(
-                    Diagnostic::error("E0030", format!("expected a value, found {what} `{}`", id.name), span)
-                        .with_label(format!("this is a {what}"))
-                        .with_secondary(item.name_span, "defined here"),
+                    Diagnostic::error(
+                        "E0030",
+                        format!("expected a value, found {what} `{}`", id.name),
+                        span,
+                    )
+                    .with_label(format!("this is a {what}"))
+                    .with_secondary(item.name_span, "defined here"),
                 );
                 err(span)
             }
             None => {
                 let names = self.visible_names(frame);
                 let suggestion = suggest(&id.name, names.iter().map(String::as_str));
-                self.resolve_error(ResolveError::UnknownName { name: id.name.clone(), span, suggestion });
+                self.resolve_error(ResolveError::UnknownName {
+                    name: id.name.clone(),
+                    span,
+                    suggestion,
+                });
                 err(span)
             }
         }
     }
 
-    fn check_index(&mut self, base: &ast::Expr, index: &ast::Expr, span: Span, frame: &Frame) -> hir::Expr {
+    fn check_index(
+        &mut self,
+        base: &ast::Expr,
+        index: &ast::Expr,
+        span: Span,
+        frame: &Frame,
+    ) -> hir::Expr {
         let b = self.check(base, frame, None);
         let i = self.check(index, frame, Some(&Ty::Int));
         let i = self.coerce(i, &Ty::Int);
@@ -870,16 +1190,26 @@ impl<'e, 'a> Checker<'e, 'a> {
         }
         let Ty::Array(elem, n) = &b.ty else {
             self.report(
-                Diagnostic::error("E0039", format!("cannot index into a value of type `{}`", b.ty), base.span)
-                    .with_label("not an array"),
+                Diagnostic::error(
+                    "E0039",
+                    format!("cannot index into a value of type `{}`", b.ty),
+                    base.span,
+                )
+                .with_label("not an array"),
             );
             return err(span);
         };
-        let Some(k) = self.const_int(&i, "an index") else { return err(span) };
+        let Some(k) = self.const_int(&i, "an index") else {
+            return err(span);
+        };
         if k >= u64::from(*n) {
             self.report(
-                Diagnostic::error("E0038", format!("index {k} is out of bounds for an array of {n}"), index.span)
-                    .with_label(format!("valid indices are 0 to {}", n - 1)),
+                Diagnostic::error(
+                    "E0038",
+                    format!("index {k} is out of bounds for an array of {n}"),
+                    index.span,
+                )
+                .with_label(format!("valid indices are 0 to {}", n - 1)),
             );
             return err(span);
         }
@@ -890,14 +1220,26 @@ impl<'e, 'a> Checker<'e, 'a> {
                 item.span = span;
                 item
             }
-            H::Value(Value::Array(mut values)) => value(values.swap_remove(k), (**elem).clone(), span),
+            H::Value(Value::Array(mut values)) => {
+                value(values.swap_remove(k), (**elem).clone(), span)
+            }
             _ => err(span),
         }
     }
 
-    fn check_binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span, frame: &Frame) -> hir::Expr {
+    fn check_binary(
+        &mut self,
+        op: BinOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: Span,
+        frame: &Frame,
+    ) -> hir::Expr {
         // Check the side that is not a bare literal first, so the literal gets its type.
-        let lhs_is_literal = matches!(lhs.kind, ast::ExprKind::Int { unit: None, .. } | ast::ExprKind::Hex(_));
+        let lhs_is_literal = matches!(
+            lhs.kind,
+            ast::ExprKind::Int { unit: None, .. } | ast::ExprKind::Hex(_)
+        );
         let (l, r) = if lhs_is_literal {
             let r = self.check(rhs, frame, None);
             let l = self.check(lhs, frame, Some(&r.ty));
@@ -924,7 +1266,11 @@ impl<'e, 'a> Checker<'e, 'a> {
                             break;
                         }
                         return hir::Expr {
-                            kind: H::HashEq { func: *func, preimage: preimage.clone(), hash: Box::new(b.clone()) },
+                            kind: H::HashEq {
+                                func: *func,
+                                preimage: preimage.clone(),
+                                hash: Box::new(b.clone()),
+                            },
                             ty: Ty::Cond,
                             span,
                         };
@@ -938,13 +1284,25 @@ impl<'e, 'a> Checker<'e, 'a> {
             if commitment {
                 if !frame.in_prove {
                     self.report(
-                        Diagnostic::error("E0056", "comparison of confidential values outside `prove`", span)
-                            .with_label("Bitcoin Script cannot evaluate this")
-                            .with_help("write it as `prove ...;`"),
+                        Diagnostic::error(
+                            "E0056",
+                            "comparison of confidential values outside `prove`",
+                            span,
+                        )
+                        .with_label("Bitcoin Script cannot evaluate this")
+                        .with_help("write it as `prove ...;`"),
                     );
                     return err(span);
                 }
-                return hir::Expr { kind: H::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty: Ty::Cond, span };
+                return hir::Expr {
+                    kind: H::Binary {
+                        op,
+                        lhs: Box::new(l),
+                        rhs: Box::new(r),
+                    },
+                    ty: Ty::Cond,
+                    span,
+                };
             }
             self.report(
                 Diagnostic::error("E0039", format!("`{}` is not a spending condition on `{}` values", op.as_str(), l.ty), span)
@@ -957,26 +1315,61 @@ impl<'e, 'a> Checker<'e, 'a> {
         if commitment {
             if !frame.in_prove {
                 self.report(
-                    Diagnostic::error("E0056", "arithmetic on confidential values outside `prove`", span)
-                        .with_label("only a proof can use this"),
+                    Diagnostic::error(
+                        "E0056",
+                        "arithmetic on confidential values outside `prove`",
+                        span,
+                    )
+                    .with_label("only a proof can use this"),
                 );
                 return err(span);
             }
             let ok = |t: &Ty| *t == Ty::Commitment || matches!(t, Ty::Int | Ty::Amount);
-            if !ok(&l.ty) || !ok(&r.ty) || (op == BinOp::Mul && l.ty == Ty::Commitment && r.ty == Ty::Commitment) {
+            if !ok(&l.ty)
+                || !ok(&r.ty)
+                || (op == BinOp::Mul && l.ty == Ty::Commitment && r.ty == Ty::Commitment)
+            {
                 self.report(
-                    Diagnostic::error("E0039", format!("cannot apply `{}` to `{}` and `{}`", op.as_str(), l.ty, r.ty), span)
-                        .with_label("unsupported in a proof")
-                        .with_note("proofs add commitments and numbers, and multiply a commitment by a number"),
+                    Diagnostic::error(
+                        "E0039",
+                        format!(
+                            "cannot apply `{}` to `{}` and `{}`",
+                            op.as_str(),
+                            l.ty,
+                            r.ty
+                        ),
+                        span,
+                    )
+                    .with_label("unsupported in a proof")
+                    .with_note(
+                        "proofs add commitments and numbers, and multiply a commitment by a number",
+                    ),
                 );
                 return err(span);
             }
-            return hir::Expr { kind: H::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty: Ty::Commitment, span };
+            return hir::Expr {
+                kind: H::Binary {
+                    op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                },
+                ty: Ty::Commitment,
+                span,
+            };
         }
         let Some(result_ty) = arithmetic_type(op, &l.ty, &r.ty) else {
             self.report(
-                Diagnostic::error("E0039", format!("cannot apply `{}` to `{}` and `{}`", op.as_str(), l.ty, r.ty), span)
-                    .with_label("unsupported operand types"),
+                Diagnostic::error(
+                    "E0039",
+                    format!(
+                        "cannot apply `{}` to `{}` and `{}`",
+                        op.as_str(),
+                        l.ty,
+                        r.ty
+                    ),
+                    span,
+                )
+                .with_label("unsupported operand types"),
             );
             return err(span);
         };
@@ -1002,7 +1395,14 @@ impl<'e, 'a> Checker<'e, 'a> {
         }
     }
 
-    fn check_call(&mut self, call: &ast::Expr, callee: &ast::Ident, args: &[ast::Expr], frame: &Frame, expected: Option<&Ty>) -> hir::Expr {
+    fn check_call(
+        &mut self,
+        call: &ast::Expr,
+        callee: &ast::Ident,
+        args: &[ast::Expr],
+        frame: &Frame,
+        expected: Option<&Ty>,
+    ) -> hir::Expr {
         let span = call.span;
         let name = callee.name.as_str();
         let one_arg = |this: &mut Self| -> Option<&ast::Expr> {
@@ -1015,30 +1415,48 @@ impl<'e, 'a> Checker<'e, 'a> {
         };
         match name {
             "sig" => {
-                let Some(a) = one_arg(self) else { return err(span) };
+                let Some(a) = one_arg(self) else {
+                    return err(span);
+                };
                 let k = self.check(a, frame, Some(&Ty::PubKey));
                 let k = self.coerce(k, &Ty::PubKey);
                 if k.ty == Ty::Error {
                     return err(span);
                 }
-                hir::Expr { kind: H::Sig(Box::new(k)), ty: Ty::Cond, span }
+                hir::Expr {
+                    kind: H::Sig(Box::new(k)),
+                    ty: Ty::Cond,
+                    span,
+                }
             }
             "older" => {
-                let Some(a) = one_arg(self) else { return err(span) };
+                let Some(a) = one_arg(self) else {
+                    return err(span);
+                };
                 let d = self.check(a, frame, None);
                 match d.ty {
                     Ty::Blocks | Ty::Duration => {
                         if let H::Value(v) = &d.kind {
                             self.check_value_range(v, &d.ty, d.span);
                         }
-                        hir::Expr { kind: H::Older(Box::new(d)), ty: Ty::Cond, span }
+                        hir::Expr {
+                            kind: H::Older(Box::new(d)),
+                            ty: Ty::Cond,
+                            span,
+                        }
                     }
                     Ty::Error => err(span),
                     ref other => {
-                        let mut diag = Diagnostic::error("E0030", format!("`older` takes `Blocks` or `Duration`, found `{other}`"), d.span)
-                            .with_label("expected `Blocks` or `Duration`");
+                        let mut diag = Diagnostic::error(
+                            "E0030",
+                            format!("`older` takes `Blocks` or `Duration`, found `{other}`"),
+                            d.span,
+                        )
+                        .with_label("expected `Blocks` or `Duration`");
                         if let H::Value(Value::Int(n)) = d.kind {
-                            diag = diag.with_help(format!("write the unit: `older({n} blocks)` or `older({n} days)`"));
+                            diag = diag.with_help(format!(
+                                "write the unit: `older({n} blocks)` or `older({n} days)`"
+                            ));
                         }
                         self.report(diag);
                         err(span)
@@ -1046,25 +1464,39 @@ impl<'e, 'a> Checker<'e, 'a> {
                 }
             }
             "after" => {
-                let Some(a) = one_arg(self) else { return err(span) };
+                let Some(a) = one_arg(self) else {
+                    return err(span);
+                };
                 let mut t = self.check(a, frame, None);
                 if let (Ty::Int, H::Value(Value::Int(n))) = (&t.ty, &t.kind) {
                     // BIP65: an untyped number is a height below 500,000,000, a time at or above it.
-                    t.ty = if *n < LOCKTIME_THRESHOLD { Ty::Height } else { Ty::Time };
+                    t.ty = if *n < LOCKTIME_THRESHOLD {
+                        Ty::Height
+                    } else {
+                        Ty::Time
+                    };
                 }
                 match t.ty {
                     Ty::Height | Ty::Time => {
                         if let H::Value(v) = &t.kind {
                             self.check_value_range(v, &t.ty, t.span);
                         }
-                        hir::Expr { kind: H::After(Box::new(t)), ty: Ty::Cond, span }
+                        hir::Expr {
+                            kind: H::After(Box::new(t)),
+                            ty: Ty::Cond,
+                            span,
+                        }
                     }
                     Ty::Error => err(span),
                     ref other => {
                         self.report(
-                            Diagnostic::error("E0030", format!("`after` takes `Height` or `Time`, found `{other}`"), t.span)
-                                .with_label("expected `Height` or `Time`")
-                                .with_note("relative delays (`Blocks`, `Duration`) go in `older(...)`"),
+                            Diagnostic::error(
+                                "E0030",
+                                format!("`after` takes `Height` or `Time`, found `{other}`"),
+                                t.span,
+                            )
+                            .with_label("expected `Height` or `Time`")
+                            .with_note("relative delays (`Blocks`, `Duration`) go in `older(...)`"),
                         );
                         err(span)
                     }
@@ -1081,14 +1513,20 @@ impl<'e, 'a> Checker<'e, 'a> {
                     return err(span);
                 }
                 self.report(
-                    Diagnostic::error("E0052", "`musig(...)` must be the whole key expression", span)
-                        .with_label("write `key musig(a, b);`"),
+                    Diagnostic::error(
+                        "E0052",
+                        "`musig(...)` must be the whole key expression",
+                        span,
+                    )
+                    .with_label("write `key musig(a, b);`"),
                 );
                 err(span)
             }
             _ if HashFn::from_name(name).is_some() => {
                 let func = HashFn::from_name(name).unwrap_or(HashFn::Sha256);
-                let Some(a) = one_arg(self) else { return err(span) };
+                let Some(a) = one_arg(self) else {
+                    return err(span);
+                };
                 let x = self.check(a, frame, Some(&Ty::Bytes32));
                 match &x.kind {
                     H::Arg(_) => {}
@@ -1107,7 +1545,14 @@ impl<'e, 'a> Checker<'e, 'a> {
                 if x.ty == Ty::Error {
                     return err(span);
                 }
-                hir::Expr { kind: H::Hash { func, preimage: Box::new(x) }, ty: func.output(), span }
+                hir::Expr {
+                    kind: H::Hash {
+                        func,
+                        preimage: Box::new(x),
+                    },
+                    ty: func.output(),
+                    span,
+                }
             }
             _ => {
                 let scope = self.env.scopes.get(&frame.file).copied();
@@ -1118,19 +1563,49 @@ impl<'e, 'a> Checker<'e, 'a> {
                     }
                     Some(item) => {
                         self.report(
-                            Diagnostic::error("E0026", format!("`{name}` is not a function"), callee.span)
-                                .with_label("called here")
-                                .with_secondary(item.name_span, "defined here"),
+                            Diagnostic::error(
+                                "E0026",
+                                format!("`{name}` is not a function"),
+                                callee.span,
+                            )
+                            .with_label("called here")
+                            .with_secondary(item.name_span, "defined here"),
                         );
+                        err(span)
+                    }
+                    None if frame.locals.contains_key(name) => {
+                        let defined = frame.locals[name].1;
+                        self.report(
+                            Diagnostic::error(
+                                "E0026",
+                                format!("`{name}` is not a function"),
+                                callee.span,
+                            )
+                            .with_label("called here")
+                            .with_secondary(defined, "defined here"),
+                        );
+                        for a in args {
+                            self.check(a, frame, None);
+                        }
                         err(span)
                     }
                     None => {
                         let mut candidates: Vec<&str> = BUILTINS.to_vec();
                         if let Some(scope) = scope {
-                            candidates.extend(scope.items.iter().filter(|(_, i)| i.kind == ItemKind::Fn).map(|(n, _)| n.as_str()));
+                            candidates.extend(
+                                scope
+                                    .items
+                                    .iter()
+                                    .filter(|(_, i)| i.kind == ItemKind::Fn)
+                                    .map(|(n, _)| n.as_str()),
+                            );
                         }
                         let suggestion = suggest(name, candidates);
-                        self.resolve_error(ResolveError::UnknownFunction { name: name.to_string(), span: callee.span, suggestion });
+                        self.resolve_error(ResolveError::UnknownFunction {
+                            name: name.to_string(),
+                            span: callee.span,
+                            suggestion,
+                        });
                         for a in args {
                             self.check(a, frame, None);
                         }
@@ -1155,14 +1630,22 @@ impl<'e, 'a> Checker<'e, 'a> {
         let mut push_item = |this: &mut Self, e: hir::Expr, items: &mut Vec<hir::Expr>| match e.ty {
             Ty::PubKey => {
                 let span = e.span;
-                items.push(hir::Expr { kind: H::Sig(Box::new(e)), ty: Ty::Cond, span });
+                items.push(hir::Expr {
+                    kind: H::Sig(Box::new(e)),
+                    ty: Ty::Cond,
+                    span,
+                });
             }
             Ty::Cond => items.push(e),
             Ty::Error => ok = false,
             ref other => {
                 this.report(
-                    Diagnostic::error("E0030", format!("`threshold` counts keys or conditions, found `{other}`"), e.span)
-                        .with_label("expected `PubKey` or `Cond`"),
+                    Diagnostic::error(
+                        "E0030",
+                        format!("`threshold` counts keys or conditions, found `{other}`"),
+                        e.span,
+                    )
+                    .with_label("expected `PubKey` or `Cond`"),
                 );
                 ok = false;
             }
@@ -1198,17 +1681,27 @@ impl<'e, 'a> Checker<'e, 'a> {
                 push_item(self, e, &mut items);
             }
         }
-        let (Some(k), true) = (k, ok) else { return err(span) };
+        let (Some(k), true) = (k, ok) else {
+            return err(span);
+        };
         let n = items.len() as u64;
         if k == 0 || k > n {
             self.report(
-                Diagnostic::error("E0042", format!("threshold {k} is out of range for {n} items"), args[0].span)
-                    .with_label(format!("must be from 1 to {n}"))
-                    .with_secondary(args[1].span, format!("{n} items here")),
+                Diagnostic::error(
+                    "E0042",
+                    format!("threshold {k} is out of range for {n} items"),
+                    args[0].span,
+                )
+                .with_label(format!("must be from 1 to {n}"))
+                .with_secondary(args[1].span, format!("{n} items here")),
             );
             return err(span);
         }
-        hir::Expr { kind: H::Threshold { k: k as u32, items }, ty: Ty::Cond, span }
+        hir::Expr {
+            kind: H::Threshold { k: k as u32, items },
+            ty: Ty::Cond,
+            span,
+        }
     }
 
     /// Range checks on constant timelock values (BIP65/68/112) and rounding warnings.
@@ -1223,22 +1716,30 @@ impl<'e, 'a> Checker<'e, 'a> {
         };
         let n = *n;
         match ty {
-            Ty::Blocks => {
-                if !(1..=65_535).contains(&n) {
-                    self.report(
-                        Diagnostic::error("E0040", format!("a relative timelock of {n} blocks is out of range"), span)
-                            .with_label("must be from 1 to 65535 blocks")
-                            .with_note("BIP68 encodes relative block counts in 16 bits"),
-                    );
-                }
+            Ty::Blocks if !(1..=65_535).contains(&n) => {
+                self.report(
+                    Diagnostic::error(
+                        "E0040",
+                        format!("a relative timelock of {n} blocks is out of range"),
+                        span,
+                    )
+                    .with_label("must be from 1 to 65535 blocks")
+                    .with_note("BIP68 encodes relative block counts in 16 bits"),
+                );
             }
             Ty::Duration => {
                 let units = n.div_ceil(SEQUENCE_UNIT_SECONDS);
                 if !(1..=65_535).contains(&units) {
                     self.report(
-                        Diagnostic::error("E0040", format!("a relative timelock of {n} seconds is out of range"), span)
-                            .with_label("must be from 512 seconds to 65535 × 512 seconds (about 388 days)")
-                            .with_note("BIP68 counts relative time in 16 bits of 512-second units"),
+                        Diagnostic::error(
+                            "E0040",
+                            format!("a relative timelock of {n} seconds is out of range"),
+                            span,
+                        )
+                        .with_label(
+                            "must be from 512 seconds to 65535 × 512 seconds (about 388 days)",
+                        )
+                        .with_note("BIP68 counts relative time in 16 bits of 512-second units"),
                     );
                 } else if n % SEQUENCE_UNIT_SECONDS != 0 {
                     self.report(
@@ -1248,23 +1749,21 @@ impl<'e, 'a> Checker<'e, 'a> {
                     );
                 }
             }
-            Ty::Height => {
-                if !(1..LOCKTIME_THRESHOLD).contains(&n) {
-                    self.report(
-                        Diagnostic::error("E0041", format!("height {n} is out of range"), span)
-                            .with_label("heights are from 1 to 499999999")
-                            .with_note("BIP65: lock times of 500000000 and above are unix times, not heights"),
-                    );
-                }
+            Ty::Height if !(1..LOCKTIME_THRESHOLD).contains(&n) => {
+                self.report(
+                    Diagnostic::error("E0041", format!("height {n} is out of range"), span)
+                        .with_label("heights are from 1 to 499999999")
+                        .with_note(
+                            "BIP65: lock times of 500000000 and above are unix times, not heights",
+                        ),
+                );
             }
-            Ty::Time => {
-                if !(LOCKTIME_THRESHOLD..=MAX_ABSOLUTE_LOCK).contains(&n) {
-                    self.report(
-                        Diagnostic::error("E0041", format!("time {n} is out of range"), span)
-                            .with_label("times are unix timestamps from 500000000 to 2147483647")
-                            .with_note("BIP65: lock times below 500000000 are block heights"),
-                    );
-                }
+            Ty::Time if !(LOCKTIME_THRESHOLD..=MAX_ABSOLUTE_LOCK).contains(&n) => {
+                self.report(
+                    Diagnostic::error("E0041", format!("time {n} is out of range"), span)
+                        .with_label("times are unix timestamps from 500000000 to 2147483647")
+                        .with_note("BIP65: lock times below 500000000 are block heights"),
+                );
             }
             _ => {}
         }
@@ -1281,7 +1780,9 @@ fn hir_depth(e: &hir::Expr) -> usize {
             H::Sig(x) | H::Older(x) | H::After(x) => vec![x],
             H::Hash { preimage, .. } => vec![preimage],
             H::HashEq { preimage, hash, .. } => vec![preimage, hash],
-            H::Threshold { items, .. } | H::And(items) | H::Or(items) | H::Array(items) => items.iter().collect(),
+            H::Threshold { items, .. } | H::And(items) | H::Or(items) | H::Array(items) => {
+                items.iter().collect()
+            }
             H::Binary { lhs, rhs, .. } => vec![lhs, rhs],
             H::Value(_) | H::Param { .. } | H::Arg(_) | H::Confidential(_) | H::Error => Vec::new(),
         };
@@ -1301,10 +1802,18 @@ fn contains_sig(e: &hir::Expr) -> bool {
 fn arithmetic_type(op: BinOp, l: &Ty, r: &Ty) -> Option<Ty> {
     use Ty::*;
     match (op, l, r) {
-        (BinOp::Add | BinOp::Sub, a, b) if a == b && matches!(a, Int | Blocks | Duration | Amount) => Some(a.clone()),
+        (BinOp::Add | BinOp::Sub, a, b)
+            if a == b && matches!(a, Int | Blocks | Duration | Amount) =>
+        {
+            Some(a.clone())
+        }
         (BinOp::Add, Height, Blocks) | (BinOp::Add, Blocks, Height) => Some(Height),
         (BinOp::Add, Time, Duration) | (BinOp::Add, Duration, Time) => Some(Time),
-        (BinOp::Mul, Int, x) | (BinOp::Mul, x, Int) if matches!(x, Int | Blocks | Duration | Amount) => Some(x.clone()),
+        (BinOp::Mul, Int, x) | (BinOp::Mul, x, Int)
+            if matches!(x, Int | Blocks | Duration | Amount) =>
+        {
+            Some(x.clone())
+        }
         _ => None,
     }
 }
@@ -1313,7 +1822,10 @@ fn arity(name: &str, expected: usize, found: usize, span: Span) -> Diagnostic {
     let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
     Diagnostic::error(
         "E0032",
-        format!("`{name}` takes {expected} {}, {found} given", plural(expected)),
+        format!(
+            "`{name}` takes {expected} {}, {found} given",
+            plural(expected)
+        ),
         span,
     )
     .with_label(format!("expected {expected} {}", plural(expected)))

@@ -95,13 +95,21 @@ mod tests {
     #[test]
     fn every_code_is_explained_with_a_wrong_and_a_right_example() {
         for info in CODES {
-            let text = explain(info.code).unwrap_or_else(|| panic!("{} has no explain file", info.code));
-            assert!(text.starts_with(&format!("# {}", info.code)), "{}: title line", info.code);
+            let text =
+                explain(info.code).unwrap_or_else(|| panic!("{} has no explain file", info.code));
+            assert!(
+                text.starts_with(&format!("# {}", info.code)),
+                "{}: title line",
+                info.code
+            );
             assert!(text.contains("## Wrong"), "{}: no wrong example", info.code);
             assert!(text.contains("## Right"), "{}: no right example", info.code);
         }
         for (code, _) in EXPLANATIONS {
-            assert!(lookup(code).is_some(), "{code}.md explains an unregistered code");
+            assert!(
+                lookup(code).is_some(),
+                "{code}.md explains an unregistered code"
+            );
         }
     }
 }

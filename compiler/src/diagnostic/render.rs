@@ -130,13 +130,20 @@ fn to_codespan(files: &SourceFiles, diag: &Diagnostic) -> cs::Diagnostic<FileId>
     };
     let label = |style, l: &super::Label| {
         let len = files.files.get(&l.span.file).map_or(0, |f| f.text.len());
-        let text = files.files.get(&l.span.file).map_or("", |f| f.text.as_str());
+        let text = files
+            .files
+            .get(&l.span.file)
+            .map_or("", |f| f.text.as_str());
         let start = floor_char_boundary(text, (l.span.start as usize).min(len));
         let end = floor_char_boundary(text, (l.span.end as usize).min(len)).max(start);
         cs::Label::new(style, l.span.file, start..end).with_message(l.message.clone())
     };
     let mut labels = vec![label(LabelStyle::Primary, &diag.primary)];
-    labels.extend(diag.secondary.iter().map(|l| label(LabelStyle::Secondary, l)));
+    labels.extend(
+        diag.secondary
+            .iter()
+            .map(|l| label(LabelStyle::Secondary, l)),
+    );
     let mut notes = diag.notes.clone();
     if let Some(help) = &diag.help {
         notes.push(format!("help: {help}"));
@@ -228,7 +235,10 @@ pub fn to_json(files: &SourceFiles, diagnostics: &[Diagnostic]) -> Vec<JsonDiagn
                     .map(|l| {
                         let (line, column) = files.line_col(l.span.file, l.span.start as usize);
                         JsonLabel {
-                            file: files.name_of(l.span.file).unwrap_or("<unknown>").to_string(),
+                            file: files
+                                .name_of(l.span.file)
+                                .unwrap_or("<unknown>")
+                                .to_string(),
                             line,
                             column,
                             message: l.message.clone(),
@@ -241,4 +251,3 @@ pub fn to_json(files: &SourceFiles, diagnostics: &[Diagnostic]) -> Vec<JsonDiagn
         })
         .collect()
 }
-

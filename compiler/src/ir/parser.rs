@@ -6,7 +6,10 @@
 
 use std::fmt;
 
-use super::{AbsLock, Arith, Cond, CondKind, Contract, KeyPath, KeyRef, Literal, Module, Param, Prove, RelLock, Require, SpendPath};
+use super::{
+    AbsLock, Arith, Cond, CondKind, Contract, KeyPath, KeyRef, Literal, Module, Param, Prove,
+    RelLock, Require, SpendPath,
+};
 use crate::hir::HashFn;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::BinOp;
@@ -41,13 +44,19 @@ enum Tok {
     Punct(&'static str),
 }
 
-const PUNCT: &[&str] = &["..", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ":", ";", "=", "<", ">", "+", "-", "*", "@"];
+const PUNCT: &[&str] = &[
+    "..", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ":", ";", "=", "<", ">", "+",
+    "-", "*", "@",
+];
 
 fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, IrParseError> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let fail = |pos, what: &str| IrParseError { pos, expected: what.to_string() };
+    let fail = |pos, what: &str| IrParseError {
+        pos,
+        expected: what.to_string(),
+    };
     while i < bytes.len() {
         let c = bytes[i];
         if c.is_ascii_whitespace() {
@@ -65,7 +74,9 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, IrParseError> {
             while j < bytes.len() && bytes[j].is_ascii_digit() {
                 j += 1;
             }
-            let n = text[i..j].parse().map_err(|_| fail(i, "a number that fits in 64 bits"))?;
+            let n = text[i..j]
+                .parse()
+                .map_err(|_| fail(i, "a number that fits in 64 bits"))?;
             out.push((i, Tok::Int(n)));
             i = j;
         } else if c.is_ascii_alphabetic() || c == b'_' {
@@ -93,7 +104,9 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, IrParseError> {
                         Some((_, 'u')) => {
                             // `{XXXX}` as Rust's `{:?}` prints it.
                             let rest = &text[i + 1 + k + 2..];
-                            let close = rest.find('}').ok_or_else(|| fail(i + k, "`}` closing a \\u escape"))?;
+                            let close = rest
+                                .find('}')
+                                .ok_or_else(|| fail(i + k, "`}` closing a \\u escape"))?;
                             let code = u32::from_str_radix(rest.get(1..close).unwrap_or(""), 16)
                                 .ok()
                                 .and_then(char::from_u32)
@@ -131,7 +144,12 @@ struct Parser {
 
 /// Parses a module from IR text.
 pub fn parse(text: &str) -> Result<Module, IrParseError> {
-    let mut p = Parser { toks: tokenize(text)?, pos: 0, end: text.len(), confidentials: Vec::new() };
+    let mut p = Parser {
+        toks: tokenize(text)?,
+        pos: 0,
+        end: text.len(),
+        confidentials: Vec::new(),
+    };
     let mut contracts = Vec::new();
     while p.peek().is_some() {
         contracts.push(p.contract()?);
@@ -149,7 +167,10 @@ impl Parser {
     }
 
     fn fail<T>(&self, expected: &str) -> Result<T, IrParseError> {
-        Err(IrParseError { pos: self.offset(), expected: expected.to_string() })
+        Err(IrParseError {
+            pos: self.offset(),
+            expected: expected.to_string(),
+        })
     }
 
     fn bump(&mut self) -> Option<Tok> {
@@ -208,7 +229,10 @@ impl Parser {
 
     fn u32(&mut self) -> Result<u32, IrParseError> {
         let at = self.offset();
-        u32::try_from(self.int()?).map_err(|_| IrParseError { pos: at, expected: "a number below 2^32".into() })
+        u32::try_from(self.int()?).map_err(|_| IrParseError {
+            pos: at,
+            expected: "a number below 2^32".into(),
+        })
     }
 
     fn span(&mut self) -> Result<Span, IrParseError> {
@@ -221,7 +245,11 @@ impl Parser {
         let start = self.u32()?;
         self.punct("..")?;
         let end = self.u32()?;
-        Ok(Span { file: FileId(file), start, end })
+        Ok(Span {
+            file: FileId(file),
+            start,
+            end,
+        })
     }
 
     fn ty(&mut self) -> Result<Ty, IrParseError> {
@@ -243,7 +271,10 @@ impl Parser {
         if name == "String" {
             return Ok(Ty::Str);
         }
-        Ty::from_name(&name).ok_or(IrParseError { pos: self.offset(), expected: "a type".into() })
+        Ty::from_name(&name).ok_or(IrParseError {
+            pos: self.offset(),
+            expected: "a type".into(),
+        })
     }
 
     fn literal(&mut self) -> Result<Literal, IrParseError> {
@@ -296,7 +327,14 @@ impl Parser {
         let name = self.ident()?;
         let span = self.span()?;
         self.punct("{")?;
-        let mut c = Contract { name, params: Vec::new(), key: KeyPath::Nums, confidentials: Vec::new(), paths: Vec::new(), span };
+        let mut c = Contract {
+            name,
+            params: Vec::new(),
+            key: KeyPath::Nums,
+            confidentials: Vec::new(),
+            paths: Vec::new(),
+            span,
+        };
         self.confidentials.clear();
         loop {
             if self.is_punct("}") {
@@ -359,7 +397,14 @@ impl Parser {
         let weight = self.u32()?;
         let span = self.span()?;
         self.punct("{")?;
-        let mut p = SpendPath { name, weight, args: Vec::new(), requires: Vec::new(), proves: Vec::new(), span };
+        let mut p = SpendPath {
+            name,
+            weight,
+            args: Vec::new(),
+            requires: Vec::new(),
+            proves: Vec::new(),
+            span,
+        };
         loop {
             if self.is_punct("}") {
                 self.pos += 1;
@@ -377,7 +422,11 @@ impl Parser {
                         None
                     };
                     let cond = self.cond(0)?;
-                    p.requires.push(Require { cond, message, span });
+                    p.requires.push(Require {
+                        cond,
+                        message,
+                        span,
+                    });
                 }
                 "prove" => {
                     let span = self.span()?;
@@ -476,7 +525,11 @@ impl Parser {
                 } else {
                     let (name, index) = self.param_ref()?;
                     self.punct(":")?;
-                    RelLock::Param { name, index, ty: self.ty()? }
+                    RelLock::Param {
+                        name,
+                        index,
+                        ty: self.ty()?,
+                    }
                 };
                 self.punct(")")?;
                 CondKind::Older(lock)
@@ -495,7 +548,11 @@ impl Parser {
                 } else {
                     let (name, index) = self.param_ref()?;
                     self.punct(":")?;
-                    AbsLock::Param { name, index, ty: self.ty()? }
+                    AbsLock::Param {
+                        name,
+                        index,
+                        ty: self.ty()?,
+                    }
                 };
                 self.punct(")")?;
                 CondKind::After(lock)
@@ -521,7 +578,11 @@ impl Parser {
                     let preimage = self.ident()?;
                     self.punct(")")?;
                     self.punct("==")?;
-                    CondKind::Hash { func, preimage, hash: self.key()? }
+                    CondKind::Hash {
+                        func,
+                        preimage,
+                        hash: self.key()?,
+                    }
                 }
                 None => {
                     self.pos -= 1;

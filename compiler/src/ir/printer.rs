@@ -139,7 +139,10 @@ fn literal(out: &mut String, l: &Literal) {
 pub fn key(out: &mut String, k: &KeyRef) {
     match k {
         KeyRef::Param { name, index: None } => out.push_str(name),
-        KeyRef::Param { name, index: Some(i) } => {
+        KeyRef::Param {
+            name,
+            index: Some(i),
+        } => {
             let _ = write!(out, "{name}[{i}]");
         }
         KeyRef::Literal(hex) => {
@@ -149,7 +152,13 @@ pub fn key(out: &mut String, k: &KeyRef) {
 }
 
 fn param_ref(out: &mut String, name: &str, index: Option<u32>) {
-    key(out, &KeyRef::Param { name: name.to_string(), index });
+    key(
+        out,
+        &KeyRef::Param {
+            name: name.to_string(),
+            index,
+        },
+    );
 }
 
 /// Prints a condition. Recursion follows the tree's depth, which the parser of either form
@@ -195,12 +204,20 @@ pub fn cond(out: &mut String, c: &Cond, style: Style) {
             }
             out.push(')');
         }
-        CondKind::Hash { func, preimage, hash } => {
+        CondKind::Hash {
+            func,
+            preimage,
+            hash,
+        } => {
             let _ = write!(out, "{}({preimage}) == ", func.name());
             key(out, hash);
         }
         CondKind::And(items) | CondKind::Or(items) => {
-            out.push_str(if matches!(c.kind, CondKind::And(_)) { "and(" } else { "or(" });
+            out.push_str(if matches!(c.kind, CondKind::And(_)) {
+                "and("
+            } else {
+                "or("
+            });
             list(out, items, style);
             out.push(')');
         }

@@ -264,9 +264,10 @@ impl Drop for TypeExpr {
     fn drop(&mut self) {
         let mut stack: Vec<TypeExpr> = Vec::new();
         let take = |ty: &mut TypeExpr, stack: &mut Vec<TypeExpr>| match ty {
-            TypeExpr::Array { elem, .. } => {
-                stack.push(std::mem::replace(&mut **elem, TypeExpr::Error(Span::default())))
-            }
+            TypeExpr::Array { elem, .. } => stack.push(std::mem::replace(
+                &mut **elem,
+                TypeExpr::Error(Span::default()),
+            )),
             TypeExpr::Named { args, .. } => stack.append(args),
             TypeExpr::Error(_) => {}
         };
@@ -447,7 +448,8 @@ impl Expr {
     }
 }
 
-fn take_box(mut boxed: Box<Expr>) -> Expr {
+fn take_box(boxed: Box<Expr>) -> Expr {
+    let mut boxed = boxed;
     std::mem::replace(&mut *boxed, Expr::error(Span::default()))
 }
 

@@ -47,6 +47,16 @@ pub fn lex(file: FileId, text: &str) -> (Vec<SpannedToken>, Vec<LexError>) {
     let mut lexer = RawToken::lexer(text);
     while let Some(result) = lexer.next() {
         let range = lexer.span();
+        if matches!(
+            result,
+            Ok(RawToken::LineComment
+                | RawToken::BlockComment
+                | RawToken::DocComment
+                | RawToken::Str)
+                | Err(RawLexError::UnterminatedString | RawLexError::UnterminatedBlockComment)
+        ) {
+            check_invalid_utf8(file, text, range.clone(), &mut errors);
+        }
         match result {
             Ok(RawToken::LineComment | RawToken::BlockComment) => {}
             Ok(RawToken::Str) => {
@@ -96,6 +106,42 @@ fn classify_invalid(text: &str) -> LexErrorKind {
         LexErrorKind::InvalidUtf8
     } else {
         LexErrorKind::InvalidCharacters
+    }
+}
+
+/// Reports the bytes that were not valid UTF-8 (read as U+FFFD) inside a comment or a
+/// string, which would otherwise hide them: one error per run.
+fn check_invalid_utf8(
+    file: FileId,
+    text: &str,
+    range: std::ops::Range<usize>,
+    errors: &mut Vec<LexError>,
+) {
+    let mut run: Option<(usize, usize)> = None;
+    for (offset, c) in text[range.clone()].char_indices() {
+        let at = range.start + offset;
+        if c != char::REPLACEMENT_CHARACTER {
+            continue;
+        }
+        let end = at + c.len_utf8();
+        match &mut run {
+            Some((_, run_end)) if *run_end == at => *run_end = end,
+            _ => {
+                if let Some((start, run_end)) = run.take() {
+                    errors.push(LexError {
+                        kind: LexErrorKind::InvalidUtf8,
+                        span: Span::new(file, start, run_end),
+                    });
+                }
+                run = Some((at, end));
+            }
+        }
+    }
+    if let Some((start, run_end)) = run {
+        errors.push(LexError {
+            kind: LexErrorKind::InvalidUtf8,
+            span: Span::new(file, start, run_end),
+        });
     }
 }
 
@@ -172,11 +218,24 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_in_comments_and_strings_is_reported() {
+        assert_eq!(
+            kinds("// caf\u{FFFD}\u{FFFD} x \u{FFFD}\nkey"),
+            vec![LexErrorKind::InvalidUtf8; 2]
+        );
+        assert_eq!(kinds("/// \u{FFFD}\nkey"), vec![LexErrorKind::InvalidUtf8]);
+        assert_eq!(kinds("\"a\u{FFFD}\""), vec![LexErrorKind::InvalidUtf8]);
+    }
+
+    #[test]
     fn unterminated_forms_are_reported_and_lexing_goes_on() {
         let (tokens, errors) = lex(FileId(0), "\"abc\nkey");
         assert_eq!(errors[0].kind, LexErrorKind::UnterminatedString);
         assert_eq!(tokens.last().map(|t| t.1), Some(RawToken::Key));
-        assert_eq!(kinds("key /* /* */"), vec![LexErrorKind::UnterminatedBlockComment]);
+        assert_eq!(
+            kinds("key /* /* */"),
+            vec![LexErrorKind::UnterminatedBlockComment]
+        );
     }
 
     #[test]

@@ -109,6 +109,17 @@ pub fn parse(file: FileId, text: &str) -> (ast::SourceFile, Vec<SyntaxError>) {
         errors.push(describe(file, text, &tokens, record.error));
     }
 
+    // An unterminated string runs to the end of its line and swallows the `;` there: the
+    // missing `;` reported right after it is the same mistake, already reported as E0002.
+    let string_ends: Vec<u32> = errors
+        .iter()
+        .filter(|e| e.kind == SyntaxErrorKind::Lex(LexErrorKind::UnterminatedString))
+        .map(|e| e.span.end)
+        .collect();
+    errors.retain(|e| {
+        !(matches!(e.kind, SyntaxErrorKind::Missing { .. }) && string_ends.contains(&e.span.start))
+    });
+
     limit_depth(&mut source, &mut errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     errors.dedup();
@@ -141,14 +152,19 @@ fn describe(
             let missing = if expected.iter().any(|e| e == "`;`") {
                 Some("`;`".to_string())
             } else if let [only] = expected.as_slice() {
-                ["`)`", "`]`", "`}`"].contains(&only.as_str()).then(|| only.clone())
+                ["`)`", "`]`", "`}`"]
+                    .contains(&only.as_str())
+                    .then(|| only.clone())
             } else {
                 None
             };
             if let (Some(missing), Some(prev_end)) = (missing, previous_token_end(tokens, start)) {
                 if text[prev_end..start].contains('\n') {
                     return SyntaxError {
-                        kind: SyntaxErrorKind::Missing { expected: missing, found },
+                        kind: SyntaxErrorKind::Missing {
+                            expected: missing,
+                            found,
+                        },
                         span: Span::new(file, prev_end, prev_end),
                     };
                 }
@@ -321,9 +337,9 @@ fn cut_deep(expr: &mut Expr, depth: usize, errors: &mut Vec<SyntaxError>) {
             cut_deep(base, depth + 1, errors);
             cut_deep(index, depth + 1, errors);
         }
-        ExprKind::Array(items) | ExprKind::And(items) | ExprKind::Or(items) => {
-            items.iter_mut().for_each(|e| cut_deep(e, depth + 1, errors))
-        }
+        ExprKind::Array(items) | ExprKind::And(items) | ExprKind::Or(items) => items
+            .iter_mut()
+            .for_each(|e| cut_deep(e, depth + 1, errors)),
         ExprKind::Binary { lhs, rhs, .. } => {
             cut_deep(lhs, depth + 1, errors);
             cut_deep(rhs, depth + 1, errors);
@@ -342,7 +358,10 @@ fn cut_deep(expr: &mut Expr, depth: usize, errors: &mut Vec<SyntaxError>) {
 /// The text of a `///` line, without the slashes and one leading space.
 pub fn doc_text(raw: &str) -> String {
     let text = raw.trim_start_matches('/');
-    text.strip_prefix(' ').unwrap_or(text).trim_end().to_string()
+    text.strip_prefix(' ')
+        .unwrap_or(text)
+        .trim_end()
+        .to_string()
 }
 
 /// The value of a string literal.
@@ -407,50 +426,70 @@ impl SyntaxError {
         let span = self.span;
         match &self.kind {
             SyntaxErrorKind::Lex(kind) => match kind {
-                LexErrorKind::InvalidCharacters => Diagnostic::error("E0001", "invalid character in source", span)
-                    .with_label("not part of any token"),
+                LexErrorKind::InvalidCharacters => {
+                    Diagnostic::error("E0001", "invalid character in source", span)
+                        .with_label("not part of any token")
+                }
                 LexErrorKind::NulByte => Diagnostic::error("E0001", "NUL byte in source", span)
                     .with_label("NUL byte")
                     .with_note("source files are text; is this a binary file?"),
-                LexErrorKind::InvalidUtf8 => Diagnostic::error("E0004", "source is not valid UTF-8", span)
-                    .with_label("invalid UTF-8 here (shown as �)")
-                    .with_note("BiSCOL source files must be UTF-8"),
-                LexErrorKind::UnterminatedString => Diagnostic::error("E0002", "unterminated string literal", span)
-                    .with_label("this string has no closing `\"` on its line"),
+                LexErrorKind::InvalidUtf8 => {
+                    Diagnostic::error("E0004", "source is not valid UTF-8", span)
+                        .with_label("invalid UTF-8 here (shown as �)")
+                        .with_note("BiSCOL source files must be UTF-8")
+                }
+                LexErrorKind::UnterminatedString => {
+                    Diagnostic::error("E0002", "unterminated string literal", span)
+                        .with_label("this string has no closing `\"` on its line")
+                }
                 LexErrorKind::UnterminatedBlockComment => {
                     Diagnostic::error("E0003", "unterminated block comment", span)
                         .with_label("this `/*` is never closed")
                         .with_note("block comments nest: every `/*` needs its own `*/`")
                 }
-                LexErrorKind::InvalidEscape => Diagnostic::error("E0009", "invalid escape in string literal", span)
-                    .with_label("unknown escape")
-                    .with_note("strings accept `\\\\`, `\\\"`, `\\n` and `\\t`"),
+                LexErrorKind::InvalidEscape => {
+                    Diagnostic::error("E0009", "invalid escape in string literal", span)
+                        .with_label("unknown escape")
+                        .with_note("strings accept `\\\\`, `\\\"`, `\\n` and `\\t`")
+                }
             },
             SyntaxErrorKind::UnexpectedToken { found, expected } => {
                 let d = Diagnostic::error("E0005", format!("unexpected {found}"), span);
                 match expected.as_slice() {
                     [] => d.with_label("unexpected here"),
                     [one] => d.with_label(format!("expected {one}")),
-                    many if many.len() <= 8 => d.with_label(format!("expected one of {}", many.join(", "))),
+                    many if many.len() <= 8 => {
+                        d.with_label(format!("expected one of {}", many.join(", ")))
+                    }
                     _ => d.with_label("unexpected here"),
                 }
             }
-            SyntaxErrorKind::Missing { expected, found } => Diagnostic::error("E0007", format!("expected {expected}, found {found}"), span)
-                .with_label(format!("add {expected} here")),
+            SyntaxErrorKind::Missing { expected, found } => {
+                Diagnostic::error("E0007", format!("expected {expected}, found {found}"), span)
+                    .with_label(format!("add {expected} here"))
+            }
             SyntaxErrorKind::UnexpectedEof { expected } => {
                 let d = Diagnostic::error("E0006", "unexpected end of file", span);
                 match expected.as_slice() {
                     [] => d.with_label("the file ends here"),
                     [one] => d.with_label(format!("expected {one}")),
-                    many if many.len() <= 8 => d.with_label(format!("expected one of {}", many.join(", "))),
+                    many if many.len() <= 8 => {
+                        d.with_label(format!("expected one of {}", many.join(", ")))
+                    }
                     _ => d.with_label("the file ends here"),
                 }
             }
-            SyntaxErrorKind::TooDeep => Diagnostic::error("E0008", "expression nests too deeply", span)
-                .with_label(format!("more than {MAX_EXPR_DEPTH} levels deep"))
-                .with_help("split it with `const`s or `fn`s"),
-            SyntaxErrorKind::TooManyErrors => Diagnostic::error("E0010", format!("too many syntax errors; only the first {MAX_SYNTAX_ERRORS} are shown"), span)
-                .with_label("stopped reporting here"),
+            SyntaxErrorKind::TooDeep => {
+                Diagnostic::error("E0008", "expression nests too deeply", span)
+                    .with_label(format!("more than {MAX_EXPR_DEPTH} levels deep"))
+                    .with_help("split it with `const`s or `fn`s")
+            }
+            SyntaxErrorKind::TooManyErrors => Diagnostic::error(
+                "E0010",
+                format!("too many syntax errors; only the first {MAX_SYNTAX_ERRORS} are shown"),
+                span,
+            )
+            .with_label("stopped reporting here"),
         }
     }
 }

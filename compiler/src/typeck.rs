@@ -265,8 +265,19 @@ impl<'e, 'a> Checker<'e, 'a> {
             }
         };
         let errors_before = self.error_count();
+        let diags_before = self.diags.len();
         if let Some((v, ty)) = &result {
             self.check_value_range(v, ty, c.value.span);
+        }
+        // A duration is rounded where `older` uses it (W0001 there), not where a constant
+        // names it: `2 * HALF` may well be a whole number of 512-second units.
+        let mut at = diags_before;
+        while at < self.diags.len() {
+            if self.diags[at].code == "W0001" {
+                self.diags.remove(at);
+            } else {
+                at += 1;
+            }
         }
         // An out-of-range constant is reported here, once, not again at every use.
         let result = if self.error_count() > errors_before {

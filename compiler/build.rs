@@ -30,10 +30,17 @@ fn embed_stdlib(dir: &Path, out_dir: &Path) {
     let mut code = String::from("&[\n");
     for path in md_files(dir, "bsc") {
         println!("cargo:rerun-if-changed={}", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         let absolute = std::fs::canonicalize(&path).expect("stdlib file exists");
-        writeln!(code, "    ({stem:?}, include_str!({:?})),", absolute.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            code,
+            "    ({stem:?}, include_str!({:?})),",
+            absolute.display().to_string()
+        )
+        .expect("writing to a String");
     }
     code.push_str("]\n");
     std::fs::write(out_dir.join("stdlib.rs"), code).expect("OUT_DIR is writable");
@@ -46,10 +53,17 @@ fn embed_explanations(dir: &Path, out_dir: &Path) {
     code.push_str("pub const EXPLANATIONS: &[(&str, &str)] = &[\n");
     for path in entries {
         println!("cargo:rerun-if-changed={}", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         let absolute = std::fs::canonicalize(&path).expect("explain file exists");
-        writeln!(code, "    ({stem:?}, include_str!({:?})),", absolute.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            code,
+            "    ({stem:?}, include_str!({:?})),",
+            absolute.display().to_string()
+        )
+        .expect("writing to a String");
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("explanations.rs"), code).expect("OUT_DIR is writable");

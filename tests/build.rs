@@ -11,7 +11,12 @@ fn main() {
         let dir = root.join(outcome);
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut features: Vec<_> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
             .unwrap_or_default();
         features.sort();
         for feature in features {
@@ -24,12 +29,21 @@ fn main() {
                 .collect();
             cases.sort();
             for case in cases {
-                let feature_name = feature.file_name().and_then(|s| s.to_str()).expect("utf-8 name");
-                let case_name = case.file_stem().and_then(|s| s.to_str()).expect("utf-8 name");
+                let feature_name = feature
+                    .file_name()
+                    .and_then(|s| s.to_str())
+                    .expect("utf-8 name");
+                let case_name = case
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .expect("utf-8 name");
                 let relative = format!("{outcome}/{feature_name}/{case_name}.bsc");
                 let test_name = format!("{outcome}__{feature_name}__{case_name}").replace('-', "_");
-                writeln!(code, "#[test]\nfn {test_name}() {{ check_fixture({relative:?}); }}\n")
-                    .expect("writing to a String");
+                writeln!(
+                    code,
+                    "#[test]\nfn {test_name}() {{ check_fixture({relative:?}); }}\n"
+                )
+                .expect("writing to a String");
             }
         }
     }

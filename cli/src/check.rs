@@ -37,11 +37,13 @@ pub fn read_source(path: &Path) -> std::io::Result<String> {
 pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         if meta.is_dir() {
             let mut stack = vec![path.clone()];
             while let Some(dir) = stack.pop() {
-                let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+                let entries = std::fs::read_dir(&dir)
+                    .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
                 for entry in entries.flatten() {
                     let p = entry.path();
                     let name = entry.file_name();
@@ -65,7 +67,9 @@ pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// A path as the compiler and the user see it: relative to the current folder when possible,
 /// with `/` separators.
 pub fn display_path(path: &Path) -> String {
-    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
     let shown = relative.unwrap_or_else(|| path.to_path_buf());
     let text = shown.to_string_lossy().replace('\\', "/");
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
@@ -77,7 +81,8 @@ pub fn load(paths: &[PathBuf]) -> Result<(Database, Vec<db::SourceFile>), String
     let mut database = Database::new();
     let mut files = Vec::new();
     for path in &sources {
-        let text = read_source(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let text =
+            read_source(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         files.push(database.set_file(&display_path(path), text));
     }
     database.load_imports(&FsLoader);

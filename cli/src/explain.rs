@@ -34,6 +34,8 @@ pub fn run(args: &ExplainArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        None => output::usage_error(&format!("`{code}` is not a BiSCOL diagnostic code (see `biscol explain --list`)")),
+        None => output::usage_error(&format!(
+            "`{code}` is not a BiSCOL diagnostic code (see `biscol explain --list`)"
+        )),
     }
 }

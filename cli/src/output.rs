@@ -52,7 +52,11 @@ fn summary(errors: usize, warnings: usize) -> String {
     match (errors, warnings) {
         (0, w) => format!("{} emitted", plural(w, "warning")),
         (e, 0) => format!("could not compile: {}", plural(e, "error")),
-        (e, w) => format!("could not compile: {}, {}", plural(e, "error"), plural(w, "warning")),
+        (e, w) => format!(
+            "could not compile: {}, {}",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
     }
 }
 

@@ -32,6 +32,10 @@ pub const MAX_INLINE_DEPTH: usize = 16;
 /// recurse on it).
 pub const MAX_COND_DEPTH: usize = 200;
 
+/// Codes whose errors depend on the values a `fn` is called with: a `fn` body checked on its
+/// own does not report them; each call that inlines it does.
+const VALUE_DEPENDENT: &[&str] = &["E0036", "E0037", "E0038", "E0040", "E0041", "E0042"];
+
 /// The largest `@weight`.
 pub const MAX_WEIGHT: u64 = 1_000_000;
 
@@ -76,7 +80,7 @@ pub fn check_file(env: &Env<'_>, file: FileId) -> (Vec<hir::Contract>, Vec<Diagn
     let diags = checker
         .diags
         .into_iter()
-        .filter(|d| d.primary.span.file == file)
+        .filter(|d| d.primary.span.file == file || d.secondary.iter().any(|l| l.span.file == file))
         .collect();
     (contracts, diags)
 }
@@ -304,8 +308,22 @@ impl<'e, 'a> Checker<'e, 'a> {
                 });
                 continue;
             }
+            // An opaque stand-in of the declared type; an array stands in element by element,
+            // so that `threshold(k, keys)` and indexing check as they will when inlined.
+            let kind = match &ty {
+                Ty::Array(elem, n) => H::Array(
+                    (0..*n)
+                        .map(|_| hir::Expr {
+                            kind: H::Arg(p.name.name.clone()),
+                            ty: (**elem).clone(),
+                            span: p.name.span,
+                        })
+                        .collect(),
+                ),
+                _ => H::Arg(p.name.name.clone()),
+            };
             let placeholder = hir::Expr {
-                kind: H::Arg(p.name.name.clone()),
+                kind,
                 ty,
                 span: p.name.span,
             };
@@ -321,8 +339,14 @@ impl<'e, 'a> Checker<'e, 'a> {
             in_prove: false,
             in_key: false,
         };
+        let before = self.diags.len();
         let body = self.check(&f.body, &frame, Some(&ret));
         self.coerce(body, &ret);
+        // Whether a value is constant or in range depends on the arguments of each call; those
+        // errors are reported where the function is inlined, not here.
+        let mut kept: Vec<Diagnostic> = self.diags.drain(before..).collect();
+        kept.retain(|d| !VALUE_DEPENDENT.contains(&d.code));
+        self.diags.extend(kept);
     }
 
     fn inline_call(
@@ -380,9 +404,18 @@ impl<'e, 'a> Checker<'e, 'a> {
                 && d.primary.span.end <= body_span.end;
             if !inside || d.code == "E0024" {
                 kept.push(d);
+            } else if VALUE_DEPENDENT.contains(&d.code) {
+                kept.push(
+                    d.with_secondary(call.span, format!("in this call of `{}`", f.name.name)),
+                );
             }
         }
         self.diags.extend(kept);
+        // A function that folds to a constant is, for every later check, that value at the call.
+        let mut body = body;
+        if matches!(body.kind, H::Value(_)) {
+            body.span = call.span;
+        }
         body
     }
 

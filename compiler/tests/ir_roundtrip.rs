@@ -6,7 +6,10 @@ use biscol_compiler::ir::{self, parser, printer};
 const EXAMPLES: &[(&str, &str)] = &[
     ("htlc.bsc", include_str!("../../examples/htlc.bsc")),
     ("vault.bsc", include_str!("../../examples/vault.bsc")),
-    ("inheritance.bsc", include_str!("../../examples/inheritance.bsc")),
+    (
+        "inheritance.bsc",
+        include_str!("../../examples/inheritance.bsc"),
+    ),
     (
         "zk.bsc",
         r#"
@@ -30,8 +33,13 @@ fn lower(path: &str, text: &str) -> ir::Module {
     let mut database = Database::new();
     let file = database.set_file(path, text.to_string());
     let diagnostics = db::diagnostics(&database, file);
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{path}: {diagnostics:#?}");
-    db::lower(&database, file).clone().expect("no errors, so IR")
+    assert!(
+        diagnostics.iter().all(|d| !d.is_error()),
+        "{path}: {diagnostics:#?}"
+    );
+    db::lower(&database, file)
+        .clone()
+        .expect("no errors, so IR")
 }
 
 #[test]
@@ -39,13 +47,21 @@ fn printing_then_parsing_gives_the_same_ir() {
     for (path, text) in EXAMPLES {
         let module = lower(path, text);
         let with_spans = printer::print(&module, printer::Style { with_spans: true });
-        let parsed = parser::parse(&with_spans).unwrap_or_else(|e| panic!("{path}: {e}\n{with_spans}"));
+        let parsed =
+            parser::parse(&with_spans).unwrap_or_else(|e| panic!("{path}: {e}\n{with_spans}"));
         assert_eq!(parsed, module, "{path}: round trip with spans");
-        assert_eq!(printer::print(&parsed, printer::Style { with_spans: true }), with_spans);
+        assert_eq!(
+            printer::print(&parsed, printer::Style { with_spans: true }),
+            with_spans
+        );
 
         let plain = printer::print(&module, printer::Style::default());
         let reparsed = parser::parse(&plain).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(printer::print(&reparsed, printer::Style::default()), plain, "{path}: round trip without spans");
+        assert_eq!(
+            printer::print(&reparsed, printer::Style::default()),
+            plain,
+            "{path}: round trip without spans"
+        );
     }
 }
 
@@ -57,11 +73,23 @@ fn the_ir_text_of_a_contract_reads_as_expected() {
 
 #[test]
 fn malformed_ir_text_is_an_error_with_a_position() {
-    let cases = ["contract", "contract A { path p weight x { } }", "contract A { key musig(a, }", "\"open"];
+    let cases = [
+        "contract",
+        "contract A { path p weight x { } }",
+        "contract A { key musig(a, }",
+        "\"open",
+    ];
     for text in cases {
         let error = parser::parse(text).expect_err(text);
         assert!(error.pos <= text.len(), "{text}: {error}");
     }
-    let deep = format!("contract A {{ path p weight 1 {{ require {}true{} }} }}", "and(".repeat(10_000), ")".repeat(10_000));
-    assert!(parser::parse(&deep).is_err(), "nesting beyond the limit is an error, not an overflow");
+    let deep = format!(
+        "contract A {{ path p weight 1 {{ require {}true{} }} }}",
+        "and(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    assert!(
+        parser::parse(&deep).is_err(),
+        "nesting beyond the limit is an error, not an overflow"
+    );
 }

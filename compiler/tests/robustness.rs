@@ -33,15 +33,26 @@ fn random_bytes_give_diagnostics() {
 
 #[test]
 fn two_hundred_thousand_open_parentheses() {
-    let text = format!("contract A(a: PubKey) {{ spend s() {{ require {} }} }}", "(".repeat(200_000));
+    let text = format!(
+        "contract A(a: PubKey) {{ spend s() {{ require {} }} }}",
+        "(".repeat(200_000)
+    );
     assert!(check(&text) > 0);
-    let closed = format!("contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}", "(".repeat(200_000), ")".repeat(200_000));
+    let closed = format!(
+        "contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}",
+        "(".repeat(200_000),
+        ")".repeat(200_000)
+    );
     assert_eq!(check(&closed), 0, "balanced parentheses are fine");
 }
 
 #[test]
 fn deeply_nested_calls_are_cut_with_a_diagnostic() {
-    let text = format!("contract A(a: PubKey) {{ spend s() {{ require {}a{}; }} }}", "sig(".repeat(100_000), ")".repeat(100_000));
+    let text = format!(
+        "contract A(a: PubKey) {{ spend s() {{ require {}a{}; }} }}",
+        "sig(".repeat(100_000),
+        ")".repeat(100_000)
+    );
     assert!(check(&text) > 0);
 }
 
@@ -50,7 +61,11 @@ fn fifty_thousand_ands() {
     let conds = vec!["sig(a)"; 50_001].join(" && ");
     let text = format!("contract A(a: PubKey) {{ spend s() {{ require {conds}; }} }}");
     assert_eq!(check(&text), 0);
-    let alternating = format!("contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}", "sig(a) && (sig(a) || (".repeat(20_000), "))".repeat(20_000));
+    let alternating = format!(
+        "contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}",
+        "sig(a) && (sig(a) || (".repeat(20_000),
+        "))".repeat(20_000)
+    );
     assert!(check(&alternating) > 0, "too deep: cut with E0008");
 }
 
@@ -62,10 +77,62 @@ fn unterminated_forms() {
 }
 
 const TOKENS: &[&str] = &[
-    "contract", "spend", "require", "key", "const", "fn", "use", "confidential", "prove", "true", "false",
-    "a", "b", "sig", "older", "after", "threshold", "sha256", "musig", "PubKey", "Blocks", "[", "]", "(", ")",
-    "{", "}", ",", ";", ":", "::", "->", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "&&", "||",
-    "@", "weight", "!", "144", "blocks", "0x00", "\"s\"", "///d\n", "//c\n", "/*", "*/", "\"",
+    "contract",
+    "spend",
+    "require",
+    "key",
+    "const",
+    "fn",
+    "use",
+    "confidential",
+    "prove",
+    "true",
+    "false",
+    "a",
+    "b",
+    "sig",
+    "older",
+    "after",
+    "threshold",
+    "sha256",
+    "musig",
+    "PubKey",
+    "Blocks",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    ";",
+    ":",
+    "::",
+    "->",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "&&",
+    "||",
+    "@",
+    "weight",
+    "!",
+    "144",
+    "blocks",
+    "0x00",
+    "\"s\"",
+    "///d\n",
+    "//c\n",
+    "/*",
+    "*/",
+    "\"",
 ];
 
 proptest! {

@@ -43,13 +43,18 @@ pub fn compile(path: &str, text: &str, root: &Path) -> Compiled {
     let file = db.set_file(path, text.to_string());
     db.load_imports(&DirLoader(root.to_path_buf()));
     let diagnostics = db::diagnostics(&db, file).clone();
-    Compiled { db, file, diagnostics }
+    Compiled {
+        db,
+        file,
+        diagnostics,
+    }
 }
 
 /// Renders diagnostics as `biscol check` does, without colour.
 pub fn render_diagnostics(db: &Database, diagnostics: &[Diagnostic]) -> String {
     let mut buffer = render::NoColor::new(Vec::new());
-    render::render_human(&mut buffer, &db.source_files(), diagnostics).expect("rendering to memory");
+    render::render_human(&mut buffer, &db.source_files(), diagnostics)
+        .expect("rendering to memory");
     String::from_utf8_lossy(buffer.get_ref()).into_owned()
 }
 

@@ -66,11 +66,21 @@ codes! {
     "E0054" => "`prove` in a path that nobody signs",
     "E0055" => "invalid confidential declaration",
     "E0056" => "confidential value used outside `prove`",
+    // Taproot back end (`biscol-taproot`'s analysis).
+    "E0100" => "malleable spend path",
+    "E0101" => "spend path exceeds tapscript resource limits",
+    "E0102" => "duplicate key in one leaf",
+    "E0103" => "heights mixed with times in one path",
+    "E0104" => "unsatisfiable spend path",
+    "E0105" => "nobody can spend this contract",
+    "E0106" => "spend path cannot be compiled to Miniscript",
     // Warnings.
     "W0001" => "duration rounded up to 512-second units",
     "W0002" => "unused contract parameter",
     "W0003" => "unused spend argument",
     "W0004" => "spend path without `require`",
+    "W0100" => "spend path needs no signature",
+    "W0101" => "duration rounded up to 512-second units (back end)",
 }
 
 include!(concat!(env!("OUT_DIR"), "/explanations.rs"));

@@ -13,8 +13,12 @@ fn bench(c: &mut Criterion) {
     // The weight table first, so a bench run also shows it.
     for case in policies::cases() {
         let contract = policies::contract(&case);
-        if let (Ok(ours), Ok(theirs)) = (compile(&contract), compile_tr_expected_vbytes(&contract)) {
-            println!("weights {}: ours {:.3} vB, compile_tr {:.3} vB", case.name, ours.expected_vbytes, theirs);
+        if let (Ok(ours), Ok(theirs)) = (compile(&contract), compile_tr_expected_vbytes(&contract))
+        {
+            println!(
+                "weights {}: ours {:.3} vB, compile_tr {:.3} vB",
+                case.name, ours.expected_vbytes, theirs
+            );
         }
     }
     let mut group = c.benchmark_group("build");

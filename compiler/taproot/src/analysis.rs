@@ -219,14 +219,22 @@ pub fn check_leaf<Pk: MiniscriptKey>(path: &str, ms: &Miniscript<Pk, Tap>) -> Ve
     }
     if !facts.within_limits {
         out.push(
-            Finding::new(Code::E0101, Some(path), "this leaf exceeds tapscript resource limits")
-                .with_leaf(leaf.clone()),
+            Finding::new(
+                Code::E0101,
+                Some(path),
+                "this leaf exceeds tapscript resource limits",
+            )
+            .with_leaf(leaf.clone()),
         );
     }
     if facts.repeated_keys {
         out.push(
-            Finding::new(Code::E0102, Some(path), "a key appears more than once in this leaf")
-                .with_leaf(leaf.clone()),
+            Finding::new(
+                Code::E0102,
+                Some(path),
+                "a key appears more than once in this leaf",
+            )
+            .with_leaf(leaf.clone()),
         );
     }
     if facts.timelock_mix {
@@ -258,7 +266,11 @@ pub fn check_policy<Pk: MiniscriptKey>(path: &str, policy: &Concrete<Pk>) -> Vec
         return out;
     }
     if is_unsatisfiable(policy) {
-        out.push(Finding::new(Code::E0104, Some(path), "this path can never be satisfied"));
+        out.push(Finding::new(
+            Code::E0104,
+            Some(path),
+            "this path can never be satisfied",
+        ));
         return out;
     }
     let (safe, _) = policy.is_safe_nonmalleable();

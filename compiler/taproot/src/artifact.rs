@@ -189,7 +189,10 @@ impl fmt::Display for ArtifactError {
                 write!(f, "leaf {leaf}: template does not parse: {message}")
             }
             ArtifactError::KeyPath { actual } => {
-                write!(f, "key path entry `{actual}` is not a parameter placeholder")
+                write!(
+                    f,
+                    "key path entry `{actual}` is not a parameter placeholder"
+                )
             }
         }
     }
@@ -210,7 +213,10 @@ pub fn needs_of(ms: &Template, timelocks: &Timelocks) -> Needs {
             Atom::Sha256(h) | Atom::Hash256(h) | Atom::Ripemd160(h) | Atom::Hash160(h) => {
                 let frag = atom_fragment(&atom, timelocks);
                 let kind = frag.split('(').next().unwrap_or_default().to_string();
-                needs.preimages.push(PreimageNeed { kind, hash: h.to_string() });
+                needs.preimages.push(PreimageNeed {
+                    kind,
+                    hash: h.to_string(),
+                });
             }
             Atom::Older(v) => needs.timelocks.push(match timelocks.relative(*v) {
                 Some(p) => TimelockNeed {
@@ -246,7 +252,11 @@ pub fn needs_of(ms: &Template, timelocks: &Timelocks) -> Needs {
                 None => TimelockNeed {
                     op: "after".into(),
                     param: None,
-                    kind: if *v >= 500_000_000 { TimelockKind::Time } else { TimelockKind::Height },
+                    kind: if *v >= 500_000_000 {
+                        TimelockKind::Time
+                    } else {
+                        TimelockKind::Height
+                    },
                     value: Some(*v),
                     n_sequence: None,
                     n_lock_time: Some(*v),
@@ -259,7 +269,10 @@ pub fn needs_of(ms: &Template, timelocks: &Timelocks) -> Needs {
 
 fn tree_text(node: &TreeNode, leaves: &[LeafArtifact]) -> String {
     match node {
-        TreeNode::Leaf(i) => leaves.get(*i).map(|l| l.template.clone()).unwrap_or_default(),
+        TreeNode::Leaf(i) => leaves
+            .get(*i)
+            .map(|l| l.template.clone())
+            .unwrap_or_default(),
         TreeNode::Branch(l, r) => format!("{{{},{}}}", tree_text(l, leaves), tree_text(r, leaves)),
     }
 }
@@ -281,9 +294,11 @@ impl TaprootArtifact {
                     keys,
                 }
             }
-            KeyPath::Nums => {
-                KeyPathArtifact { kind: KeyPathKind::Nums, keys: vec![], template: "nums".into() }
-            }
+            KeyPath::Nums => KeyPathArtifact {
+                kind: KeyPathKind::Nums,
+                keys: vec![],
+                template: "nums".into(),
+            },
         };
         let leaves: Vec<LeafArtifact> = c
             .leaves
@@ -347,12 +362,18 @@ impl TaprootArtifact {
             KeyPathKind::Single => match self.key_path.keys.as_slice() {
                 [k] => KeyPath::Single(parse(k)?),
                 _ => {
-                    return Err(ArtifactError::KeyPath { actual: self.key_path.template.clone() })
+                    return Err(ArtifactError::KeyPath {
+                        actual: self.key_path.template.clone(),
+                    })
                 }
             },
-            KeyPathKind::Musig => {
-                KeyPath::MuSig(self.key_path.keys.iter().map(parse).collect::<Result<_, _>>()?)
-            }
+            KeyPathKind::Musig => KeyPath::MuSig(
+                self.key_path
+                    .keys
+                    .iter()
+                    .map(parse)
+                    .collect::<Result<_, _>>()?,
+            ),
         })
     }
 
@@ -369,15 +390,24 @@ impl TaprootArtifact {
         for (i, leaf) in self.leaves.iter().enumerate() {
             let mut text = leaf.template.clone();
             for p in &self.timelock_params {
-                let op = if p.kind.is_relative() { "older" } else { "after" };
-                text = text
-                    .replace(&format!("{op}({})", p.name), &format!("{op}({})", p.placeholder));
+                let op = if p.kind.is_relative() {
+                    "older"
+                } else {
+                    "after"
+                };
+                text = text.replace(
+                    &format!("{op}({})", p.name),
+                    &format!("{op}({})", p.placeholder),
+                );
             }
             let ms = Miniscript::<ParamKey, miniscript::Tap>::from_str_ext(
                 &text,
                 &ExtParams::allow_all(),
             )
-            .map_err(|e| ArtifactError::Template { leaf: i, message: e.to_string() })?;
+            .map_err(|e| ArtifactError::Template {
+                leaf: i,
+                message: e.to_string(),
+            })?;
             out.push((ms, leaf.depth));
         }
         Ok(out)
@@ -392,5 +422,6 @@ impl TaprootArtifact {
 /// True when `ms` contains a raw `multi` (not allowed in tapscript); used as a sanity check.
 pub fn has_legacy_multi(ms: &Template) -> bool {
     use miniscript::iter::TreeLike;
-    ms.pre_order_iter().any(|n| matches!(n.node, Terminal::Multi(_)))
+    ms.pre_order_iter()
+        .any(|n| matches!(n.node, Terminal::Multi(_)))
 }

@@ -75,7 +75,10 @@ pub struct WitnessSize {
 
 impl WitnessSize {
     fn from_weight(weight: u64) -> Self {
-        WitnessSize { weight, vbytes: weight.div_ceil(4) }
+        WitnessSize {
+            weight,
+            vbytes: weight.div_ceil(4),
+        }
     }
 }
 
@@ -203,7 +206,10 @@ impl fmt::Display for CompileError {
                 "literal timelock {actual} equals the placeholder of parameter `{param}`"
             ),
             CompileError::TooDeep { actual } => {
-                write!(f, "script tree depth {actual}: expected at most {MAX_DEPTH}")
+                write!(
+                    f,
+                    "script tree depth {actual}: expected at most {MAX_DEPTH}"
+                )
             }
         }
     }
@@ -252,7 +258,13 @@ fn leaf_cand(template: Arc<Template>, share: f64, branch: Option<usize>) -> Opti
     let sat = template.max_satisfaction_size().ok()? as u64;
     let script = template.script_size();
     let base = sat + varint_len(script) + script as u64;
-    Some(LeafCand { share, branch, template, base, elems })
+    Some(LeafCand {
+        share,
+        branch,
+        template,
+        base,
+        elems,
+    })
 }
 
 fn leaf_weight(c: &LeafCand, depth: u8) -> u64 {
@@ -308,16 +320,20 @@ pub fn compile_leaf(policy: &Concrete<ParamKey>) -> Result<Template, (Code, Stri
         Ok(ms) => Ok(ms),
         Err(CompilerError::TopLevelNonSafe | CompilerError::ImpossibleNonMalleableCompilation) => {
             lower_direct(policy).ok_or_else(|| {
-                (Code::E0106, "no Miniscript expresses this condition in tapscript".to_string())
+                (
+                    Code::E0106,
+                    "no Miniscript expresses this condition in tapscript".to_string(),
+                )
             })
         }
         Err(CompilerError::LimitsExceeded) => Err((
             Code::E0101,
             "every compilation of this path exceeds tapscript resource limits".to_string(),
         )),
-        Err(CompilerError::PolicyError(PolicyError::DuplicatePubKeys)) => {
-            Err((Code::E0102, "a key appears more than once in this condition".to_string()))
-        }
+        Err(CompilerError::PolicyError(PolicyError::DuplicatePubKeys)) => Err((
+            Code::E0102,
+            "a key appears more than once in this condition".to_string(),
+        )),
         Err(CompilerError::PolicyError(PolicyError::HeightTimelockCombination)) => Err((
             Code::E0103,
             "this condition requires a block-height lock and a time lock together".to_string(),
@@ -346,10 +362,13 @@ fn lower_direct(policy: &Concrete<ParamKey>) -> Option<Template> {
             Visit::Enter(p) => {
                 stack.push(Visit::Exit(p));
                 match p {
-                    Concrete::And(subs) => subs.iter().rev().for_each(|s| stack.push(Visit::Enter(s))),
-                    Concrete::Or(subs) => {
-                        subs.iter().rev().for_each(|(_, s)| stack.push(Visit::Enter(s)))
+                    Concrete::And(subs) => {
+                        subs.iter().rev().for_each(|s| stack.push(Visit::Enter(s)))
                     }
+                    Concrete::Or(subs) => subs
+                        .iter()
+                        .rev()
+                        .for_each(|(_, s)| stack.push(Visit::Enter(s))),
                     Concrete::Thresh(t) if !t.iter().all(|s| matches!(**s, Concrete::Key(_))) => {
                         t.iter().rev().for_each(|s| stack.push(Visit::Enter(s)))
                     }
@@ -456,7 +475,11 @@ fn options_for(policy: &Concrete<ParamKey>) -> (Vec<PathOption>, Option<(Code, S
             try_option(Split::Full, full);
         }
     }
-    let err = if options.is_empty() { first_error } else { None };
+    let err = if options.is_empty() {
+        first_error
+    } else {
+        None
+    };
     (options, err)
 }
 
@@ -499,10 +522,14 @@ pub fn compile(contract: &Contract) -> Result<Compiled, CompileError> {
     let mut names = BTreeSet::new();
     for path in &contract.paths {
         if !is_identifier(&path.name) || !names.insert(path.name.as_str()) {
-            return Err(CompileError::BadPathName { actual: path.name.clone() });
+            return Err(CompileError::BadPathName {
+                actual: path.name.clone(),
+            });
         }
         if path.weight == 0 {
-            return Err(CompileError::ZeroWeight { path: path.name.clone() });
+            return Err(CompileError::ZeroWeight {
+                path: path.name.clone(),
+            });
         }
     }
     let policies: Vec<Concrete<ParamKey>> =
@@ -627,14 +654,21 @@ pub fn compile(contract: &Contract) -> Result<Compiled, CompileError> {
             .iter()
             .map(|i| leaves[*i].share * leaves[*i].witness.weight as f64)
             .sum();
-        let worst = mine.iter().map(|i| leaves[*i].witness.weight).max().unwrap_or(0);
+        let worst = mine
+            .iter()
+            .map(|i| leaves[*i].witness.weight)
+            .max()
+            .unwrap_or(0);
         for i in &mine {
             findings.extend(check_leaf(&path.name, &leaves[*i].template));
         }
         paths.push(CompiledPath {
             name: path.name.clone(),
             weight: path.weight,
-            split: options[p].get(choice[p]).map(|o| o.split).unwrap_or(Split::Whole),
+            split: options[p]
+                .get(choice[p])
+                .map(|o| o.split)
+                .unwrap_or(Split::Whole),
             leaves: mine,
             expected_vbytes: round3(expected_wu / 4.0),
             worst: WitnessSize::from_weight(worst),
@@ -665,9 +699,10 @@ pub fn round3(x: f64) -> f64 {
 fn renumber(t: &TreeNode, position: &[usize]) -> TreeNode {
     match t {
         TreeNode::Leaf(i) => TreeNode::Leaf(position[*i]),
-        TreeNode::Branch(l, r) => {
-            TreeNode::Branch(Box::new(renumber(l, position)), Box::new(renumber(r, position)))
-        }
+        TreeNode::Branch(l, r) => TreeNode::Branch(
+            Box::new(renumber(l, position)),
+            Box::new(renumber(r, position)),
+        ),
     }
 }
 
@@ -762,8 +797,15 @@ pub fn template_text(ms: &Template, timelocks: &Timelocks) -> String {
 /// Replace timelock placeholders in a printed template by their parameter names.
 pub fn template_text_str(mut s: String, timelocks: &Timelocks) -> String {
     for p in timelocks.params() {
-        let name = if p.kind.is_relative() { "older" } else { "after" };
-        s = s.replace(&format!("{name}({})", p.placeholder), &format!("{name}({})", p.name));
+        let name = if p.kind.is_relative() {
+            "older"
+        } else {
+            "after"
+        };
+        s = s.replace(
+            &format!("{name}({})", p.placeholder),
+            &format!("{name}({})", p.name),
+        );
     }
     s
 }
@@ -806,7 +848,9 @@ fn rename_apart(p: &Concrete<ParamKey>, n: &mut u32) -> Concrete<ParamKey> {
             Concrete::And(subs.iter().map(|s| Arc::new(rename_apart(s, n))).collect())
         }
         Concrete::Or(subs) => Concrete::Or(
-            subs.iter().map(|(w, s)| (*w, Arc::new(rename_apart(s, n)))).collect(),
+            subs.iter()
+                .map(|(w, s)| (*w, Arc::new(rename_apart(s, n))))
+                .collect(),
         ),
         Concrete::Thresh(t) => {
             let inner: Vec<_> = t.iter().map(|s| Arc::new(rename_apart(s, n))).collect();
@@ -828,7 +872,12 @@ pub fn compile_tr_expected_vbytes(contract: &Contract) -> Result<f64, CompileTrE
     let subs: Vec<(usize, Arc<Concrete<ParamKey>>)> = contract
         .paths
         .iter()
-        .map(|p| (p.weight as usize, Arc::new(rename_apart(&binarize(&p.policy), &mut n))))
+        .map(|p| {
+            (
+                p.weight as usize,
+                Arc::new(rename_apart(&binarize(&p.policy), &mut n)),
+            )
+        })
         .collect();
     let whole = binarize(&Concrete::Or(subs));
     let internal = ParamKey::new("__internal");

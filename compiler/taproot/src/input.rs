@@ -112,7 +112,12 @@ pub struct SpendPath {
 impl SpendPath {
     /// A path without a source map.
     pub fn new(name: impl Into<String>, weight: u32, policy: Concrete<ParamKey>) -> Self {
-        SpendPath { name: name.into(), weight, policy, source_map: Vec::new() }
+        SpendPath {
+            name: name.into(),
+            weight,
+            policy,
+            source_map: Vec::new(),
+        }
     }
 }
 
@@ -201,7 +206,11 @@ pub enum TimelockParamError {
 impl fmt::Display for TimelockParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TimelockParamError::KindMismatch { name, expected, actual } => write!(
+            TimelockParamError::KindMismatch {
+                name,
+                expected,
+                actual,
+            } => write!(
                 f,
                 "timelock parameter `{name}` is used as {actual:?} but was declared {expected:?}"
             ),
@@ -235,7 +244,11 @@ impl Timelocks {
                     return Err(TimelockParamError::TooMany);
                 }
                 let placeholder = kind.top() - n;
-                self.params.push(TimelockParam { name: name.to_string(), kind, placeholder });
+                self.params.push(TimelockParam {
+                    name: name.to_string(),
+                    kind,
+                    placeholder,
+                });
                 placeholder
             }
         };
@@ -254,12 +267,16 @@ impl Timelocks {
 
     /// The parameter a relative (`older`) consensus value stands for, if any.
     pub fn relative(&self, value: u32) -> Option<&TimelockParam> {
-        self.params.iter().find(|p| p.kind.is_relative() && p.placeholder == value)
+        self.params
+            .iter()
+            .find(|p| p.kind.is_relative() && p.placeholder == value)
     }
 
     /// The parameter an absolute (`after`) consensus value stands for, if any.
     pub fn absolute(&self, value: u32) -> Option<&TimelockParam> {
-        self.params.iter().find(|p| !p.kind.is_relative() && p.placeholder == value)
+        self.params
+            .iter()
+            .find(|p| !p.kind.is_relative() && p.placeholder == value)
     }
 }
 
@@ -289,8 +306,10 @@ pub fn binarize(policy: &Concrete<ParamKey>) -> Concrete<ParamKey> {
             fold_and(subs)
         }
         Concrete::Or(subs) => {
-            let subs: Vec<(usize, Arc<Concrete<ParamKey>>)> =
-                subs.iter().map(|(w, s)| (*w, Arc::new(binarize(s)))).collect();
+            let subs: Vec<(usize, Arc<Concrete<ParamKey>>)> = subs
+                .iter()
+                .map(|(w, s)| (*w, Arc::new(binarize(s))))
+                .collect();
             fold_or(subs)
         }
         Concrete::Thresh(t) => {

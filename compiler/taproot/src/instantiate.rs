@@ -156,7 +156,10 @@ impl fmt::Display for ValueError {
 impl std::error::Error for ValueError {}
 
 fn verr(expected: impl Into<String>, actual: &str) -> ValueError {
-    ValueError { expected: expected.into(), actual: actual.to_string() }
+    ValueError {
+        expected: expected.into(),
+        actual: actual.to_string(),
+    }
 }
 
 fn hex_bytes<const N: usize>(s: &str, what: &str) -> Result<[u8; N], ValueError> {
@@ -185,9 +188,16 @@ pub fn parse_key(s: &str) -> Result<DescriptorPublicKey, ValueError> {
     }
     let key = DescriptorPublicKey::from_str(s).map_err(|_| verr(EXPECTED, s))?;
     if key.has_wildcard() || key.is_multipath() {
-        return Err(verr("a key with a fixed derivation path (no `*`, no `<a;b>`)", s));
+        return Err(verr(
+            "a key with a fixed derivation path (no `*`, no `<a;b>`)",
+            s,
+        ));
     }
-    if let DescriptorPublicKey::Single(SinglePub { key: SinglePubKey::FullKey(pk), .. }) = &key {
+    if let DescriptorPublicKey::Single(SinglePub {
+        key: SinglePubKey::FullKey(pk),
+        ..
+    }) = &key
+    {
         if !pk.compressed {
             return Err(verr(EXPECTED, s));
         }
@@ -276,7 +286,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     t += h * 3600 + mi * 60 + sec.min(59);
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+        let digits = frac
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(frac.len());
         if digits == 0 {
             return None;
         }
@@ -305,17 +317,21 @@ pub fn parse_value(ty: &ValueType, s: &str) -> Result<Value, ValueError> {
     let t = s.trim();
     match ty {
         ValueType::PubKey => parse_key(t).map(Value::Key),
-        ValueType::Sha256 => {
-            Ok(Value::Sha256(sha256::Hash::from_byte_array(hex_bytes::<32>(t, "a SHA-256 hash")?)))
-        }
-        ValueType::Hash256 => Ok(Value::Hash256(hash256::Hash::from_byte_array(hex_bytes::<32>(
+        ValueType::Sha256 => Ok(Value::Sha256(sha256::Hash::from_byte_array(
+            hex_bytes::<32>(t, "a SHA-256 hash")?,
+        ))),
+        ValueType::Hash256 => Ok(Value::Hash256(hash256::Hash::from_byte_array(hex_bytes::<
+            32,
+        >(
             t,
             "a HASH256 hash",
         )?))),
         ValueType::Ripemd160 => Ok(Value::Ripemd160(ripemd160::Hash::from_byte_array(
             hex_bytes::<20>(t, "a RIPEMD-160 hash")?,
         ))),
-        ValueType::Hash160 => Ok(Value::Hash160(hash160::Hash::from_byte_array(hex_bytes::<20>(
+        ValueType::Hash160 => Ok(Value::Hash160(hash160::Hash::from_byte_array(hex_bytes::<
+            20,
+        >(
             t,
             "a HASH160 hash",
         )?))),
@@ -358,9 +374,15 @@ pub fn parse_value(ty: &ValueType, s: &str) -> Result<Value, ValueError> {
                 Err(verr(E, s))
             }
         }
-        ValueType::Int => t.parse::<i64>().map(Value::Int).map_err(|_| verr("an integer", s)),
+        ValueType::Int => t
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| verr("an integer", s)),
         ValueType::Amount => parse_amount(t).map(Value::Amount).ok_or_else(|| {
-            verr("an amount: satoshis, or a number followed by `btc` or `sat`", s)
+            verr(
+                "an amount: satoshis, or a number followed by `btc` or `sat`",
+                s,
+            )
         }),
         ValueType::Bool => match t {
             "true" => Ok(Value::Bool(true)),
@@ -368,18 +390,31 @@ pub fn parse_value(ty: &ValueType, s: &str) -> Result<Value, ValueError> {
             _ => Err(verr("`true` or `false`", s)),
         },
         ValueType::Array(inner, n) => {
-            let parts: Vec<&str> = if t.is_empty() { Vec::new() } else { t.split(',').collect() };
+            let parts: Vec<&str> = if t.is_empty() {
+                Vec::new()
+            } else {
+                t.split(',').collect()
+            };
             if parts.len() != *n as usize {
-                return Err(verr(format!("{n} comma-separated values of type {inner}"), s));
+                return Err(verr(
+                    format!("{n} comma-separated values of type {inner}"),
+                    s,
+                ));
             }
-            parts.iter().map(|p| parse_value(inner, p)).collect::<Result<_, _>>().map(Value::Array)
+            parts
+                .iter()
+                .map(|p| parse_value(inner, p))
+                .collect::<Result<_, _>>()
+                .map(Value::Array)
         }
     }
 }
 
 fn parse_amount(t: &str) -> Option<u64> {
     if let Some(btc) = t.strip_suffix("btc").map(str::trim) {
-        bitcoin::Amount::from_str_in(btc, bitcoin::Denomination::Bitcoin).ok().map(|a| a.to_sat())
+        bitcoin::Amount::from_str_in(btc, bitcoin::Denomination::Bitcoin)
+            .ok()
+            .map(|a| a.to_sat())
     } else {
         parse_u64(t.strip_suffix("sat").map(str::trim).unwrap_or(t))
     }
@@ -439,15 +474,25 @@ impl fmt::Display for InstantiateError {
         match self {
             InstantiateError::Missing { argument } => write!(f, "missing argument `{argument}`"),
             InstantiateError::Unknown { argument } => {
-                write!(f, "unknown argument `{argument}`: the contract has no such parameter")
+                write!(
+                    f,
+                    "unknown argument `{argument}`: the contract has no such parameter"
+                )
             }
-            InstantiateError::Value { argument, ty, error } => {
+            InstantiateError::Value {
+                argument,
+                ty,
+                error,
+            } => {
                 write!(f, "argument `{argument}` of type {ty}: {error}")
             }
             InstantiateError::Artifact(e) => e.fmt(f),
             InstantiateError::Unbound(e) => e.fmt(f),
             InstantiateError::UnboundTimelock { argument, expected } => {
-                write!(f, "timelock parameter `{argument}` needs a value of kind {expected:?}")
+                write!(
+                    f,
+                    "timelock parameter `{argument}` needs a value of kind {expected:?}"
+                )
             }
             InstantiateError::KeyAgg(e) => e.fmt(f),
             InstantiateError::InsaneLeaf { finding } => finding.fmt(f),
@@ -537,7 +582,12 @@ pub fn instantiate_compiled(
     args: &BTreeMap<String, String>,
     network: Network,
 ) -> Result<Instance, InstantiateError> {
-    instantiate(&TaprootArtifact::from_compiled(compiled), params, args, network)
+    instantiate(
+        &TaprootArtifact::from_compiled(compiled),
+        params,
+        args,
+        network,
+    )
 }
 
 fn bind_value(
@@ -547,7 +597,10 @@ fn bind_value(
     b: &mut Bindings,
     timelock_values: &mut BTreeMap<String, Value>,
 ) {
-    let key = ParamKey { name: name.to_string(), index };
+    let key = ParamKey {
+        name: name.to_string(),
+        index,
+    };
     match value {
         Value::Key(k) => {
             b.keys.insert(key, k.clone());
@@ -566,8 +619,10 @@ fn bind_value(
         }
         Value::Bytes32(bytes) => {
             // A `Bytes32` parameter may be used as a SHA-256 or HASH256 hash.
-            b.sha256.insert(key.clone(), sha256::Hash::from_byte_array(*bytes));
-            b.hash256.insert(key, hash256::Hash::from_byte_array(*bytes));
+            b.sha256
+                .insert(key.clone(), sha256::Hash::from_byte_array(*bytes));
+            b.hash256
+                .insert(key, hash256::Hash::from_byte_array(*bytes));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -601,7 +656,10 @@ pub fn substitute_timelocks<Pk: MiniscriptKey>(
 ) -> Result<Miniscript<Pk, Tap>, String> {
     let mut done: Vec<Arc<Miniscript<Pk, Tap>>> = Vec::new();
     let pop = |done: &mut Vec<Arc<Miniscript<Pk, Tap>>>, n: usize| {
-        let at = done.len().checked_sub(n).ok_or_else(|| "malformed tree".to_string())?;
+        let at = done
+            .len()
+            .checked_sub(n)
+            .ok_or_else(|| "malformed tree".to_string())?;
         Ok::<_, String>(done.split_off(at))
     };
     for item in ms.post_order_iter() {
@@ -686,7 +744,9 @@ pub fn substitute_timelocks<Pk: MiniscriptKey>(
                 Terminal::Thresh(Threshold::new(t.k(), subs).map_err(|e| e.to_string())?)
             }
         };
-        done.push(Arc::new(Miniscript::from_ast(term).map_err(|e| e.to_string())?));
+        done.push(Arc::new(
+            Miniscript::from_ast(term).map_err(|e| e.to_string())?,
+        ));
     }
     let top = done.pop().ok_or("empty tree")?;
     Ok((*top).clone())
@@ -705,7 +765,8 @@ fn tap_tree_from_depths(
             if d == 0 {
                 return Err(TreeError::InvalidDepths { leaf: i });
             }
-            let t = TapTree::combine(left, right).map_err(|_| TreeError::InvalidDepths { leaf: i })?;
+            let t =
+                TapTree::combine(left, right).map_err(|_| TreeError::InvalidDepths { leaf: i })?;
             stack.push((d - 1, t));
         }
     }
@@ -716,11 +777,15 @@ fn tap_tree_from_depths(
     }
 }
 
-fn xonly_of(k: &DescriptorPublicKey) -> Result<(XOnlyPublicKey, bitcoin::PublicKey), InstantiateError> {
+fn xonly_of(
+    k: &DescriptorPublicKey,
+) -> Result<(XOnlyPublicKey, bitcoin::PublicKey), InstantiateError> {
     let definite = k
         .clone()
         .at_derivation_index(0)
-        .map_err(|e| InstantiateError::Descriptor { message: e.to_string() })?;
+        .map_err(|e| InstantiateError::Descriptor {
+            message: e.to_string(),
+        })?;
     let pk = definite.derive_public_key(SECP256K1);
     Ok((pk.inner.x_only_public_key().0, pk))
 }
@@ -736,16 +801,18 @@ pub fn instantiate(
 ) -> Result<Instance, InstantiateError> {
     for name in args.keys() {
         if !params.iter().any(|p| &p.name == name) {
-            return Err(InstantiateError::Unknown { argument: name.clone() });
+            return Err(InstantiateError::Unknown {
+                argument: name.clone(),
+            });
         }
     }
     let mut bindings = Bindings::default();
     let mut timelock_values = BTreeMap::new();
     let mut warnings = Vec::new();
     for p in params {
-        let raw = args
-            .get(&p.name)
-            .ok_or_else(|| InstantiateError::Missing { argument: p.name.clone() })?;
+        let raw = args.get(&p.name).ok_or_else(|| InstantiateError::Missing {
+            argument: p.name.clone(),
+        })?;
         let value = parse_value(&p.ty, raw).map_err(|error| InstantiateError::Value {
             argument: p.name.clone(),
             ty: p.ty.clone(),
@@ -788,23 +855,35 @@ pub fn instantiate(
 
     // Internal key.
     let key_path = artifact.key_path().map_err(InstantiateError::Artifact)?;
-    let mut binder = Binder { bindings: &bindings };
+    let mut binder = Binder {
+        bindings: &bindings,
+    };
     let (internal, kp) = match &key_path {
         KeyPath::Single(k) => {
-            let dpk = miniscript::Translator::pk(&mut binder, k).map_err(InstantiateError::Unbound)?;
+            let dpk =
+                miniscript::Translator::pk(&mut binder, k).map_err(InstantiateError::Unbound)?;
             let (_, full) = xonly_of(&dpk)?;
-            (dpk, InstanceKeyPath { kind: "single".into(), keys: vec![full.to_string()] })
+            (
+                dpk,
+                InstanceKeyPath {
+                    kind: "single".into(),
+                    keys: vec![full.to_string()],
+                },
+            )
         }
         KeyPath::MuSig(ks) => {
             let mut full = Vec::with_capacity(ks.len());
             for k in ks {
-                let dpk =
-                    miniscript::Translator::pk(&mut binder, k).map_err(InstantiateError::Unbound)?;
+                let dpk = miniscript::Translator::pk(&mut binder, k)
+                    .map_err(InstantiateError::Unbound)?;
                 full.push(xonly_of(&dpk)?.1.inner);
             }
             let agg = musig_internal_key(&full).map_err(InstantiateError::KeyAgg)?;
             (
-                DescriptorPublicKey::Single(SinglePub { origin: None, key: SinglePubKey::XOnly(agg) }),
+                DescriptorPublicKey::Single(SinglePub {
+                    origin: None,
+                    key: SinglePubKey::XOnly(agg),
+                }),
                 InstanceKeyPath {
                     kind: "musig".into(),
                     keys: full.iter().map(|k| k.to_string()).collect(),
@@ -816,22 +895,27 @@ pub fn instantiate(
                 origin: None,
                 key: SinglePubKey::XOnly(nums_point()),
             }),
-            InstanceKeyPath { kind: "nums".into(), keys: vec![] },
+            InstanceKeyPath {
+                kind: "nums".into(),
+                keys: vec![],
+            },
         ),
     };
     let internal_xonly = xonly_of(&internal)?.0;
 
     // Leaves.
-    let templates = artifact.leaf_templates().map_err(InstantiateError::Artifact)?;
+    let templates = artifact
+        .leaf_templates()
+        .map_err(InstantiateError::Artifact)?;
     let mut bound = Vec::with_capacity(templates.len());
     for (i, (template, depth)) in templates.iter().enumerate() {
         let with_values = substitute_timelocks(template, &relative, &absolute)
             .map_err(|message| InstantiateError::Descriptor { message })?;
         let ms = with_values.translate_pk(&mut binder).map_err(|e| match e {
             miniscript::TranslateErr::TranslatorErr(u) => InstantiateError::Unbound(u),
-            miniscript::TranslateErr::OuterError(e) => {
-                InstantiateError::Descriptor { message: e.to_string() }
-            }
+            miniscript::TranslateErr::OuterError(e) => InstantiateError::Descriptor {
+                message: e.to_string(),
+            },
         })?;
         // Two parameters bound to the same key make a leaf insane (E0102).
         let mut seen = std::collections::BTreeSet::new();
@@ -851,11 +935,16 @@ pub fn instantiate(
         bound.push((ms, *depth));
     }
     let tree = tap_tree_from_depths(bound.clone()).map_err(InstantiateError::Tree)?;
-    let descriptor = Descriptor::new_tr(internal, tree)
-        .map_err(|e| InstantiateError::Descriptor { message: e.to_string() })?;
-    let derived = descriptor
-        .derived_descriptor(SECP256K1, 0)
-        .map_err(|e| InstantiateError::Descriptor { message: e.to_string() })?;
+    let descriptor =
+        Descriptor::new_tr(internal, tree).map_err(|e| InstantiateError::Descriptor {
+            message: e.to_string(),
+        })?;
+    let derived =
+        descriptor
+            .derived_descriptor(SECP256K1, 0)
+            .map_err(|e| InstantiateError::Descriptor {
+                message: e.to_string(),
+            })?;
 
     // Our own builder computes the output; it must agree with rust-miniscript's descriptor.
     let mut leaf_scripts = Vec::with_capacity(bound.len());
@@ -887,7 +976,11 @@ pub fn instantiate(
                     .params()
                     .iter()
                     .find(|p| &p.name == param)
-                    .and_then(|p| timelock_values.get(&p.name).and_then(|v| timelock_consensus(p.kind, v)));
+                    .and_then(|p| {
+                        timelock_values
+                            .get(&p.name)
+                            .and_then(|v| timelock_consensus(p.kind, v))
+                    });
                 need.value = v;
                 if need.op == "older" {
                     need.n_sequence = v;
@@ -931,11 +1024,17 @@ mod tests {
     fn durations_round_up() {
         assert_eq!(
             parse_value(&ValueType::Duration, "7d"),
-            Ok(Value::Duration { units: 1182, seconds: 604_800 })
+            Ok(Value::Duration {
+                units: 1182,
+                seconds: 604_800
+            })
         );
         assert_eq!(
             parse_value(&ValueType::Duration, "1024s"),
-            Ok(Value::Duration { units: 2, seconds: 1024 })
+            Ok(Value::Duration {
+                units: 2,
+                seconds: 1024
+            })
         );
         assert!(parse_value(&ValueType::Duration, "400d").is_err());
         assert!(parse_value(&ValueType::Duration, "0s").is_err());
@@ -946,8 +1045,14 @@ mod tests {
     fn times() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2000-03-01"), Some(951_868_800));
-        assert_eq!(parse_rfc3339("2027-01-01T01:00:00+01:00"), parse_rfc3339("2027-01-01"));
-        assert_eq!(parse_value(&ValueType::Time, "2027-01-01"), Ok(Value::Time(1_798_761_600)));
+        assert_eq!(
+            parse_rfc3339("2027-01-01T01:00:00+01:00"),
+            parse_rfc3339("2027-01-01")
+        );
+        assert_eq!(
+            parse_value(&ValueType::Time, "2027-01-01"),
+            Ok(Value::Time(1_798_761_600))
+        );
         assert!(parse_value(&ValueType::Time, "2027-02-30").is_err());
         assert!(parse_value(&ValueType::Time, "499999999").is_err());
         assert!(parse_value(&ValueType::Time, "2040-01-01").is_err());
@@ -955,11 +1060,17 @@ mod tests {
 
     #[test]
     fn numbers_and_arrays() {
-        assert_eq!(parse_value(&ValueType::Blocks, "144"), Ok(Value::Blocks(144)));
+        assert_eq!(
+            parse_value(&ValueType::Blocks, "144"),
+            Ok(Value::Blocks(144))
+        );
         assert!(parse_value(&ValueType::Blocks, "0").is_err());
         assert!(parse_value(&ValueType::Blocks, "65536").is_err());
         assert!(parse_value(&ValueType::Height, "500000000").is_err());
-        assert_eq!(parse_value(&ValueType::Amount, "0.1btc"), Ok(Value::Amount(10_000_000)));
+        assert_eq!(
+            parse_value(&ValueType::Amount, "0.1btc"),
+            Ok(Value::Amount(10_000_000))
+        );
         let arr = ValueType::Array(Box::new(ValueType::Blocks), 2);
         assert_eq!(
             parse_value(&arr, "1,2"),

@@ -37,12 +37,18 @@ pub struct ParamKey {
 impl ParamKey {
     /// A scalar parameter `name`.
     pub fn new(name: impl Into<String>) -> Self {
-        ParamKey { name: name.into(), index: None }
+        ParamKey {
+            name: name.into(),
+            index: None,
+        }
     }
 
     /// The element `name[index]` of an array parameter.
     pub fn element(name: impl Into<String>, index: u32) -> Self {
-        ParamKey { name: name.into(), index: Some(index) }
+        ParamKey {
+            name: name.into(),
+            index: Some(index),
+        }
     }
 }
 
@@ -66,7 +72,11 @@ pub struct ParamKeyError {
 
 impl fmt::Display for ParamKeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a parameter placeholder: expected {}", self.actual, self.expected)
+        write!(
+            f,
+            "`{}` is not a parameter placeholder: expected {}",
+            self.actual, self.expected
+        )
     }
 }
 
@@ -145,7 +155,11 @@ pub struct UnboundPlaceholder {
 
 impl fmt::Display for UnboundPlaceholder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no {} value is bound to `{}`", self.expected, self.placeholder)
+        write!(
+            f,
+            "no {} value is bound to `{}`",
+            self.expected, self.placeholder
+        )
     }
 }
 
@@ -162,9 +176,10 @@ fn lookup<T: Clone>(
     key: &ParamKey,
     expected: &'static str,
 ) -> Result<T, UnboundPlaceholder> {
-    map.get(key)
-        .cloned()
-        .ok_or_else(|| UnboundPlaceholder { placeholder: key.clone(), expected })
+    map.get(key).cloned().ok_or_else(|| UnboundPlaceholder {
+        placeholder: key.clone(),
+        expected,
+    })
 }
 
 impl Translator<ParamKey> for Binder<'_> {

@@ -94,10 +94,15 @@ fn parse_keys(keys: &[&[u8]]) -> Result<Vec<PublicKey>, KeyAggError> {
         .enumerate()
         .map(|(index, bytes)| {
             if bytes.len() != 33 {
-                return Err(KeyAggError::InvalidKey { index, actual: hex::encode(bytes) });
+                return Err(KeyAggError::InvalidKey {
+                    index,
+                    actual: hex::encode(bytes),
+                });
             }
-            PublicKey::from_slice(bytes)
-                .map_err(|_| KeyAggError::InvalidKey { index, actual: hex::encode(bytes) })
+            PublicKey::from_slice(bytes).map_err(|_| KeyAggError::InvalidKey {
+                index,
+                actual: hex::encode(bytes),
+            })
         })
         .collect()
 }
@@ -119,7 +124,9 @@ pub fn musig_key_agg_tweaked(
     for (index, (tweak, is_xonly)) in tweaks.iter().enumerate() {
         let scalar = musig2::secp::Scalar::from_slice(tweak)
             .map_err(|_| KeyAggError::InvalidTweak { index })?;
-        ctx = ctx.with_tweak(scalar, *is_xonly).map_err(|_| KeyAggError::Infinity)?;
+        ctx = ctx
+            .with_tweak(scalar, *is_xonly)
+            .map_err(|_| KeyAggError::Infinity)?;
     }
     let agg: PublicKey = ctx.aggregated_pubkey();
     Ok(agg.x_only_public_key().0)

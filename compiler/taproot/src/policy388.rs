@@ -93,7 +93,9 @@ pub fn wallet_policy(c: &Compiled) -> WalletPolicy {
     let mut add = |k: &ParamKey, keys: &mut Vec<WalletKey>| {
         if !index.contains_key(k) {
             index.insert(k.clone(), keys.len());
-            keys.push(WalletKey::Param { name: k.to_string() });
+            keys.push(WalletKey::Param {
+                name: k.to_string(),
+            });
         }
     };
     let internal = match &c.key_path {

@@ -55,7 +55,11 @@ impl TreeNode {
 
     /// The greatest leaf depth.
     pub fn max_depth(&self) -> u32 {
-        self.leaves().iter().map(|(_, d)| *d as u32).max().unwrap_or(0)
+        self.leaves()
+            .iter()
+            .map(|(_, d)| *d as u32)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A compact display: leaf indices in braces, as descriptors nest them (`{0,{1,2}}`).
@@ -87,7 +91,10 @@ impl PartialOrd for HeapItem {
 impl Ord for HeapItem {
     // Reversed, so that `BinaryHeap` (a max-heap) pops the smallest (weight, seq) first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.weight.total_cmp(&self.weight).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .weight
+            .total_cmp(&self.weight)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -97,7 +104,11 @@ pub fn huffman(weights: &[f64]) -> Option<TreeNode> {
     let mut heap: BinaryHeap<HeapItem> = weights
         .iter()
         .enumerate()
-        .map(|(i, w)| HeapItem { weight: *w, seq: i, node: TreeNode::Leaf(i) })
+        .map(|(i, w)| HeapItem {
+            weight: *w,
+            seq: i,
+            node: TreeNode::Leaf(i),
+        })
         .collect();
     let mut seq = weights.len();
     while heap.len() > 1 {
@@ -179,10 +190,16 @@ impl fmt::Display for TreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TreeError::InvalidDepths { leaf } => {
-                write!(f, "leaf depths do not form a complete binary tree (at leaf {leaf})")
+                write!(
+                    f,
+                    "leaf depths do not form a complete binary tree (at leaf {leaf})"
+                )
             }
             TreeError::TooDeep { actual, expected } => {
-                write!(f, "script tree too deep: expected at most {expected}, got {actual}")
+                write!(
+                    f,
+                    "script tree too deep: expected at most {expected}, got {actual}"
+                )
             }
             TreeError::NotAnAddress => f.write_str("scriptPubKey has no address form"),
         }
@@ -199,7 +216,10 @@ pub fn build_output(
 ) -> Result<TaprootOutput, TreeError> {
     if let Some(actual) = leaves.iter().map(|(d, _, _)| *d).max() {
         if actual > MAX_DEPTH {
-            return Err(TreeError::TooDeep { actual: actual as u32, expected: MAX_DEPTH });
+            return Err(TreeError::TooDeep {
+                actual: actual as u32,
+                expected: MAX_DEPTH,
+            });
         }
     }
     let mut builder = TaprootBuilder::new();

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use bitcoin::Network;
 use biscol_taproot::analysis::Code;
 use biscol_taproot::artifact::TaprootArtifact;
 use biscol_taproot::compile::{compile, CompileError};
 use biscol_taproot::input::{Contract, KeyPath, SpendPath, TimelockKind, Timelocks};
 use biscol_taproot::instantiate::{instantiate, Param, ValueType};
 use biscol_taproot::key::ParamKey;
+use bitcoin::Network;
 use miniscript::policy::Concrete;
 use std::sync::Arc;
 
@@ -17,7 +17,10 @@ fn contract(key_path: KeyPath, paths: &[(&str, u32, &str)]) -> Contract {
     Contract {
         name: "T".into(),
         key_path,
-        paths: paths.iter().map(|(n, w, p)| SpendPath::new(*n, *w, p.parse().unwrap())).collect(),
+        paths: paths
+            .iter()
+            .map(|(n, w, p)| SpendPath::new(*n, *w, p.parse().unwrap()))
+            .collect(),
         timelocks: Timelocks::default(),
     }
 }
@@ -42,25 +45,41 @@ fn codes_fire() {
     // the front end does.)
     let mixed = Concrete::And(vec![
         Arc::new(Concrete::Key(ParamKey::new("a"))),
-        Arc::new(Concrete::After(miniscript::AbsLockTime::from_consensus(100).unwrap())),
-        Arc::new(Concrete::After(miniscript::AbsLockTime::from_consensus(1_700_000_000).unwrap())),
+        Arc::new(Concrete::After(
+            miniscript::AbsLockTime::from_consensus(100).unwrap(),
+        )),
+        Arc::new(Concrete::After(
+            miniscript::AbsLockTime::from_consensus(1_700_000_000).unwrap(),
+        )),
     ]);
     let mut c = contract(k(), &[]);
     c.paths.push(SpendPath::new("p", 1, mixed));
     let r = compile(&c);
     assert!(codes(&r).contains(&Code::E0103), "{:?}", codes(&r));
     // E0104 and E0105: an unsatisfiable path and no key path.
-    let r = compile(&contract(KeyPath::Nums, &[("p", 1, "and(pk(a),UNSATISFIABLE)")]));
+    let r = compile(&contract(
+        KeyPath::Nums,
+        &[("p", 1, "and(pk(a),UNSATISFIABLE)")],
+    ));
     let c = codes(&r);
-    assert!(c.contains(&Code::E0104) && c.contains(&Code::E0105), "{c:?}");
+    assert!(
+        c.contains(&Code::E0104) && c.contains(&Code::E0105),
+        "{c:?}"
+    );
     // With a key path, an unsatisfiable path is E0104 alone.
-    let r = compile(&contract(k(), &[("p", 1, "and(pk(a),UNSATISFIABLE)"), ("q", 1, "pk(b)")]));
+    let r = compile(&contract(
+        k(),
+        &[("p", 1, "and(pk(a),UNSATISFIABLE)"), ("q", 1, "pk(b)")],
+    ));
     assert_eq!(codes(&r), vec![Code::E0104]);
     // E0102: one key twice in one leaf.
     let r = compile(&contract(k(), &[("p", 1, "and(pk(a),pk(a))")]));
     assert!(codes(&r).contains(&Code::E0102), "{:?}", codes(&r));
     // A key repeated in two branches of an `or` is fine: the path is split into leaves.
-    let r = compile(&contract(k(), &[("p", 1, "or(and(pk(a),pk(b)),and(pk(a),older(10)))")]));
+    let r = compile(&contract(
+        k(),
+        &[("p", 1, "or(and(pk(a),pk(b)),and(pk(a),older(10)))")],
+    ));
     assert!(r.is_ok(), "{r:?}");
     // E0100: no signature and no non-malleable form.
     let r = compile(&contract(k(), &[("p", 1, "or(older(10),after(20))")]));
@@ -73,26 +92,54 @@ fn codes_fire() {
 fn htlc() -> (Contract, Vec<Param>, BTreeMap<String, String>) {
     let mut timelocks = Timelocks::default();
     let older = timelocks.param("timeout", TimelockKind::Blocks).unwrap();
-    let refund = Concrete::And(vec![Arc::new(Concrete::Key(ParamKey::new("sender"))), Arc::new(older)]);
+    let refund = Concrete::And(vec![
+        Arc::new(Concrete::Key(ParamKey::new("sender"))),
+        Arc::new(older),
+    ]);
     let c = Contract {
         name: "Htlc".into(),
         key_path: KeyPath::MuSig(vec![ParamKey::new("sender"), ParamKey::new("receiver")]),
         paths: vec![
-            SpendPath::new("claim", 9, "and(pk(receiver),sha256(hash))".parse().unwrap()),
+            SpendPath::new(
+                "claim",
+                9,
+                "and(pk(receiver),sha256(hash))".parse().unwrap(),
+            ),
             SpendPath::new("refund", 1, refund),
         ],
         timelocks,
     };
     let params = vec![
-        Param { name: "sender".into(), ty: ValueType::PubKey },
-        Param { name: "receiver".into(), ty: ValueType::PubKey },
-        Param { name: "hash".into(), ty: ValueType::Sha256 },
-        Param { name: "timeout".into(), ty: ValueType::Blocks },
+        Param {
+            name: "sender".into(),
+            ty: ValueType::PubKey,
+        },
+        Param {
+            name: "receiver".into(),
+            ty: ValueType::PubKey,
+        },
+        Param {
+            name: "hash".into(),
+            ty: ValueType::Sha256,
+        },
+        Param {
+            name: "timeout".into(),
+            ty: ValueType::Blocks,
+        },
     ];
     let args: BTreeMap<String, String> = [
-        ("sender", "02f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9"),
-        ("receiver", "03dff1d77f2a671c5f36183726db2341be58feae1da2deced843240f7b502ba659"),
-        ("hash", "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"),
+        (
+            "sender",
+            "02f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9",
+        ),
+        (
+            "receiver",
+            "03dff1d77f2a671c5f36183726db2341be58feae1da2deced843240f7b502ba659",
+        ),
+        (
+            "hash",
+            "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925",
+        ),
         ("timeout", "144"),
     ]
     .into_iter()
@@ -110,8 +157,10 @@ fn deterministic_bytes_and_pinned_address() {
     assert!(a1.contains("and_v(v:pk(sender),older(timeout))"), "{a1}");
     // Round trip through JSON, then instantiate twice.
     let back: TaprootArtifact = serde_json::from_str(&a1).unwrap();
-    let i1 = serde_json::to_string(&instantiate(&back, &params, &args, Network::Regtest).unwrap()).unwrap();
-    let i2 = serde_json::to_string(&instantiate(&back, &params, &args, Network::Regtest).unwrap()).unwrap();
+    let i1 = serde_json::to_string(&instantiate(&back, &params, &args, Network::Regtest).unwrap())
+        .unwrap();
+    let i2 = serde_json::to_string(&instantiate(&back, &params, &args, Network::Regtest).unwrap())
+        .unwrap();
     assert_eq!(i1, i2);
     let inst = instantiate(&back, &params, &args, Network::Bitcoin).unwrap();
     println!("{}", serde_json::to_string_pretty(&inst).unwrap());
@@ -121,8 +170,10 @@ fn deterministic_bytes_and_pinned_address() {
     // Pinned: changing this means every HTLC address changes. See README, "What may change
     // an address".
     assert_eq!(inst.address, PINNED_HTLC_ADDRESS);
-    assert_eq!(back.wallet_policy.template,
-        "tr(musig(@0,@1)/**,{and_v(v:pk(@0/**),older(timeout)),and_v(v:pk(@1/**),sha256(hash))})");
+    assert_eq!(
+        back.wallet_policy.template,
+        "tr(musig(@0,@1)/**,{and_v(v:pk(@0/**),older(timeout)),and_v(v:pk(@1/**),sha256(hash))})"
+    );
 }
 
 const PINNED_HTLC_ADDRESS: &str = "bc1psgv5gvmcn8wcsyhf4kwq8jf4e7gf7yyjgl7cjs6wsf8w30x49gwsnlz6lp";
@@ -132,16 +183,31 @@ fn bad_arguments_are_typed_errors() {
     let (c, params, mut args) = htlc();
     let compiled = compile(&c).unwrap();
     args.insert("timeout".into(), "0".into());
-    let e = biscol_taproot::instantiate::instantiate_compiled(&compiled, &params, &args, Network::Regtest)
-        .unwrap_err();
+    let e = biscol_taproot::instantiate::instantiate_compiled(
+        &compiled,
+        &params,
+        &args,
+        Network::Regtest,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("timeout"), "{e}");
     args.insert("timeout".into(), "144".into());
     args.insert("hash".into(), "abcd".into());
-    let e = biscol_taproot::instantiate::instantiate_compiled(&compiled, &params, &args, Network::Regtest)
-        .unwrap_err();
+    let e = biscol_taproot::instantiate::instantiate_compiled(
+        &compiled,
+        &params,
+        &args,
+        Network::Regtest,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("64 hex digits"), "{e}");
     args.remove("hash");
-    let e = biscol_taproot::instantiate::instantiate_compiled(&compiled, &params, &args, Network::Regtest)
-        .unwrap_err();
+    let e = biscol_taproot::instantiate::instantiate_compiled(
+        &compiled,
+        &params,
+        &args,
+        Network::Regtest,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("missing argument `hash`"), "{e}");
 }

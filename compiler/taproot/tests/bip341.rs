@@ -4,19 +4,22 @@
 
 use std::collections::BTreeMap;
 
-use bitcoin::taproot::LeafVersion;
-use bitcoin::{Network, ScriptBuf, XOnlyPublicKey};
 use biscol_taproot::compile::compile;
 use biscol_taproot::input::{Contract, KeyPath, SpendPath, Timelocks};
 use biscol_taproot::instantiate::{instantiate_compiled, Param, ValueType};
 use biscol_taproot::key::ParamKey;
 use biscol_taproot::tree::build_output;
+use bitcoin::taproot::LeafVersion;
+use bitcoin::{Network, ScriptBuf, XOnlyPublicKey};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
     let text = include_str!("data/bip341_wallet_vectors.json");
     let v: Value = serde_json::from_str(text).expect("vector file parses");
-    v["scriptPubKey"].as_array().expect("scriptPubKey array").clone()
+    v["scriptPubKey"]
+        .as_array()
+        .expect("scriptPubKey array")
+        .clone()
 }
 
 /// Flatten a vector's `scriptTree` into depth-first leaves: (id, depth, script, version).
@@ -29,8 +32,10 @@ fn flatten(tree: &Value, depth: u8, out: &mut Vec<(usize, u8, ScriptBuf, LeafVer
             }
         }
         Value::Object(leaf) => {
-            let script = ScriptBuf::from_bytes(hex::decode(leaf["script"].as_str().unwrap()).unwrap());
-            let ver = LeafVersion::from_consensus(leaf["leafVersion"].as_u64().unwrap() as u8).unwrap();
+            let script =
+                ScriptBuf::from_bytes(hex::decode(leaf["script"].as_str().unwrap()).unwrap());
+            let ver =
+                LeafVersion::from_consensus(leaf["leafVersion"].as_u64().unwrap() as u8).unwrap();
             out.push((leaf["id"].as_u64().unwrap() as usize, depth, script, ver));
         }
         _ => panic!("unexpected tree node"),
@@ -51,25 +56,55 @@ fn bip341_script_pubkey_vectors() {
             Value::Array(_) => flatten(&given["scriptTree"], 0, &mut leaves),
             other => flatten(other, 0, &mut leaves),
         }
-        let input: Vec<(u8, ScriptBuf, LeafVersion)> =
-            leaves.iter().map(|(_, d, s, v)| (*d, s.clone(), *v)).collect();
+        let input: Vec<(u8, ScriptBuf, LeafVersion)> = leaves
+            .iter()
+            .map(|(_, d, s, v)| (*d, s.clone(), *v))
+            .collect();
         let out = build_output(internal, &input).unwrap();
         let inter = &case["intermediary"];
         let expected = &case["expected"];
         // Leaf hashes, indexed by leaf id.
         if let Some(hashes) = inter["leafHashes"].as_array() {
             for (pos, (id, ..)) in leaves.iter().enumerate() {
-                assert_eq!(out.leaves[pos].leaf_hash.to_string(), hashes[*id].as_str().unwrap(), "case {i}");
+                assert_eq!(
+                    out.leaves[pos].leaf_hash.to_string(),
+                    hashes[*id].as_str().unwrap(),
+                    "case {i}"
+                );
             }
         }
-        assert_eq!(out.merkle_root.map(|r| r.to_string()), inter["merkleRoot"].as_str().map(String::from), "case {i}");
-        assert_eq!(hex::encode(out.tweak), inter["tweak"].as_str().unwrap(), "case {i}");
-        assert_eq!(out.output_key.to_string(), inter["tweakedPubkey"].as_str().unwrap(), "case {i}");
-        assert_eq!(hex::encode(out.script_pubkey.as_bytes()), expected["scriptPubKey"].as_str().unwrap(), "case {i}");
-        assert_eq!(out.address(Network::Bitcoin).unwrap().to_string(), expected["bip350Address"].as_str().unwrap(), "case {i}");
+        assert_eq!(
+            out.merkle_root.map(|r| r.to_string()),
+            inter["merkleRoot"].as_str().map(String::from),
+            "case {i}"
+        );
+        assert_eq!(
+            hex::encode(out.tweak),
+            inter["tweak"].as_str().unwrap(),
+            "case {i}"
+        );
+        assert_eq!(
+            out.output_key.to_string(),
+            inter["tweakedPubkey"].as_str().unwrap(),
+            "case {i}"
+        );
+        assert_eq!(
+            hex::encode(out.script_pubkey.as_bytes()),
+            expected["scriptPubKey"].as_str().unwrap(),
+            "case {i}"
+        );
+        assert_eq!(
+            out.address(Network::Bitcoin).unwrap().to_string(),
+            expected["bip350Address"].as_str().unwrap(),
+            "case {i}"
+        );
         if let Some(cbs) = expected["scriptPathControlBlocks"].as_array() {
             for (pos, (id, ..)) in leaves.iter().enumerate() {
-                assert_eq!(hex::encode(&out.leaves[pos].control_block), cbs[*id].as_str().unwrap(), "case {i}");
+                assert_eq!(
+                    hex::encode(&out.leaves[pos].control_block),
+                    cbs[*id].as_str().unwrap(),
+                    "case {i}"
+                );
             }
         }
         checked += 1;
@@ -105,15 +140,27 @@ fn weights_8_1_1_reproduce_vectors_5_and_6() {
             timelocks: Timelocks::default(),
         };
         let compiled = compile(&contract).unwrap();
-        let depths: Vec<(String, u8)> =
-            compiled.leaves.iter().map(|l| (compiled.paths[l.path].name.clone(), l.depth)).collect();
-        assert_eq!(depths, vec![("b".into(), 2), ("c".into(), 2), ("a".into(), 1)]);
+        let depths: Vec<(String, u8)> = compiled
+            .leaves
+            .iter()
+            .map(|l| (compiled.paths[l.path].name.clone(), l.depth))
+            .collect();
+        assert_eq!(
+            depths,
+            vec![("b".into(), 2), ("c".into(), 2), ("a".into(), 1)]
+        );
         let params: Vec<Param> = ["internal", "ka", "kb", "kc"]
             .iter()
-            .map(|n| Param { name: n.to_string(), ty: ValueType::PubKey })
+            .map(|n| Param {
+                name: n.to_string(),
+                ty: ValueType::PubKey,
+            })
             .collect();
         let args: BTreeMap<String, String> = [
-            ("internal", given["internalPubkey"].as_str().unwrap().to_string()),
+            (
+                "internal",
+                given["internalPubkey"].as_str().unwrap().to_string(),
+            ),
             ("ka", key(a)),
             ("kb", key(b)),
             ("kc", key(c)),
@@ -124,18 +171,31 @@ fn weights_8_1_1_reproduce_vectors_5_and_6() {
         let inst = instantiate_compiled(&compiled, &params, &args, Network::Bitcoin).unwrap();
         let inter = &case["intermediary"];
         let expected = &case["expected"];
-        assert_eq!(inst.merkle_root.as_deref(), inter["merkleRoot"].as_str(), "vector {idx}");
+        assert_eq!(
+            inst.merkle_root.as_deref(),
+            inter["merkleRoot"].as_str(),
+            "vector {idx}"
+        );
         assert_eq!(inst.tweak, inter["tweak"].as_str().unwrap());
         assert_eq!(inst.output_key, inter["tweakedPubkey"].as_str().unwrap());
-        assert_eq!(inst.script_pubkey, expected["scriptPubKey"].as_str().unwrap());
+        assert_eq!(
+            inst.script_pubkey,
+            expected["scriptPubKey"].as_str().unwrap()
+        );
         assert_eq!(inst.address, expected["bip350Address"].as_str().unwrap());
         let cbs = expected["scriptPathControlBlocks"].as_array().unwrap();
-        let by_path: BTreeMap<&str, &str> =
-            inst.leaves.iter().map(|l| (l.path.as_str(), l.control_block.as_str())).collect();
+        let by_path: BTreeMap<&str, &str> = inst
+            .leaves
+            .iter()
+            .map(|l| (l.path.as_str(), l.control_block.as_str()))
+            .collect();
         assert_eq!(by_path["a"], cbs[0].as_str().unwrap());
         assert_eq!(by_path["b"], cbs[1].as_str().unwrap());
         assert_eq!(by_path["c"], cbs[2].as_str().unwrap());
-        assert_eq!(inst.leaves.iter().find(|l| l.path == "a").unwrap().script, a);
+        assert_eq!(
+            inst.leaves.iter().find(|l| l.path == "a").unwrap().script,
+            a
+        );
         println!("vector {idx}: reproduced from weights 8/1/1");
     }
 }

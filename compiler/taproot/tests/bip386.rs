@@ -2,8 +2,8 @@
 //! the ranged one at indices 0, 1, 2; the one with no expected script is parse-only) and 4
 //! invalid ones rejected.
 
-use bitcoin::taproot::LeafVersion;
 use biscol_taproot::tree::build_output;
+use bitcoin::taproot::LeafVersion;
 use miniscript::descriptor::{Descriptor, DescriptorPublicKey};
 use secp256k1::SECP256K1;
 use serde_json::Value;
@@ -29,7 +29,9 @@ fn bip386_tr_vectors() {
         }
         for (index, expected) in scripts.iter().enumerate() {
             let derived = desc.derived_descriptor(SECP256K1, index as u32).unwrap();
-            let Descriptor::Tr(tr) = &derived else { panic!("not tr") };
+            let Descriptor::Tr(tr) = &derived else {
+                panic!("not tr")
+            };
             // Rebuild the output with our builder from the internal key and the leaves.
             let leaves: Vec<_> = tr
                 .leaves()
@@ -37,7 +39,11 @@ fn bip386_tr_vectors() {
                 .collect();
             let internal = tr.internal_key().inner.x_only_public_key().0;
             let out = build_output(internal, &leaves).unwrap();
-            assert_eq!(hex::encode(out.script_pubkey.as_bytes()), expected.as_str().unwrap(), "{text} #{index}");
+            assert_eq!(
+                hex::encode(out.script_pubkey.as_bytes()),
+                expected.as_str().unwrap(),
+                "{text} #{index}"
+            );
             assert_eq!(out.script_pubkey, derived.script_pubkey());
             reproduced += 1;
         }

@@ -29,8 +29,10 @@ const LEFT_OUT: &[(u64, &str)] = &[(
 
 #[test]
 fn core_fixed_tests_tap_context() {
-    let v: Value =
-        serde_json::from_str(include_str!("data/miniscript-bitcoin-core-fixed-tests.json")).unwrap();
+    let v: Value = serde_json::from_str(include_str!(
+        "data/miniscript-bitcoin-core-fixed-tests.json"
+    ))
+    .unwrap();
     let rows = v["fixed_tests"].as_array().unwrap();
     assert_eq!(rows.len(), 97);
     let mut agree = 0;
@@ -45,22 +47,35 @@ fn core_fixed_tests_tap_context() {
             continue;
         }
         let expected_valid = row["valid_tapscript"].as_bool().unwrap();
-        let parsed = Miniscript::<bitcoin::PublicKey, Tap>::from_str_ext(ms_text, &ExtParams::allow_all());
+        let parsed =
+            Miniscript::<bitcoin::PublicKey, Tap>::from_str_ext(ms_text, &ExtParams::allow_all());
         let mut ok = true;
         match (&parsed, expected_valid) {
             (Ok(ms), true) => {
                 let facts = leaf_facts(ms);
                 let col = |name: &str| row[name].as_bool();
                 if col("nonmalleable") != Some(facts.non_malleable) {
-                    failures.push(format!("line {line}: nonmalleable {:?} vs {}", col("nonmalleable"), facts.non_malleable));
+                    failures.push(format!(
+                        "line {line}: nonmalleable {:?} vs {}",
+                        col("nonmalleable"),
+                        facts.non_malleable
+                    ));
                     ok = false;
                 }
                 if col("needs_signature") != Some(facts.needs_signature) {
-                    failures.push(format!("line {line}: needs_signature {:?} vs {}", col("needs_signature"), facts.needs_signature));
+                    failures.push(format!(
+                        "line {line}: needs_signature {:?} vs {}",
+                        col("needs_signature"),
+                        facts.needs_signature
+                    ));
                     ok = false;
                 }
                 if col("timelock_mix") != Some(facts.timelock_mix) {
-                    failures.push(format!("line {line}: timelock_mix {:?} vs {}", col("timelock_mix"), facts.timelock_mix));
+                    failures.push(format!(
+                        "line {line}: timelock_mix {:?} vs {}",
+                        col("timelock_mix"),
+                        facts.timelock_mix
+                    ));
                     ok = false;
                 }
                 if let Some(h) = row["tapscript_hex"].as_str() {
@@ -78,11 +93,15 @@ fn core_fixed_tests_tap_context() {
                 }
             }
             (Ok(_), false) => {
-                failures.push(format!("line {line}: `{ms_text}` parsed but Core says invalid in tapscript"));
+                failures.push(format!(
+                    "line {line}: `{ms_text}` parsed but Core says invalid in tapscript"
+                ));
                 ok = false;
             }
             (Err(e), true) => {
-                failures.push(format!("line {line}: `{ms_text}` rejected ({e}) but Core says valid"));
+                failures.push(format!(
+                    "line {line}: `{ms_text}` rejected ({e}) but Core says valid"
+                ));
                 ok = false;
             }
         }
@@ -90,8 +109,14 @@ fn core_fixed_tests_tap_context() {
             agree += 1;
         }
     }
-    println!("miniscript fixed tests: {agree}/97 agree, {} left out with a reason", LEFT_OUT.len());
-    println!("tapscript hex reproduced: {hex_checked}; left out: {}", hex_left_out.len());
+    println!(
+        "miniscript fixed tests: {agree}/97 agree, {} left out with a reason",
+        LEFT_OUT.len()
+    );
+    println!(
+        "tapscript hex reproduced: {hex_checked}; left out: {}",
+        hex_left_out.len()
+    );
     for r in &hex_left_out {
         println!("  left out of hex: {r}");
     }

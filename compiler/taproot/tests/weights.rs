@@ -16,8 +16,8 @@ fn never_heavier_than_compile_tr() {
     for case in &cases {
         let contract = policies::contract(case);
         let ours = compile(&contract).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        let theirs = compile_tr_expected_vbytes(&contract)
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let theirs =
+            compile_tr_expected_vbytes(&contract).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         println!(
             "| {} | {} | {} | {:.3} | {:.3} | {:.3} |",
             case.name,

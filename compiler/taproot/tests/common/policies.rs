@@ -136,7 +136,10 @@ pub fn cases() -> Vec<Case> {
 fn key_path(text: &str) -> KeyPath {
     if text == "nums" {
         KeyPath::Nums
-    } else if let Some(list) = text.strip_prefix("musig(").and_then(|t| t.strip_suffix(')')) {
+    } else if let Some(list) = text
+        .strip_prefix("musig(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
         KeyPath::MuSig(list.split(',').map(ParamKey::new).collect())
     } else {
         KeyPath::Single(ParamKey::new(text))

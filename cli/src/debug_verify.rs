@@ -88,7 +88,11 @@ fn parse(args: &VerifyArgs) -> Result<Input, String> {
         None => VerifyFlags::CONSENSUS,
         Some(s) => VerifyFlags::parse(s).map_err(|e| format!("--flags: {e}"))?,
     };
-    Ok(Input { tx, prevouts, flags })
+    Ok(Input {
+        tx,
+        prevouts,
+        flags,
+    })
 }
 
 fn sigversion_name(sv: SigVersion) -> &'static str {
@@ -129,12 +133,21 @@ fn script_json(s: &ScriptTrace) -> Value {
 
 fn print_trace_human(t: &Trace) {
     for s in &t.scripts {
-        println!("== {} ({}) {}", s.kind.name(), sigversion_name(s.sigversion), to_asm(&s.script));
+        println!(
+            "== {} ({}) {}",
+            s.kind.name(),
+            sigversion_name(s.sigversion),
+            to_asm(&s.script)
+        );
         println!("   start  stack=[{}]", hexes(&s.initial_stack).join(" "));
         for st in &s.steps {
             let mark = if st.executed { " " } else { "-" };
             if st.snapshot_omitted {
-                println!("  {mark}{:5} {:<24} (stacks omitted)", st.pos, st.opcode_name());
+                println!(
+                    "  {mark}{:5} {:<24} (stacks omitted)",
+                    st.pos,
+                    st.opcode_name()
+                );
             } else {
                 println!(
                     "  {mark}{:5} {:<24} stack=[{}] alt=[{}]",
@@ -160,7 +173,10 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         Ok(i) => i,
         Err(msg) => {
             if args.format == Format::Json {
-                println!("{}", json!({"valid": Value::Null, "error": "BAD_INPUT", "message": msg}));
+                println!(
+                    "{}",
+                    json!({"valid": Value::Null, "error": "BAD_INPUT", "message": msg})
+                );
             }
             eprintln!("error: {msg}");
             return ExitCode::from(2);
@@ -212,7 +228,9 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 Err(e) => {
                     let at = match failure {
                         Some((kind, f)) => match f.opcode {
-                            Some(op) => format!(" in {} at byte {} ({})", kind.name(), f.pos, op_name(op)),
+                            Some(op) => {
+                                format!(" in {} at byte {} ({})", kind.name(), f.pos, op_name(op))
+                            }
                             None => format!(" in {}", kind.name()),
                         },
                         None => String::new(),

@@ -8,7 +8,8 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::{Transaction, Witness};
 
 const TX: &str = "26bea3fc01dff9d694a434b13abfbbd618e2ece4460f24b4821cf47d5afc481a386c59565c970100000075c2f08501cec6000000000000160014619b982e9f6832d2edb1a1ee4e7656a8d72c65e7bc98653d";
-const PREVOUT: &str = "57144c000000000022512068810aef011b819679577c24f008f8785d9903d2c43eb118d09024962a03144e";
+const PREVOUT: &str =
+    "57144c000000000022512068810aef011b819679577c24f008f8785d9903d2c43eb118d09024962a03144e";
 const GOOD_SIG: &str = "2eaa8d5c089018ad5270968232d49205851ae61fce62758bd75b66eb5f615fa421a3365c10fe5f11234c962ded42d732ce69c3aa764a03d4d87b859c333e8a4102";
 const BAD_SIG: &str = "ab684fe283f2e3a6ba9ca683327d7f1dc3759c793bdf64459499ca596375323b89b4fe5ae5af3e190f35d63c5129b5192c5c417a5c6e1bae88139c0ceaab809202";
 
@@ -37,12 +38,27 @@ fn success_case_exits_0() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("valid"));
 
-    let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0", "--format", "json", "--trace"]);
+    let o = biscol(&[
+        "--tx",
+        &tx,
+        "--prevouts",
+        PREVOUT,
+        "--index",
+        "0",
+        "--format",
+        "json",
+        "--trace",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert!(v["error"].is_null());
-    let kinds: Vec<&str> = v["trace"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = v["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["script_sig", "script_pubkey", "taproot_key_path"]);
     let spk_steps = v["trace"][1]["steps"].as_array().unwrap();
     assert_eq!(spk_steps.len(), 2);
@@ -57,7 +73,16 @@ fn failure_case_exits_1_with_error_name() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("SCHNORR_SIG"), "{}", stdout(&o));
 
-    let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0", "--format", "json"]);
+    let o = biscol(&[
+        "--tx",
+        &tx,
+        "--prevouts",
+        PREVOUT,
+        "--index",
+        "0",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], false);
@@ -71,7 +96,16 @@ fn flipped_signature_byte_is_rejected() {
         let mut sig = good.clone();
         sig[i] ^= 0x01;
         let tx = tx_with_witness(&sig);
-        let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0", "--format", "json"]);
+        let o = biscol(&[
+            "--tx",
+            &tx,
+            "--prevouts",
+            PREVOUT,
+            "--index",
+            "0",
+            "--format",
+            "json",
+        ]);
         assert_eq!(o.status.code(), Some(1), "byte {i}");
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["error"], "SCHNORR_SIG", "byte {i}");
@@ -79,7 +113,16 @@ fn flipped_signature_byte_is_rejected() {
     // The hash type byte: 0x02 -> 0x03 changes the message; 0x00 is never allowed explicitly.
     let mut sig = good.clone();
     sig[64] = 0x00;
-    let o = biscol(&["--tx", &tx_with_witness(&sig), "--prevouts", PREVOUT, "--index", "0", "--format", "json"]);
+    let o = biscol(&[
+        "--tx",
+        &tx_with_witness(&sig),
+        "--prevouts",
+        PREVOUT,
+        "--index",
+        "0",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"], "SCHNORR_SIG_HASHTYPE");
@@ -89,7 +132,16 @@ fn flipped_signature_byte_is_rejected() {
 fn flags_are_honoured() {
     // Without TAPROOT a v1 output is anyone-can-spend.
     let tx = tx_with_witness(&hex::decode(BAD_SIG).unwrap());
-    let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0", "--flags", "P2SH,WITNESS"]);
+    let o = biscol(&[
+        "--tx",
+        &tx,
+        "--prevouts",
+        PREVOUT,
+        "--index",
+        "0",
+        "--flags",
+        "P2SH,WITNESS",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
@@ -100,21 +152,51 @@ fn bad_input_exits_2() {
     let cases: Vec<Vec<&str>> = vec![
         vec!["--tx", "zz", "--prevouts", PREVOUT, "--index", "0"],
         vec!["--tx", "0100", "--prevouts", PREVOUT, "--index", "0"],
-        vec!["--tx", &tx[..tx.len() - 2], "--prevouts", PREVOUT, "--index", "0"],
+        vec![
+            "--tx",
+            &tx[..tx.len() - 2],
+            "--prevouts",
+            PREVOUT,
+            "--index",
+            "0",
+        ],
         vec!["--tx", &tx, "--prevouts", "00", "--index", "0"],
         vec!["--tx", &tx, "--prevouts", "abc", "--index", "0"],
         vec!["--tx", &tx, "--prevouts", PREVOUT, "--index", "1"],
         vec!["--tx", &tx, "--prevouts", &two, "--index", "0"],
         vec!["--tx", &tx, "--prevouts", PREVOUT, "--index", "x"],
-        vec!["--tx", &tx, "--prevouts", PREVOUT, "--index", "0", "--flags", "BOGUS"],
+        vec![
+            "--tx",
+            &tx,
+            "--prevouts",
+            PREVOUT,
+            "--index",
+            "0",
+            "--flags",
+            "BOGUS",
+        ],
     ];
     for args in cases {
         let o = biscol(&args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked"), "{err}");
     }
-    let o = biscol(&["--tx", "zz", "--prevouts", PREVOUT, "--index", "0", "--format", "json"]);
+    let o = biscol(&[
+        "--tx",
+        "zz",
+        "--prevouts",
+        PREVOUT,
+        "--index",
+        "0",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"], "BAD_INPUT");

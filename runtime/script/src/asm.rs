@@ -16,7 +16,13 @@ fn opcode_by_name(word: &str) -> Option<u8> {
         _ => {}
     }
     (OP_NOP..=OP_CHECKSIGADD)
-        .chain([OP_RESERVED, OP_PUSHDATA1, OP_PUSHDATA2, OP_PUSHDATA4, OP_INVALIDOPCODE])
+        .chain([
+            OP_RESERVED,
+            OP_PUSHDATA1,
+            OP_PUSHDATA2,
+            OP_PUSHDATA4,
+            OP_INVALIDOPCODE,
+        ])
         .find(|&op| op_name(op).strip_prefix("OP_") == Some(w))
 }
 
@@ -78,9 +84,18 @@ mod tests {
 
     #[test]
     fn parses_core_tokens() {
-        assert_eq!(parse_asm("1 -1 0 17").unwrap(), vec![0x51, 0x4f, 0x00, 0x01, 0x11]);
-        assert_eq!(parse_asm("0x02 0x417a DUP OP_ADD").unwrap(), vec![0x02, 0x41, 0x7a, 0x76, 0x93]);
-        assert_eq!(parse_asm("'ab' NOP2").unwrap(), vec![0x02, b'a', b'b', 0xb1]);
+        assert_eq!(
+            parse_asm("1 -1 0 17").unwrap(),
+            vec![0x51, 0x4f, 0x00, 0x01, 0x11]
+        );
+        assert_eq!(
+            parse_asm("0x02 0x417a DUP OP_ADD").unwrap(),
+            vec![0x02, 0x41, 0x7a, 0x76, 0x93]
+        );
+        assert_eq!(
+            parse_asm("'ab' NOP2").unwrap(),
+            vec![0x02, b'a', b'b', 0xb1]
+        );
         assert!(parse_asm("FOO").is_err());
         assert!(parse_asm("0x0").is_err());
     }

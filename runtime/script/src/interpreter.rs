@@ -108,7 +108,13 @@ fn pubkey_len_ok(pk: &[u8]) -> bool {
 
 impl TxChecker<'_> {
     /// ECDSA check (Core's `CheckECDSASignature`): `sig` includes the hash type byte.
-    pub fn check_ecdsa(&self, sig: &[u8], pubkey: &[u8], script_code: &[u8], sv: SigVersion) -> bool {
+    pub fn check_ecdsa(
+        &self,
+        sig: &[u8],
+        pubkey: &[u8],
+        script_code: &[u8],
+        sv: SigVersion,
+    ) -> bool {
         if !pubkey_len_ok(pubkey) {
             return false;
         }
@@ -374,7 +380,8 @@ pub struct StepInfo {
     pub pos: usize,
     /// The opcode byte.
     pub opcode: u8,
-    /// Whether it was executed (false inside a non-taken branch).
+    /// Whether the branch was executing when the opcode was reached (false inside a
+    /// non-taken branch; IF/NOTIF/ELSE/ENDIF are processed either way).
     pub executed: bool,
 }
 
@@ -593,7 +600,11 @@ impl<'a> Interpreter<'a> {
             return Err(E::StackSize);
         }
         self.opcode_pos = self.opcode_pos.wrapping_add(1);
-        Ok(StepInfo { pos, opcode, executed: f_exec })
+        Ok(StepInfo {
+            pos,
+            opcode,
+            executed: f_exec,
+        })
     }
 
     fn execute(&mut self, opcode: u8, f_exec: bool) -> Result<(), E> {
@@ -708,7 +719,11 @@ impl<'a> Interpreter<'a> {
             }
             OP_3DUP => {
                 self.need(3)?;
-                let (a, b, c) = (self.top(3).to_vec(), self.top(2).to_vec(), self.top(1).to_vec());
+                let (a, b, c) = (
+                    self.top(3).to_vec(),
+                    self.top(2).to_vec(),
+                    self.top(1).to_vec(),
+                );
                 self.stack.push(a);
                 self.stack.push(b);
                 self.stack.push(c);
@@ -826,9 +841,19 @@ impl<'a> Interpreter<'a> {
                 self.stack.pop();
                 self.stack.push(encode_num(r));
             }
-            OP_ADD | OP_SUB | OP_BOOLAND | OP_BOOLOR | OP_NUMEQUAL | OP_NUMEQUALVERIFY
-            | OP_NUMNOTEQUAL | OP_LESSTHAN | OP_GREATERTHAN | OP_LESSTHANOREQUAL
-            | OP_GREATERTHANOREQUAL | OP_MIN | OP_MAX => {
+            OP_ADD
+            | OP_SUB
+            | OP_BOOLAND
+            | OP_BOOLOR
+            | OP_NUMEQUAL
+            | OP_NUMEQUALVERIFY
+            | OP_NUMNOTEQUAL
+            | OP_LESSTHAN
+            | OP_GREATERTHAN
+            | OP_LESSTHANOREQUAL
+            | OP_GREATERTHANOREQUAL
+            | OP_MIN
+            | OP_MAX => {
                 self.need(2)?;
                 let a = self.num_at(2)?;
                 let b = self.num_at(1)?;
@@ -970,7 +995,8 @@ impl<'a> Interpreter<'a> {
                     return Err(E::TapscriptEmptyPubkey);
                 } else if pk.len() == 32 {
                     if success {
-                        self.checker.check_schnorr(sig, pk, SigVersion::Tapscript, &self.exec)?;
+                        self.checker
+                            .check_schnorr(sig, pk, SigVersion::Tapscript, &self.exec)?;
                     }
                 } else if self.flags.contains(F::DISCOURAGE_UPGRADABLE_PUBKEYTYPE) {
                     return Err(E::DiscourageUpgradablePubkeyType);
@@ -1044,10 +1070,7 @@ impl<'a> Interpreter<'a> {
 
         while i > 1 {
             i -= 1;
-            if !success
-                && self.flags.contains(F::NULLFAIL)
-                && ikey2 == 0
-                && !self.top(1).is_empty()
+            if !success && self.flags.contains(F::NULLFAIL) && ikey2 == 0 && !self.top(1).is_empty()
             {
                 return Err(E::SigNullFail);
             }

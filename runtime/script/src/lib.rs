@@ -32,4 +32,6 @@ pub use interpreter::{ExecData, Interpreter, SigVersion, StepInfo, TxChecker};
 pub use sighash::PrecomputedTx;
 pub use trace::{ScriptKind, ScriptTrace, Trace, TraceFailure, TraceStep};
 pub use tx_check::check_transaction;
-pub use verify::{trace_input, verify_input, verify_input_with, verify_script, verify_spend, verify_tx};
+pub use verify::{
+    trace_input, verify_input, verify_input_with, verify_script, verify_spend, verify_tx,
+};

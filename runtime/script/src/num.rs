@@ -74,7 +74,19 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for n in [0i64, 1, -1, 127, 128, -128, 255, 256, 0x7fff_ffff, -0x7fff_ffff, 1 << 39] {
+        for n in [
+            0i64,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            255,
+            256,
+            0x7fff_ffff,
+            -0x7fff_ffff,
+            1 << 39,
+        ] {
             assert_eq!(decode_num(&encode_num(n), true, 8).unwrap(), n, "{n}");
         }
         assert_eq!(encode_num(-1), vec![0x81]);

@@ -272,7 +272,12 @@ pub fn read_op(script: &[u8], pc: usize) -> Option<Op> {
     let opcode = *script.get(pc)?;
     let mut p = pc + 1;
     if opcode > OP_PUSHDATA4 {
-        return Some(Op { opcode, pos: pc, data_start: p, data_end: p });
+        return Some(Op {
+            opcode,
+            pos: pc,
+            data_start: p,
+            data_end: p,
+        });
     }
     let size = match opcode {
         OP_PUSHDATA1 => {
@@ -295,7 +300,12 @@ pub fn read_op(script: &[u8], pc: usize) -> Option<Op> {
     if script.len() - p < size {
         return None;
     }
-    Some(Op { opcode, pos: pc, data_start: p, data_end: p + size })
+    Some(Op {
+        opcode,
+        pos: pc,
+        data_start: p,
+        data_end: p + size,
+    })
 }
 
 /// Iterates over the opcodes of a script; stops at the end or at a truncated push
@@ -310,7 +320,11 @@ pub struct OpIter<'a> {
 impl<'a> OpIter<'a> {
     /// Starts at the beginning of `script`.
     pub fn new(script: &'a [u8]) -> Self {
-        OpIter { script, pc: 0, failed: false }
+        OpIter {
+            script,
+            pc: 0,
+            failed: false,
+        }
     }
 
     /// Whether iteration stopped at a truncated push rather than at the end.
@@ -359,8 +373,21 @@ pub fn is_op_success(op: u8) -> bool {
 pub fn is_disabled(op: u8) -> bool {
     matches!(
         op,
-        OP_CAT | OP_SUBSTR | OP_LEFT | OP_RIGHT | OP_INVERT | OP_AND | OP_OR | OP_XOR | OP_2MUL
-            | OP_2DIV | OP_MUL | OP_DIV | OP_MOD | OP_LSHIFT | OP_RSHIFT
+        OP_CAT
+            | OP_SUBSTR
+            | OP_LEFT
+            | OP_RIGHT
+            | OP_INVERT
+            | OP_AND
+            | OP_OR
+            | OP_XOR
+            | OP_2MUL
+            | OP_2DIV
+            | OP_MUL
+            | OP_DIV
+            | OP_MOD
+            | OP_LSHIFT
+            | OP_RSHIFT
     )
 }
 
@@ -453,6 +480,9 @@ mod tests {
         assert!(is_push_only(&[0x00, 0x51, 0x50]));
         assert!(!is_push_only(&[0x61]));
         assert!(!is_push_only(&[0x01]));
-        assert_eq!(to_asm(&[0x51, 0x02, 0xab, 0xcd, 0xac]), "1 abcd OP_CHECKSIG");
+        assert_eq!(
+            to_asm(&[0x51, 0x02, 0xab, 0xcd, 0xac]),
+            "1 abcd OP_CHECKSIG"
+        );
     }
 }

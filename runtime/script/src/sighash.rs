@@ -153,17 +153,24 @@ impl PrecomputedTx {
     /// need them are absent and taproot signature checks fail, as in Core.
     pub fn new(tx: &Transaction, spent_outputs: &[TxOut]) -> PrecomputedTx {
         let sha_prevouts = sha256_of(|e| tx.input.iter().for_each(|i| put_outpoint(e, i)));
-        let sha_sequences =
-            sha256_of(|e| tx.input.iter().for_each(|i| e.put(&i.sequence.0.to_le_bytes())));
+        let sha_sequences = sha256_of(|e| {
+            tx.input
+                .iter()
+                .for_each(|i| e.put(&i.sequence.0.to_le_bytes()))
+        });
         let sha_outputs = sha256_of(|e| tx.output.iter().for_each(|o| put_txout(e, o)));
         let ready = spent_outputs.len() == tx.input.len();
         let (sha_amounts, sha_script_pubkeys, spent) = if ready {
             (
                 Some(sha256_of(|e| {
-                    spent_outputs.iter().for_each(|o| e.put(&o.value.to_sat().to_le_bytes()))
+                    spent_outputs
+                        .iter()
+                        .for_each(|o| e.put(&o.value.to_sat().to_le_bytes()))
                 })),
                 Some(sha256_of(|e| {
-                    spent_outputs.iter().for_each(|o| put_script(e, o.script_pubkey.as_bytes()))
+                    spent_outputs
+                        .iter()
+                        .for_each(|o| put_script(e, o.script_pubkey.as_bytes()))
                 })),
                 Some(spent_outputs.to_vec()),
             )
@@ -284,7 +291,12 @@ fn put_script_code_legacy(s: &mut impl Sink, script: &[u8]) {
 
 /// Legacy signature hash (Core's `SignatureHash` with `SigVersion::BASE`). `hash_type` is the
 /// full 32-bit value that is appended to the preimage.
-pub fn legacy_sighash(tx: &Transaction, n_in: usize, script_code: &[u8], hash_type: i32) -> [u8; 32] {
+pub fn legacy_sighash(
+    tx: &Transaction,
+    n_in: usize,
+    script_code: &[u8],
+    hash_type: i32,
+) -> [u8; 32] {
     let base = (hash_type & 0x1f) as u8;
     let single = base == SIGHASH_SINGLE;
     let none = base == SIGHASH_NONE;
@@ -431,7 +443,11 @@ fn write_taproot_sigmsg(
     if !(hash_type <= 0x03 || (0x81..=0x83).contains(&hash_type)) {
         return None;
     }
-    let output_type = if hash_type == SIGHASH_DEFAULT { SIGHASH_ALL } else { hash_type & 3 };
+    let output_type = if hash_type == SIGHASH_DEFAULT {
+        SIGHASH_ALL
+    } else {
+        hash_type & 3
+    };
     let anyone = hash_type & SIGHASH_ANYONECANPAY != 0;
     if output_type == SIGHASH_SINGLE && n_in >= tx.output.len() {
         return None;

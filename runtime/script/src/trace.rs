@@ -51,7 +51,8 @@ pub struct TraceStep {
     pub pos: usize,
     /// The opcode byte.
     pub opcode: u8,
-    /// Whether it executed (false in a non-taken branch).
+    /// Whether the branch was executing when the opcode was reached (false in a non-taken
+    /// branch; IF/NOTIF/ELSE/ENDIF are processed either way).
     pub executed: bool,
     /// The main stack after the opcode (bottom first).
     pub stack: Vec<Vec<u8>>,
@@ -109,7 +110,11 @@ pub struct Trace {
 
 impl Default for Trace {
     fn default() -> Self {
-        Trace { scripts: Vec::new(), result: Ok(()), snapshot_bytes: 0 }
+        Trace {
+            scripts: Vec::new(),
+            result: Ok(()),
+            snapshot_bytes: 0,
+        }
     }
 }
 
@@ -129,7 +134,11 @@ impl Trace {
             .find_map(|s| s.failure.as_ref().map(|f| (s, f)))
     }
 
-    pub(crate) fn snapshot(&mut self, stack: &[Vec<u8>], alt: &[Vec<u8>]) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    pub(crate) fn snapshot(
+        &mut self,
+        stack: &[Vec<u8>],
+        alt: &[Vec<u8>],
+    ) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
         let size: usize = stack.iter().chain(alt).map(|v| v.len() + 8).sum();
         if self.snapshot_bytes + size > Self::MAX_SNAPSHOT_BYTES {
             return None;

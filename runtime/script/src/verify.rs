@@ -107,8 +107,16 @@ fn run_script(
                     }
                     _ => (it.pc().min(script.len()), None),
                 };
-                let (pos, opcode) = if e == E::ScriptSize { (0, None) } else { (pos, opcode) };
-                st.failure = Some(TraceFailure { pos, opcode, error: e });
+                let (pos, opcode) = if e == E::ScriptSize {
+                    (0, None)
+                } else {
+                    (pos, opcode)
+                };
+                st.failure = Some(TraceFailure {
+                    pos,
+                    opcode,
+                    error: e,
+                });
                 break Err(e);
             }
         }
@@ -118,7 +126,14 @@ fn run_script(
     Ok(it.into_parts().0)
 }
 
-fn fail_trace(trace: &mut Option<&mut Trace>, kind: ScriptKind, sv: SigVersion, script: &[u8], stack: &[Vec<u8>], e: E) {
+fn fail_trace(
+    trace: &mut Option<&mut Trace>,
+    kind: ScriptKind,
+    sv: SigVersion,
+    script: &[u8],
+    stack: &[Vec<u8>],
+    e: E,
+) {
     if let Some(t) = trace.as_deref_mut() {
         t.scripts.push(ScriptTrace {
             kind,
@@ -126,7 +141,11 @@ fn fail_trace(trace: &mut Option<&mut Trace>, kind: ScriptKind, sv: SigVersion, 
             script: script.to_vec(),
             initial_stack: stack.to_vec(),
             steps: Vec::new(),
-            failure: Some(TraceFailure { pos: 0, opcode: None, error: e }),
+            failure: Some(TraceFailure {
+                pos: 0,
+                opcode: None,
+                error: e,
+            }),
         });
     }
 }
@@ -140,7 +159,14 @@ pub fn verify_script(
     checker: &TxChecker<'_>,
     mut trace: Option<&mut Trace>,
 ) -> Result<(), E> {
-    let r = verify_script_inner(script_sig, script_pubkey, witness, flags, checker, &mut trace);
+    let r = verify_script_inner(
+        script_sig,
+        script_pubkey,
+        witness,
+        flags,
+        checker,
+        &mut trace,
+    );
     if let Some(t) = trace {
         t.result = r;
     }
@@ -159,9 +185,31 @@ fn verify_script_inner(
         return Err(E::SigPushOnly);
     }
     let exec = ExecData::default();
-    let stack = run_script(script_sig, Vec::new(), flags, SigVersion::Base, checker, exec, ScriptKind::ScriptSig, trace)?;
-    let stack_copy = if flags.contains(F::P2SH) { Some(stack.clone()) } else { None };
-    let mut stack = run_script(script_pubkey, stack, flags, SigVersion::Base, checker, exec, ScriptKind::ScriptPubKey, trace)?;
+    let stack = run_script(
+        script_sig,
+        Vec::new(),
+        flags,
+        SigVersion::Base,
+        checker,
+        exec,
+        ScriptKind::ScriptSig,
+        trace,
+    )?;
+    let stack_copy = if flags.contains(F::P2SH) {
+        Some(stack.clone())
+    } else {
+        None
+    };
+    let mut stack = run_script(
+        script_pubkey,
+        stack,
+        flags,
+        SigVersion::Base,
+        checker,
+        exec,
+        ScriptKind::ScriptPubKey,
+        trace,
+    )?;
     match stack.last() {
         Some(v) if cast_to_bool(v) => {}
         _ => return Err(E::EvalFalse),
@@ -185,7 +233,16 @@ fn verify_script_inner(
         }
         let mut s = stack_copy.unwrap_or_default();
         let redeem = s.pop().ok_or(E::UnknownError)?;
-        stack = run_script(&redeem, s, flags, SigVersion::Base, checker, exec, ScriptKind::RedeemScript, trace)?;
+        stack = run_script(
+            &redeem,
+            s,
+            flags,
+            SigVersion::Base,
+            checker,
+            exec,
+            ScriptKind::RedeemScript,
+            trace,
+        )?;
         match stack.last() {
             Some(v) if cast_to_bool(v) => {}
             _ => return Err(E::EvalFalse),
@@ -240,7 +297,15 @@ fn verify_witness_program(
             if sha256::Hash::hash(&script).as_byte_array()[..] != *program {
                 return Err(E::WitnessProgramMismatch);
             }
-            execute_witness_script(stack, &script, flags, SigVersion::WitnessV0, checker, ExecData::default(), trace)
+            execute_witness_script(
+                stack,
+                &script,
+                flags,
+                SigVersion::WitnessV0,
+                checker,
+                ExecData::default(),
+                trace,
+            )
         } else if program.len() == 20 {
             if stack.len() != 2 {
                 return Err(E::WitnessProgramMismatch);
@@ -249,7 +314,15 @@ fn verify_witness_program(
             script.extend_from_slice(&[OP_DUP, OP_HASH160, 0x14]);
             script.extend_from_slice(program);
             script.extend_from_slice(&[OP_EQUALVERIFY, OP_CHECKSIG]);
-            execute_witness_script(stack, &script, flags, SigVersion::WitnessV0, checker, ExecData::default(), trace)
+            execute_witness_script(
+                stack,
+                &script,
+                flags,
+                SigVersion::WitnessV0,
+                checker,
+                ExecData::default(),
+                trace,
+            )
         } else {
             Err(E::WitnessProgramWrongLength)
         }
@@ -275,7 +348,11 @@ fn verify_witness_program(
                     script: Vec::new(),
                     initial_stack: stack.clone(),
                     steps: Vec::new(),
-                    failure: r.err().map(|e| TraceFailure { pos: 0, opcode: None, error: e }),
+                    failure: r.err().map(|e| TraceFailure {
+                        pos: 0,
+                        opcode: None,
+                        error: e,
+                    }),
                 });
             }
             return r;
@@ -285,7 +362,8 @@ fn verify_witness_program(
         };
         if control.len() < TAPROOT_CONTROL_BASE_SIZE
             || control.len()
-                > TAPROOT_CONTROL_BASE_SIZE + TAPROOT_CONTROL_NODE_SIZE * TAPROOT_CONTROL_MAX_NODE_COUNT
+                > TAPROOT_CONTROL_BASE_SIZE
+                    + TAPROOT_CONTROL_NODE_SIZE * TAPROOT_CONTROL_MAX_NODE_COUNT
             || (control.len() - TAPROOT_CONTROL_BASE_SIZE) % TAPROOT_CONTROL_NODE_SIZE != 0
         {
             return Err(E::TaprootWrongControlSize);
@@ -294,13 +372,28 @@ fn verify_witness_program(
         let leaf_hash = tapleaf_hash(leaf_version, &script);
         exec.tapleaf_hash = Some(leaf_hash);
         if !verify_taproot_commitment(&control, program, &leaf_hash) {
-            fail_trace(trace, ScriptKind::Tapscript, SigVersion::Tapscript, &script, &stack, E::WitnessProgramMismatch);
+            fail_trace(
+                trace,
+                ScriptKind::Tapscript,
+                SigVersion::Tapscript,
+                &script,
+                &stack,
+                E::WitnessProgramMismatch,
+            );
             return Err(E::WitnessProgramMismatch);
         }
         if leaf_version == TAPROOT_LEAF_TAPSCRIPT {
             exec.validation_weight_left =
                 witness_serialized_size(witness) as i64 + VALIDATION_WEIGHT_OFFSET;
-            return execute_witness_script(stack, &script, flags, SigVersion::Tapscript, checker, exec, trace);
+            return execute_witness_script(
+                stack,
+                &script,
+                flags,
+                SigVersion::Tapscript,
+                checker,
+                exec,
+                trace,
+            );
         }
         if flags.contains(F::DISCOURAGE_UPGRADABLE_TAPROOT_VERSION) {
             return Err(E::DiscourageUpgradableTaprootVersion);
@@ -337,7 +430,11 @@ pub fn verify_taproot_commitment(control: &[u8], program: &[u8], leaf_hash: &[u8
     let Ok(tweak) = Scalar::from_be_bytes(t) else {
         return false;
     };
-    let parity = if first & 1 == 1 { Parity::Odd } else { Parity::Even };
+    let parity = if first & 1 == 1 {
+        Parity::Odd
+    } else {
+        Parity::Even
+    };
     p.tweak_add_check(SECP256K1, &q, parity, tweak)
 }
 
@@ -351,7 +448,11 @@ fn execute_witness_script(
     exec: ExecData,
     trace: &mut Option<&mut Trace>,
 ) -> Result<(), E> {
-    let kind = if sv == SigVersion::Tapscript { ScriptKind::Tapscript } else { ScriptKind::WitnessScript };
+    let kind = if sv == SigVersion::Tapscript {
+        ScriptKind::Tapscript
+    } else {
+        ScriptKind::WitnessScript
+    };
     if sv == SigVersion::Tapscript {
         let mut pc = 0;
         while pc < script.len() {
@@ -399,10 +500,25 @@ pub fn verify_spend(
     trace: Option<&mut Trace>,
 ) -> Result<(), VerifyError> {
     let Some(txin) = tx.input.get(index) else {
-        return Err(VerifyError::InputIndex { index, inputs: tx.input.len() });
+        return Err(VerifyError::InputIndex {
+            index,
+            inputs: tx.input.len(),
+        });
     };
-    let checker = TxChecker { tx, index, amount, txdata };
-    verify_script(txin.script_sig.as_bytes(), script_pubkey, &txin.witness, flags, &checker, trace)?;
+    let checker = TxChecker {
+        tx,
+        index,
+        amount,
+        txdata,
+    };
+    verify_script(
+        txin.script_sig.as_bytes(),
+        script_pubkey,
+        &txin.witness,
+        flags,
+        &checker,
+        trace,
+    )?;
     Ok(())
 }
 
@@ -414,32 +530,62 @@ pub fn verify_input_with(
     flags: F,
     trace: Option<&mut Trace>,
 ) -> Result<(), VerifyError> {
-    let spent = txdata.spent_outputs().ok_or(VerifyError::PrevoutCount { prevouts: 0, inputs: tx.input.len() })?;
+    let spent = txdata.spent_outputs().ok_or(VerifyError::PrevoutCount {
+        prevouts: 0,
+        inputs: tx.input.len(),
+    })?;
     let Some(prevout) = spent.get(index) else {
-        return Err(VerifyError::InputIndex { index, inputs: tx.input.len() });
+        return Err(VerifyError::InputIndex {
+            index,
+            inputs: tx.input.len(),
+        });
     };
-    verify_spend(tx, index, prevout.script_pubkey.as_bytes(), prevout.value.to_sat(), txdata, flags, trace)
+    verify_spend(
+        tx,
+        index,
+        prevout.script_pubkey.as_bytes(),
+        prevout.value.to_sat(),
+        txdata,
+        flags,
+        trace,
+    )
 }
 
 fn check_shapes(tx: &Transaction, index: usize, prevouts: &[TxOut]) -> Result<(), VerifyError> {
     if index >= tx.input.len() {
-        return Err(VerifyError::InputIndex { index, inputs: tx.input.len() });
+        return Err(VerifyError::InputIndex {
+            index,
+            inputs: tx.input.len(),
+        });
     }
     if prevouts.len() != tx.input.len() {
-        return Err(VerifyError::PrevoutCount { prevouts: prevouts.len(), inputs: tx.input.len() });
+        return Err(VerifyError::PrevoutCount {
+            prevouts: prevouts.len(),
+            inputs: tx.input.len(),
+        });
     }
     Ok(())
 }
 
 /// Verifies input `index` of `tx`; `prevouts` are the outputs spent by every input, in order.
-pub fn verify_input(tx: &Transaction, index: usize, prevouts: &[TxOut], flags: F) -> Result<(), VerifyError> {
+pub fn verify_input(
+    tx: &Transaction,
+    index: usize,
+    prevouts: &[TxOut],
+    flags: F,
+) -> Result<(), VerifyError> {
     check_shapes(tx, index, prevouts)?;
     let txdata = PrecomputedTx::new(tx, prevouts);
     verify_input_with(tx, index, &txdata, flags, None)
 }
 
 /// Like [`verify_input`], recording a [`Trace`] of every script run.
-pub fn trace_input(tx: &Transaction, index: usize, prevouts: &[TxOut], flags: F) -> Result<Trace, VerifyError> {
+pub fn trace_input(
+    tx: &Transaction,
+    index: usize,
+    prevouts: &[TxOut],
+    flags: F,
+) -> Result<Trace, VerifyError> {
     check_shapes(tx, index, prevouts)?;
     let txdata = PrecomputedTx::new(tx, prevouts);
     let mut trace = Trace::new();
@@ -448,10 +594,20 @@ pub fn trace_input(tx: &Transaction, index: usize, prevouts: &[TxOut], flags: F)
 }
 
 /// Runs `CheckTransaction` and verifies every input.
-pub fn verify_tx(tx: &Transaction, prevouts: &[TxOut], flags: F) -> Result<(), (Option<usize>, VerifyError)> {
+pub fn verify_tx(
+    tx: &Transaction,
+    prevouts: &[TxOut],
+    flags: F,
+) -> Result<(), (Option<usize>, VerifyError)> {
     crate::tx_check::check_transaction(tx).map_err(|r| (None, VerifyError::BadTx(r)))?;
     if prevouts.len() != tx.input.len() {
-        return Err((None, VerifyError::PrevoutCount { prevouts: prevouts.len(), inputs: tx.input.len() }));
+        return Err((
+            None,
+            VerifyError::PrevoutCount {
+                prevouts: prevouts.len(),
+                inputs: tx.input.len(),
+            },
+        ));
     }
     let txdata = PrecomputedTx::new(tx, prevouts);
     for i in 0..tx.input.len() {

@@ -4,7 +4,9 @@
 mod common;
 
 use biscol_script::interpreter::verify_schnorr;
-use biscol_script::sighash::{tapbranch_hash, tapleaf_hash, taproot_sighash, taproot_sigmsg, taptweak_hash};
+use biscol_script::sighash::{
+    tapbranch_hash, tapleaf_hash, taproot_sighash, taproot_sigmsg, taptweak_hash,
+};
 use biscol_script::{verify_input, PrecomputedTx, VerifyFlags};
 use bitcoin::consensus::deserialize;
 use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, Witness};
@@ -39,7 +41,10 @@ fn bip341_key_path_spending() {
     assert_eq!(txdata.sha_amounts().unwrap(), h32(&im["hashAmounts"]));
     assert_eq!(txdata.sha_outputs(), h32(&im["hashOutputs"]));
     assert_eq!(txdata.sha_prevouts(), h32(&im["hashPrevouts"]));
-    assert_eq!(txdata.sha_script_pubkeys().unwrap(), h32(&im["hashScriptPubkeys"]));
+    assert_eq!(
+        txdata.sha_script_pubkeys().unwrap(),
+        h32(&im["hashScriptPubkeys"])
+    );
     assert_eq!(txdata.sha_sequences(), h32(&im["hashSequences"]));
     checks += 5;
 
@@ -54,7 +59,9 @@ fn bip341_key_path_spending() {
         let (internal, _) = kp.x_only_public_key();
         let merkle_root = g["merkleRoot"].as_str().map(|_| h32(&g["merkleRoot"]));
         let tweak = taptweak_hash(&internal.serialize(), merkle_root.as_ref());
-        let tweaked = kp.add_xonly_tweak(SECP256K1, &Scalar::from_be_bytes(tweak).unwrap()).unwrap();
+        let tweaked = kp
+            .add_xonly_tweak(SECP256K1, &Scalar::from_be_bytes(tweak).unwrap())
+            .unwrap();
         let i = &inp["intermediary"];
         assert_eq!(internal.serialize(), h32(&i["internalPubkey"]));
         assert_eq!(tweak, h32(&i["tweak"]));
@@ -63,7 +70,11 @@ fn bip341_key_path_spending() {
         assert_eq!(msg, h(&i["sigMsg"]));
         let sighash = taproot_sighash(&tx, idx, &txdata, hash_type, None, None).unwrap();
         assert_eq!(sighash, h32(&i["sigHash"]));
-        let sig = SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(sighash), &tweaked, &[0u8; 32]);
+        let sig = SECP256K1.sign_schnorr_with_aux_rand(
+            &Message::from_digest(sighash),
+            &tweaked,
+            &[0u8; 32],
+        );
         let mut w = sig.as_ref().to_vec();
         if hash_type != 0 {
             w.push(hash_type);
@@ -97,7 +108,10 @@ fn walk(tree: &serde_json::Value, leaves: &mut Vec<([u8; 32], Vec<[u8; 32]>)>) -
         }
         tapbranch_hash(&a, &b)
     } else {
-        let lh = tapleaf_hash(tree["leafVersion"].as_u64().unwrap() as u8, &h(&tree["script"]));
+        let lh = tapleaf_hash(
+            tree["leafVersion"].as_u64().unwrap() as u8,
+            &h(&tree["script"]),
+        );
         leaves.push((lh, Vec::new()));
         lh
     }
@@ -111,16 +125,27 @@ fn bip341_script_pubkeys() {
     for c in cases {
         let internal = XOnlyPublicKey::from_slice(&h(&c["given"]["internalPubkey"])).unwrap();
         let mut leaves = Vec::new();
-        let root = if c["given"]["scriptTree"].is_null() { None } else { Some(walk(&c["given"]["scriptTree"], &mut leaves)) };
+        let root = if c["given"]["scriptTree"].is_null() {
+            None
+        } else {
+            Some(walk(&c["given"]["scriptTree"], &mut leaves))
+        };
         let im = &c["intermediary"];
         if let Some(r) = root {
             assert_eq!(r, h32(&im["merkleRoot"]));
-            let lh: Vec<[u8; 32]> = im["leafHashes"].as_array().unwrap().iter().map(h32).collect();
+            let lh: Vec<[u8; 32]> = im["leafHashes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(h32)
+                .collect();
             assert_eq!(lh, leaves.iter().map(|l| l.0).collect::<Vec<_>>());
         }
         let tweak = taptweak_hash(&internal.serialize(), root.as_ref());
         assert_eq!(tweak, h32(&im["tweak"]));
-        let (q, parity) = internal.add_tweak(SECP256K1, &Scalar::from_be_bytes(tweak).unwrap()).unwrap();
+        let (q, parity) = internal
+            .add_tweak(SECP256K1, &Scalar::from_be_bytes(tweak).unwrap())
+            .unwrap();
         assert_eq!(q.serialize(), h32(&im["tweakedPubkey"]));
         let mut spk = vec![0x51, 0x20];
         spk.extend_from_slice(&q.serialize());
@@ -134,7 +159,11 @@ fn bip341_script_pubkeys() {
                     want.extend_from_slice(p);
                 }
                 assert_eq!(cb, want);
-                assert!(biscol_script::verify::verify_taproot_commitment(&cb, &q.serialize(), leaf));
+                assert!(biscol_script::verify::verify_taproot_commitment(
+                    &cb,
+                    &q.serialize(),
+                    leaf
+                ));
             }
         }
         passed += 1;
@@ -147,13 +176,21 @@ fn schnorr_verify_any_len(sig: &[u8], msg: &[u8], pk: &[u8]) -> bool {
     if msg.len() == 32 {
         return verify_schnorr(sig, pk, &msg.try_into().unwrap());
     }
-    let Ok(pk) = XOnlyPublicKey::from_slice(pk) else { return false };
+    let Ok(pk) = XOnlyPublicKey::from_slice(pk) else {
+        return false;
+    };
     if sig.len() != 64 {
         return false;
     }
     // SAFETY: valid context, 64-byte signature, message pointer/length pair, parsed key.
     unsafe {
-        ffi::secp256k1_schnorrsig_verify(SECP256K1.ctx().as_ptr(), sig.as_c_ptr(), msg.as_c_ptr(), msg.len(), pk.as_c_ptr()) == 1
+        ffi::secp256k1_schnorrsig_verify(
+            SECP256K1.ctx().as_ptr(),
+            sig.as_c_ptr(),
+            msg.as_c_ptr(),
+            msg.len(),
+            pk.as_c_ptr(),
+        ) == 1
     }
 }
 
@@ -167,7 +204,14 @@ fn schnorr_sign_any_len(sk: &[u8], msg: &[u8], aux: &[u8; 32]) -> [u8; 64] {
     let params = ffi::SchnorrSigExtraParams::new(None, aux.as_c_ptr() as *const core::ffi::c_void);
     // SAFETY: valid context and keypair; output buffer of 64 bytes; aux_rand of 32 bytes.
     let ok = unsafe {
-        ffi::secp256k1_schnorrsig_sign_custom(SECP256K1.ctx().as_ptr(), sig.as_mut_c_ptr(), msg.as_c_ptr(), msg.len(), kp.as_c_ptr(), &params)
+        ffi::secp256k1_schnorrsig_sign_custom(
+            SECP256K1.ctx().as_ptr(),
+            sig.as_mut_c_ptr(),
+            msg.as_c_ptr(),
+            msg.len(),
+            kp.as_c_ptr(),
+            &params,
+        )
     };
     assert_eq!(ok, 1);
     sig
@@ -191,7 +235,8 @@ fn bip340_vectors() {
         if !f[1].is_empty() {
             signing += 1;
             let aux: [u8; 32] = hex::decode(f[3]).unwrap().try_into().unwrap();
-            ok &= schnorr_sign_any_len(&hex::decode(f[1]).unwrap(), &msg, &aux).as_slice() == sig.as_slice();
+            ok &= schnorr_sign_any_len(&hex::decode(f[1]).unwrap(), &msg, &aux).as_slice()
+                == sig.as_slice();
         }
         if ok {
             passed += 1;

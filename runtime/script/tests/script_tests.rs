@@ -8,7 +8,9 @@
 mod common;
 
 use biscol_script::sighash::{tapleaf_hash, taptweak_hash};
-use biscol_script::{asm::parse_asm, verify_script, PrecomputedTx, ScriptError, TxChecker, VerifyFlags};
+use biscol_script::{
+    asm::parse_asm, verify_script, PrecomputedTx, ScriptError, TxChecker, VerifyFlags,
+};
 use bitcoin::Witness;
 use secp256k1::{Scalar, SecretKey, SECP256K1};
 
@@ -31,11 +33,22 @@ fn single_leaf_tree(script: &[u8]) -> (Vec<u8>, [u8; 32]) {
     (cb, output.serialize())
 }
 
-fn run(script_sig: &[u8], spk: &[u8], witness: &Witness, amount: u64, flags: VerifyFlags) -> Result<(), ScriptError> {
+fn run(
+    script_sig: &[u8],
+    spk: &[u8],
+    witness: &Witness,
+    amount: u64,
+    flags: VerifyFlags,
+) -> Result<(), ScriptError> {
     let credit = common::crediting_tx(spk, amount);
     let spend = common::spending_tx(script_sig, witness.clone(), &credit);
     let txdata = PrecomputedTx::new(&spend, &credit.output);
-    let checker = TxChecker { tx: &spend, index: 0, amount, txdata: &txdata };
+    let checker = TxChecker {
+        tx: &spend,
+        index: 0,
+        amount,
+        txdata: &txdata,
+    };
     verify_script(script_sig, spk, witness, flags, &checker, None)
 }
 
@@ -103,7 +116,11 @@ fn script_tests_json() {
         // Robustness, as upstream: fewer flags keep a pass, more flags keep a failure.
         let mut ok = true;
         for (_, f) in VerifyFlags::NAMED.iter().take(16) {
-            let combined = if expected == "OK" { flags.without(*f) } else { flags | *f };
+            let combined = if expected == "OK" {
+                flags.without(*f)
+            } else {
+                flags | *f
+            };
             if combined.contains(VerifyFlags::CLEANSTACK)
                 && !combined.contains(VerifyFlags::P2SH | VerifyFlags::WITNESS)
             {
@@ -115,12 +132,16 @@ fn script_tests_json() {
             let r = run(&script_sig, &spk, &witness, amount, combined);
             if r.is_ok() != (expected == "OK") {
                 ok = false;
-                failures.push(format!("flag robustness ({combined}) changed outcome: {row:?}"));
+                failures.push(format!(
+                    "flag robustness ({combined}) changed outcome: {row:?}"
+                ));
             }
         }
         robust += ok as usize;
     }
-    println!("script_tests.json: {passed}/{total} passed ({robust} also robust to single-flag changes)");
+    println!(
+        "script_tests.json: {passed}/{total} passed ({robust} also robust to single-flag changes)"
+    );
     for f in failures.iter().take(40) {
         println!("  {f}");
     }

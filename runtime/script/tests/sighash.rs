@@ -43,9 +43,17 @@ fn sighash_single_out_of_range() {
     let mut spk = vec![33u8];
     spk.extend_from_slice(&pk);
     spk.push(0xac); // <pk> OP_CHECKSIG
-    let prev = TxOut { value: Amount::from_sat(1000), script_pubkey: ScriptBuf::from_bytes(spk) };
+    let prev = TxOut {
+        value: Amount::from_sat(1000),
+        script_pubkey: ScriptBuf::from_bytes(spk),
+    };
     let input = |n: u32| TxIn {
-        previous_output: OutPoint { txid: "0101010101010101010101010101010101010101010101010101010101010101".parse().unwrap(), vout: n },
+        previous_output: OutPoint {
+            txid: "0101010101010101010101010101010101010101010101010101010101010101"
+                .parse()
+                .unwrap(),
+            vout: n,
+        },
         script_sig: ScriptBuf::new(),
         sequence: Sequence::MAX,
         witness: Witness::new(),
@@ -54,12 +62,19 @@ fn sighash_single_out_of_range() {
         version: bitcoin::transaction::Version(1),
         lock_time: bitcoin::absolute::LockTime::ZERO,
         input: vec![input(0), input(1)],
-        output: vec![TxOut { value: Amount::from_sat(500), script_pubkey: ScriptBuf::new() }],
+        output: vec![TxOut {
+            value: Amount::from_sat(500),
+            script_pubkey: ScriptBuf::new(),
+        }],
     };
     assert_eq!(legacy_sighash(&tx, 1, &[0x51], 3), SIGHASH_ONE);
     assert_eq!(legacy_sighash(&tx, 1, &[0x51], 0x83), SIGHASH_ONE);
     assert_ne!(legacy_sighash(&tx, 0, &[0x51], 3), SIGHASH_ONE);
-    assert_eq!(legacy_sighash(&tx, 5, &[0x51], 1), SIGHASH_ONE, "input index out of range");
+    assert_eq!(
+        legacy_sighash(&tx, 5, &[0x51], 1),
+        SIGHASH_ONE,
+        "input index out of range"
+    );
 
     let sig = SECP256K1.sign_ecdsa(&Message::from_digest(SIGHASH_ONE), &sk);
     let mut der = sig.serialize_der().to_vec();
@@ -68,7 +83,10 @@ fn sighash_single_out_of_range() {
     script_sig.extend_from_slice(&der);
     tx.input[1].script_sig = ScriptBuf::from_bytes(script_sig);
     let prevouts = vec![prev.clone(), prev];
-    assert_eq!(verify_input(&tx, 1, &prevouts, VerifyFlags::CONSENSUS), Ok(()));
+    assert_eq!(
+        verify_input(&tx, 1, &prevouts, VerifyFlags::CONSENSUS),
+        Ok(())
+    );
     // With SIGHASH_ALL the same signature is wrong.
     let mut der_all = sig.serialize_der().to_vec();
     der_all.push(1);

@@ -18,7 +18,12 @@ struct Spend {
 fn spend(v: &serde_json::Value) -> Spend {
     Spend {
         script_sig: hex::decode(v["scriptSig"].as_str().unwrap()).unwrap(),
-        witness: v["witness"].as_array().unwrap().iter().map(|w| hex::decode(w.as_str().unwrap()).unwrap()).collect(),
+        witness: v["witness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| hex::decode(w.as_str().unwrap()).unwrap())
+            .collect(),
     }
 }
 
@@ -35,10 +40,12 @@ fn taproot_ref_cases() {
     let cases = cases.as_array().unwrap();
     let combos = common::consensus_combinations();
     assert_eq!(combos.len(), 64);
-    let (mut passed, mut success_checks, mut failure_checks, mut with_failure, mut finals) = (0, 0, 0, 0, 0);
+    let (mut passed, mut success_checks, mut failure_checks, mut with_failure, mut finals) =
+        (0, 0, 0, 0, 0);
     let mut problems = Vec::new();
     for case in cases {
-        let tx: Transaction = deserialize(&hex::decode(case["tx"].as_str().unwrap()).unwrap()).unwrap();
+        let tx: Transaction =
+            deserialize(&hex::decode(case["tx"].as_str().unwrap()).unwrap()).unwrap();
         let prevouts: Vec<TxOut> = case["prevouts"]
             .as_array()
             .unwrap()

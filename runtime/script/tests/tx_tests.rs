@@ -39,7 +39,11 @@ fn load(name: &str) -> Vec<Case> {
             prevouts.insert(OutPoint { txid, vout }, (spk, amount));
         }
         let tx: Transaction = deserialize(&hex::decode(row[1].as_str().unwrap()).unwrap()).unwrap();
-        out.push(Case { tx, prevouts, flags: row[2].as_str().unwrap().to_string() });
+        out.push(Case {
+            tx,
+            prevouts,
+            flags: row[2].as_str().unwrap().to_string(),
+        });
     }
     out
 }
@@ -51,12 +55,24 @@ fn tx_scripts_valid(c: &Case, flags: VerifyFlags) -> bool {
         let Some((spk, amount)) = c.prevouts.get(&txin.previous_output) else {
             panic!("bad test: missing prevout");
         };
-        spent.push(TxOut { value: Amount::from_sat(*amount), script_pubkey: ScriptBuf::from_bytes(spk.clone()) });
+        spent.push(TxOut {
+            value: Amount::from_sat(*amount),
+            script_pubkey: ScriptBuf::from_bytes(spk.clone()),
+        });
     }
     let txdata = PrecomputedTx::new(&c.tx, &spent);
     (0..c.tx.input.len()).all(|i| {
         let p = &spent[i];
-        verify_spend(&c.tx, i, p.script_pubkey.as_bytes(), p.value.to_sat(), &txdata, flags, None).is_ok()
+        verify_spend(
+            &c.tx,
+            i,
+            p.script_pubkey.as_bytes(),
+            p.value.to_sat(),
+            &txdata,
+            flags,
+            None,
+        )
+        .is_ok()
     })
 }
 
@@ -76,7 +92,8 @@ fn tx_valid_json() {
     for (n, c) in cases.iter().enumerate() {
         let excluded = VerifyFlags::parse(&c.flags).unwrap();
         let flags = !excluded;
-        let mut ok = check_transaction(&c.tx).is_ok() && runnable(flags) && tx_scripts_valid(c, flags);
+        let mut ok =
+            check_transaction(&c.tx).is_ok() && runnable(flags) && tx_scripts_valid(c, flags);
         if !ok {
             problems.push(format!("#{n} invalid with flags {flags}"));
         }
@@ -119,7 +136,8 @@ fn tx_invalid_json() {
             continue;
         }
         let flags = VerifyFlags::parse(&c.flags).unwrap();
-        let mut ok = check_transaction(&c.tx).is_ok() && runnable(flags) && !tx_scripts_valid(c, flags);
+        let mut ok =
+            check_transaction(&c.tx).is_ok() && runnable(flags) && !tx_scripts_valid(c, flags);
         if !ok {
             problems.push(format!("#{n} not invalid with flags {flags}"));
         }
@@ -133,13 +151,18 @@ fn tx_invalid_json() {
                 let fewer = flags.without(f);
                 if runnable(fewer) && !tx_scripts_valid(c, fewer) {
                     ok = false;
-                    problems.push(format!("#{n} still invalid without {f} (flags not minimal)"));
+                    problems.push(format!(
+                        "#{n} still invalid without {f} (flags not minimal)"
+                    ));
                 }
             }
         }
         passed += ok as usize;
     }
-    println!("tx_invalid.json: {passed}/{} passed ({badtx} BADTX via CheckTransaction)", cases.len());
+    println!(
+        "tx_invalid.json: {passed}/{} passed ({badtx} BADTX via CheckTransaction)",
+        cases.len()
+    );
     for p in &problems {
         println!("  {p}");
     }

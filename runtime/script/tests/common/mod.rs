@@ -27,7 +27,10 @@ pub fn crediting_tx(spk: &[u8], amount: u64) -> Transaction {
             sequence: Sequence::MAX,
             witness: Witness::new(),
         }],
-        output: vec![TxOut { value: Amount::from_sat(amount), script_pubkey: ScriptBuf::from_bytes(spk.to_vec()) }],
+        output: vec![TxOut {
+            value: Amount::from_sat(amount),
+            script_pubkey: ScriptBuf::from_bytes(spk.to_vec()),
+        }],
     }
 }
 
@@ -37,12 +40,18 @@ pub fn spending_tx(script_sig: &[u8], witness: Witness, credit: &Transaction) ->
         version: Version(1),
         lock_time: LockTime::ZERO,
         input: vec![TxIn {
-            previous_output: OutPoint { txid: credit.compute_txid(), vout: 0 },
+            previous_output: OutPoint {
+                txid: credit.compute_txid(),
+                vout: 0,
+            },
             script_sig: ScriptBuf::from_bytes(script_sig.to_vec()),
             sequence: Sequence::MAX,
             witness,
         }],
-        output: vec![TxOut { value: credit.output[0].value, script_pubkey: ScriptBuf::new() }],
+        output: vec![TxOut {
+            value: credit.output[0].value,
+            script_pubkey: ScriptBuf::new(),
+        }],
     }
 }
 

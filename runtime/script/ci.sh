@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Differential tests of biscol-script against Bitcoin Core's own validation code
+# (libbitcoinkernel, built from source by the `bitcoinkernel` crate). Installs what that build
+# needs (cmake, Boost headers) when missing, then runs the oracle crate's tests in release mode.
+# A clean run takes about 6-7 minutes on 2 cores (most of it building Bitcoin Core once).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+need=()
+for pkg in cmake libboost-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}"
+fi
+
+cd "$here/oracle"
+cargo test --release -- --nocapture

@@ -63,7 +63,7 @@ pub fn parse_asm(s: &str) -> Result<Vec<u8>, String> {
 
 /// Decodes even-length hex; `None` on any other input.
 pub fn decode_hex(h: &str) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     let val = |c: u8| match c {

@@ -186,9 +186,8 @@ impl TxChecker<'_> {
             return false;
         };
         let tx_lock = self.tx.lock_time.to_consensus_u32() as i64;
-        if !((tx_lock < LOCKTIME_THRESHOLD && lock_time < LOCKTIME_THRESHOLD)
-            || (tx_lock >= LOCKTIME_THRESHOLD && lock_time >= LOCKTIME_THRESHOLD))
-        {
+        // Both heights or both times.
+        if (tx_lock < LOCKTIME_THRESHOLD) != (lock_time < LOCKTIME_THRESHOLD) {
             return false;
         }
         if lock_time > tx_lock {
@@ -212,9 +211,8 @@ impl TxChecker<'_> {
         let mask = SEQUENCE_LOCKTIME_TYPE_FLAG | SEQUENCE_LOCKTIME_MASK;
         let tx_masked = tx_seq & mask;
         let masked = sequence & mask;
-        if !((tx_masked < SEQUENCE_LOCKTIME_TYPE_FLAG && masked < SEQUENCE_LOCKTIME_TYPE_FLAG)
-            || (tx_masked >= SEQUENCE_LOCKTIME_TYPE_FLAG && masked >= SEQUENCE_LOCKTIME_TYPE_FLAG))
-        {
+        // Both block-based or both time-based.
+        if (tx_masked < SEQUENCE_LOCKTIME_TYPE_FLAG) != (masked < SEQUENCE_LOCKTIME_TYPE_FLAG) {
             return false;
         }
         masked <= tx_masked

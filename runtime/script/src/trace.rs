@@ -13,6 +13,9 @@ use crate::error::ScriptError;
 use crate::interpreter::SigVersion;
 use crate::opcodes::op_name;
 
+/// A copy of the main stack and the alt stack.
+pub(crate) type Stacks = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
 /// Which script of the spend a [`ScriptTrace`] covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScriptKind {
@@ -134,11 +137,7 @@ impl Trace {
             .find_map(|s| s.failure.as_ref().map(|f| (s, f)))
     }
 
-    pub(crate) fn snapshot(
-        &mut self,
-        stack: &[Vec<u8>],
-        alt: &[Vec<u8>],
-    ) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    pub(crate) fn snapshot(&mut self, stack: &[Vec<u8>], alt: &[Vec<u8>]) -> Option<Stacks> {
         let size: usize = stack.iter().chain(alt).map(|v| v.len() + 8).sum();
         if self.snapshot_bytes + size > Self::MAX_SNAPSHOT_BYTES {
             return None;

@@ -364,7 +364,8 @@ fn verify_witness_program(
             || control.len()
                 > TAPROOT_CONTROL_BASE_SIZE
                     + TAPROOT_CONTROL_NODE_SIZE * TAPROOT_CONTROL_MAX_NODE_COUNT
-            || (control.len() - TAPROOT_CONTROL_BASE_SIZE) % TAPROOT_CONTROL_NODE_SIZE != 0
+            || !(control.len() - TAPROOT_CONTROL_BASE_SIZE)
+                .is_multiple_of(TAPROOT_CONTROL_NODE_SIZE)
         {
             return Err(E::TaprootWrongControlSize);
         }

@@ -97,10 +97,8 @@ fn one_thousand_nested_ifs() {
     for _ in 0..1000 {
         s.extend_from_slice(&[0x51, 0x63]); // OP_1 OP_IF
     }
-    for _ in 0..1000 {
-        s.push(0x68); // OP_ENDIF
-    }
-    // Legacy: far over 201 opcodes.
+    s.extend(std::iter::repeat_n(0x68u8, 1000)); // OP_ENDIF x 1000
+                                                 // Legacy: far over 201 opcodes.
     assert_eq!(verify(vec![], vec![], s.clone()), E(ScriptError::OpCount));
     // Tapscript: allowed, and fast (counter-based condition stack).
     let (spk, cb) = tapscript_output(&s);

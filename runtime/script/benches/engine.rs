@@ -2,6 +2,7 @@
 //! verification of a P2TR key-path spend, a 2-leaf P2TR script-path spend and a 3-of-5 P2WSH
 //! multisig. (The comparison with Bitcoin Core is in `oracle/benches`.)
 
+#[path = "support/fixtures.rs"]
 mod fixtures;
 
 use biscol_script::{verify_input_with, PrecomputedTx, VerifyFlags};

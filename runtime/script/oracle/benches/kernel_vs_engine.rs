@@ -8,7 +8,7 @@
 //! median-of-samples timing, so it does not depend on where criterion writes its files) is
 //! printed at the end.
 
-#[path = "../../benches/fixtures.rs"]
+#[path = "../../benches/support/fixtures.rs"]
 mod fixtures;
 
 use std::hint::black_box;

@@ -113,19 +113,22 @@ fn sha256_once(b: &[u8; 32]) -> [u8; 32] {
 
 /// A BIP340 tagged hash engine: SHA256(SHA256(tag) || SHA256(tag) || ...).
 pub(crate) fn tagged_engine(tag: &'static str) -> sha256::HashEngine {
-    static TAGS: OnceLock<[(&'static str, [u8; 32]); 4]> = OnceLock::new();
-    let tags = TAGS.get_or_init(|| {
-        let h = |t: &'static str| (t, sha256::Hash::hash(t.as_bytes()).to_byte_array());
-        [h("TapSighash"), h("TapLeaf"), h("TapBranch"), h("TapTweak")]
+    fn fresh(tag: &str) -> sha256::HashEngine {
+        let th = sha256::Hash::hash(tag.as_bytes()).to_byte_array();
+        let mut e = sha256::HashEngine::default();
+        e.input(&th);
+        e.input(&th);
+        e
+    }
+    // The 64-byte tag prefix is one SHA256 block: keep the engines after it (midstates).
+    static ENGINES: OnceLock<[(&'static str, sha256::HashEngine); 4]> = OnceLock::new();
+    let engines = ENGINES.get_or_init(|| {
+        ["TapSighash", "TapLeaf", "TapBranch", "TapTweak"].map(|t| (t, fresh(t)))
     });
-    let th = match tags.iter().find(|(t, _)| *t == tag) {
-        Some((_, h)) => *h,
-        None => sha256::Hash::hash(tag.as_bytes()).to_byte_array(),
-    };
-    let mut e = sha256::HashEngine::default();
-    e.input(&th);
-    e.input(&th);
-    e
+    match engines.iter().find(|(t, _)| *t == tag) {
+        Some((_, e)) => e.clone(),
+        None => fresh(tag),
+    }
 }
 
 /// Finishes an engine from [`tagged_engine`].

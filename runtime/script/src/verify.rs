@@ -416,9 +416,11 @@ pub fn verify_taproot_commitment(control: &[u8], program: &[u8], leaf_hash: &[u8
     let Ok(p) = XOnlyPublicKey::from_slice(p_bytes) else {
         return false;
     };
-    let Ok(q) = XOnlyPublicKey::from_slice(program) else {
+    // Like Core's CheckTapTweak, the output key is compared as bytes and never parsed (parsing
+    // would cost a square root for nothing).
+    if program.len() != 32 {
         return false;
-    };
+    }
     let mut k = *leaf_hash;
     for node in control[33..].chunks_exact(32) {
         let mut n = [0u8; 32];
@@ -436,7 +438,10 @@ pub fn verify_taproot_commitment(control: &[u8], program: &[u8], leaf_hash: &[u8
     } else {
         Parity::Even
     };
-    p.tweak_add_check(SECP256K1, &q, parity, tweak)
+    match p.add_tweak(SECP256K1, &tweak) {
+        Ok((q, q_parity)) => q_parity == parity && q.serialize()[..] == *program,
+        Err(_) => false,
+    }
 }
 
 /// Core's `ExecuteWitnessScript`.

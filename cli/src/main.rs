@@ -4,10 +4,13 @@
 //! Exit codes: 0 success, 1 the input has errors (or a spend/verification fails), 2 usage or
 //! IO errors.
 
+mod build;
 mod check;
 mod debug_verify;
 mod explain;
+mod instantiate;
 mod output;
+mod tree_view;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,13 @@ enum Command {
     /// is the current folder. Exit code 0 when there is no error, 1 when there is one, 2 when
     /// a path cannot be read.
     Check(check::CheckArgs),
+    /// Compile contracts to artifacts (`-o DIR`, default `build/`), or print one stage with `--emit`.
+    ///
+    /// Each contract becomes `DIR/<Contract>.json`: ABI, IR, Taproot leaves and tree, witness
+    /// sizes, source map and BIP388 wallet policy. Exit code 1 on any error.
+    Build(build::BuildArgs),
+    /// Bind an artifact's parameters: descriptor, address, keys, leaves and control blocks.
+    Instantiate(instantiate::InstantiateArgs),
     /// Print the long explanation of a diagnostic code, with a wrong and a right example.
     ///
     /// For example `biscol explain E0020`. `biscol explain --list` lists every code.
@@ -49,6 +59,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Instantiate(args) => instantiate::run(&args),
         Command::Debug(DebugCommand::Verify(args)) => debug_verify::run(&args),
     }
 }

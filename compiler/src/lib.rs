@@ -8,14 +8,18 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod artifact;
+pub mod build;
 pub mod db;
 pub mod diagnostic;
+pub mod format;
 pub mod hir;
 pub mod ir;
 pub mod resolve;
 pub mod span;
 pub mod suggest;
 pub mod syntax;
+pub mod taproot;
 pub mod typeck;
 pub mod types;
 

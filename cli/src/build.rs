@@ -1,0 +1,167 @@
+//! `biscol build`: compile contracts to artifacts, or print one stage of the pipeline.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use biscol_compiler::build::{self, BuildOutput};
+use biscol_compiler::ir::printer::{self, Style};
+
+use crate::check;
+use crate::output::{self, Format};
+use crate::tree_view;
+
+/// A stage of the pipeline to print instead of writing artifacts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// The contract IR (condition trees).
+    Ir,
+    /// The Miniscript of every leaf, with its depth and witness size.
+    Miniscript,
+    /// The descriptor template (`tr(KEY,{...})` over parameters) and the BIP388 wallet policy.
+    Descriptor,
+    /// The script tree as text; with `-o FILE.svg`, also as an SVG picture.
+    Tree,
+}
+
+/// Arguments of `biscol build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Files or folders to build (folders are searched for `.bsc` files).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Where to write artifacts (`<Contract>.json`), or with `--emit tree`, an `.svg` file.
+    #[arg(short, long, default_value = "build")]
+    pub out: PathBuf,
+    /// Print this stage instead of writing artifacts.
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
+    /// Output format of diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs the command.
+pub fn run(args: &BuildArgs) -> ExitCode {
+    let (database, files) = match check::load(&args.paths) {
+        Ok(loaded) => loaded,
+        Err(message) => return output::usage_error(&message),
+    };
+    let mut diagnostics = Vec::new();
+    let mut outputs: Vec<BuildOutput> = Vec::new();
+    for file in &files {
+        let out = build::build(&database, *file);
+        diagnostics.extend(out.diagnostics.iter().cloned());
+        outputs.push(out);
+    }
+    output::print_diagnostics(args.format, &database.source_files(), &diagnostics);
+    if diagnostics.iter().any(|d| d.is_error()) {
+        return ExitCode::from(1);
+    }
+    let contracts = outputs.iter().flat_map(|o| &o.contracts);
+    match args.emit {
+        None => {
+            if let Err(e) = std::fs::create_dir_all(&args.out) {
+                return output::usage_error(&format!(
+                    "cannot create `{}`: {e}",
+                    args.out.display()
+                ));
+            }
+            for c in contracts {
+                let Some(artifact) = &c.artifact else {
+                    continue;
+                };
+                let path = args.out.join(format!("{}.json", artifact.contract));
+                if let Err(e) = write_atomically(&path, artifact.to_json().as_bytes()) {
+                    return output::usage_error(&format!("cannot write `{}`: {e}", path.display()));
+                }
+                if args.format == Format::Human {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+        }
+        Some(Emit::Ir) => {
+            for c in contracts {
+                let mut text = String::new();
+                printer::print_contract(&mut text, &c.ir, Style::default());
+                print!("{text}");
+            }
+        }
+        Some(Emit::Miniscript) => {
+            for c in contracts {
+                let Some(a) = &c.artifact else { continue };
+                println!("contract {}", a.contract);
+                println!("  key {}", a.taproot.key_path.template);
+                for leaf in &a.taproot.leaves {
+                    println!(
+                        "  {} (depth {}, worst witness {} vB): {}",
+                        leaf_name(&leaf.path, leaf.branch),
+                        leaf.depth,
+                        leaf.witness.vbytes,
+                        leaf.template
+                    );
+                }
+            }
+        }
+        Some(Emit::Descriptor) => {
+            for c in contracts {
+                let Some(a) = &c.artifact else { continue };
+                let tree = a
+                    .taproot
+                    .tree
+                    .as_deref()
+                    .map(|t| format!(",{t}"))
+                    .unwrap_or_default();
+                println!("{}: tr({}{tree})", a.contract, a.taproot.key_path.template);
+                println!(
+                    "  BIP388 wallet policy: {}",
+                    a.taproot.wallet_policy.template
+                );
+                for (i, key) in a.taproot.wallet_policy.keys.iter().enumerate() {
+                    let key = match key {
+                        biscol_taproot::policy388::WalletKey::Param { name } => name.as_str(),
+                        biscol_taproot::policy388::WalletKey::Nums => {
+                            "the NUMS point (unspendable)"
+                        }
+                    };
+                    println!("    @{i} = {key}");
+                }
+            }
+        }
+        Some(Emit::Tree) => {
+            let mut svgs = Vec::new();
+            for c in contracts {
+                let (Some(a), Some(compiled)) = (&c.artifact, &c.compiled) else {
+                    continue;
+                };
+                print!("{}", tree_view::text(a, compiled));
+                svgs.push(tree_view::svg(a, compiled));
+            }
+            if args.out.extension().is_some_and(|e| e == "svg") {
+                let joined = svgs.join("\n");
+                if let Err(e) = write_atomically(&args.out, joined.as_bytes()) {
+                    return output::usage_error(&format!(
+                        "cannot write `{}`: {e}",
+                        args.out.display()
+                    ));
+                }
+                eprintln!("wrote {}", args.out.display());
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A leaf's label: the path name, with the branch of a split path.
+pub fn leaf_name(path: &str, branch: Option<usize>) -> String {
+    match branch {
+        Some(b) => format!("{path}#{b}"),
+        None => path.to_string(),
+    }
+}
+
+/// Writes a file through a temporary file and a rename, so a reader never sees half of it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

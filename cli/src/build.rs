@@ -8,7 +8,7 @@ use biscol_compiler::ir::printer::{self, Style};
 
 use crate::check;
 use crate::output::{self, Format};
-use crate::tree_view;
+use biscol_compiler::tree_view::{self, leaf_name};
 
 /// A stage of the pipeline to print instead of writing artifacts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -149,14 +149,6 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
-}
-
-/// A leaf's label: the path name, with the branch of a split path.
-pub fn leaf_name(path: &str, branch: Option<usize>) -> String {
-    match branch {
-        Some(b) => format!("{path}#{b}"),
-        None => path.to_string(),
-    }
 }
 
 /// Writes a file through a temporary file and a rename, so a reader never sees half of it.

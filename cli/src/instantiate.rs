@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use biscol_compiler::artifact::Artifact;
 use biscol_taproot::instantiate::parse_network;
 
-use crate::build::leaf_name;
 use crate::output::{self, Format};
+use biscol_compiler::tree_view::leaf_name;
 
 /// Arguments of `biscol instantiate`.
 #[derive(Debug, clap::Args)]

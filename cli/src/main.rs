@@ -10,7 +10,6 @@ mod debug_verify;
 mod explain;
 mod instantiate;
 mod output;
-mod tree_view;
 
 use std::process::ExitCode;
 

@@ -20,6 +20,7 @@ pub mod span;
 pub mod suggest;
 pub mod syntax;
 pub mod taproot;
+pub mod tree_view;
 pub mod typeck;
 pub mod types;
 

@@ -3,11 +3,18 @@
 //! Both show every leaf with its spend path, depth, weight and worst-case witness size, the
 //! key path at the root. Output is deterministic (no randomness, fixed number formatting).
 
-use biscol_compiler::artifact::Artifact;
 use biscol_taproot::compile::Compiled;
 use biscol_taproot::tree::TreeNode;
 
-use crate::build::leaf_name;
+use crate::artifact::Artifact;
+
+/// A leaf's label: the path name, with the branch of a split path (`claim#1`).
+pub fn leaf_name(path: &str, branch: Option<usize>) -> String {
+    match branch {
+        Some(b) => format!("{path}#{b}"),
+        None => path.to_string(),
+    }
+}
 
 fn leaf_label(a: &Artifact, i: usize) -> String {
     let Some(leaf) = a.taproot.leaves.get(i) else {

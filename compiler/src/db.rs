@@ -94,8 +94,16 @@ impl Default for Database {
 impl Database {
     /// A database holding the standard library.
     pub fn new() -> Database {
+        Database::with_events(None)
+    }
+
+    /// A database that reports salsa's events (which queries run) to `callback`; for tests
+    /// of incrementality and for profiling.
+    pub fn with_events(
+        callback: Option<Box<dyn Fn(salsa::Event) + Send + Sync + 'static>>,
+    ) -> Database {
         let mut db = Database {
-            storage: salsa::Storage::default(),
+            storage: salsa::Storage::new(callback),
             workspace: None,
             next_id: 0,
         };

@@ -122,9 +122,8 @@ pub(crate) fn tagged_engine(tag: &'static str) -> sha256::HashEngine {
     }
     // The 64-byte tag prefix is one SHA256 block: keep the engines after it (midstates).
     static ENGINES: OnceLock<[(&'static str, sha256::HashEngine); 4]> = OnceLock::new();
-    let engines = ENGINES.get_or_init(|| {
-        ["TapSighash", "TapLeaf", "TapBranch", "TapTweak"].map(|t| (t, fresh(t)))
-    });
+    let engines = ENGINES
+        .get_or_init(|| ["TapSighash", "TapLeaf", "TapBranch", "TapTweak"].map(|t| (t, fresh(t))));
     match engines.iter().find(|(t, _)| *t == tag) {
         Some((_, e)) => e.clone(),
         None => fresh(tag),

@@ -60,7 +60,10 @@ fn main() {
     let set = SuccessSet::load();
     let singles = [
         ("p2tr_key_path", fixtures::p2tr_key_path()),
-        ("p2tr_script_path_2_leaves", fixtures::p2tr_script_path_2_leaves()),
+        (
+            "p2tr_script_path_2_leaves",
+            fixtures::p2tr_script_path_2_leaves(),
+        ),
         ("p2wsh_3_of_5", fixtures::p2wsh_3_of_5()),
     ];
     let prepared: Vec<(&str, Prepared, usize)> = singles
@@ -68,7 +71,10 @@ fn main() {
         .map(|(n, f)| (*n, Prepared::new(&f.tx, &f.prevouts).unwrap(), f.index))
         .collect();
     for (n, p, i) in &prepared {
-        assert!(p.ours(*i, VerifyFlags::CONSENSUS) && p.kernel(*i, VerifyFlags::CONSENSUS), "{n}");
+        assert!(
+            p.ours(*i, VerifyFlags::CONSENSUS) && p.kernel(*i, VerifyFlags::CONSENSUS),
+            "{n}"
+        );
     }
 
     let mut c = Criterion::default()
@@ -85,8 +91,12 @@ fn main() {
     let mut c = c.sample_size(50).measurement_time(Duration::from_secs(2));
     for (name, p, i) in &prepared {
         let mut g = c.benchmark_group(*name);
-        g.bench_function("ours", |b| b.iter(|| black_box(p.ours(*i, VerifyFlags::CONSENSUS))));
-        g.bench_function("kernel", |b| b.iter(|| black_box(p.kernel(*i, VerifyFlags::CONSENSUS))));
+        g.bench_function("ours", |b| {
+            b.iter(|| black_box(p.ours(*i, VerifyFlags::CONSENSUS)))
+        });
+        g.bench_function("kernel", |b| {
+            b.iter(|| black_box(p.kernel(*i, VerifyFlags::CONSENSUS)))
+        });
         g.finish();
     }
     c.final_summary();
@@ -115,6 +125,28 @@ fn main() {
         let k = median_ns(2001, || {
             black_box(p.kernel(*i, VerifyFlags::CONSENSUS));
         });
-        println!("{name}: median per input ours {:.1} us, libbitcoinkernel {:.1} us, ratio {:.2}x", o / 1e3, k / 1e3, o / k);
+        println!(
+            "{name}: median per input ours {:.1} us, libbitcoinkernel {:.1} us, ratio {:.2}x",
+            o / 1e3,
+            k / 1e3,
+            o / k
+        );
     }
+    // The floor under both engines for a key-path spend: one BIP340 verification with the
+    // secp256k1 crate that our engine uses (libbitcoinkernel links its own libsecp256k1).
+    let kp = secp256k1::Keypair::from_seckey_slice(secp256k1::SECP256K1, &[3u8; 32]).unwrap();
+    let msg = secp256k1::Message::from_digest([5u8; 32]);
+    let sig = secp256k1::SECP256K1.sign_schnorr_no_aux_rand(&msg, &kp);
+    let (pk, _) = kp.x_only_public_key();
+    let raw = median_ns(2001, || {
+        black_box(
+            secp256k1::SECP256K1
+                .verify_schnorr(black_box(&sig), &msg, &pk)
+                .is_ok(),
+        );
+    });
+    println!(
+        "raw secp256k1 (rust-secp256k1 0.29) verify_schnorr: median {:.1} us",
+        raw / 1e3
+    );
 }

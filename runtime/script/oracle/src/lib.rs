@@ -48,7 +48,11 @@ fn spend(v: &serde_json::Value) -> Spend {
         script_sig: hex::decode(v["scriptSig"].as_str().unwrap_or("")).unwrap_or_default(),
         witness: v["witness"]
             .as_array()
-            .map(|a| a.iter().map(|w| hex::decode(w.as_str().unwrap_or("")).unwrap_or_default()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|w| hex::decode(w.as_str().unwrap_or("")).unwrap_or_default())
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -60,7 +64,8 @@ pub fn data_path(name: &str) -> String {
 
 /// Loads the 2,760 taproot-ref cases.
 pub fn load_taproot_ref() -> Vec<Case> {
-    let text = std::fs::read_to_string(data_path("script_assets_test.taproot-ref.json")).expect("taproot-ref data");
+    let text = std::fs::read_to_string(data_path("script_assets_test.taproot-ref.json"))
+        .expect("taproot-ref data");
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     v.as_array()
         .expect("array")
@@ -130,17 +135,27 @@ impl Prepared {
         if prevouts.len() != tx.input.len() {
             return Err(PrepareError("prevout count".into()));
         }
-        let ktx = bitcoinkernel::Transaction::new(&serialize(tx)).map_err(|e| PrepareError(format!("{e:?}")))?;
+        let ktx = bitcoinkernel::Transaction::new(&serialize(tx))
+            .map_err(|e| PrepareError(format!("{e:?}")))?;
         let mut kspks = Vec::new();
         let mut kouts = Vec::new();
         for p in prevouts {
-            let amount = i64::try_from(p.value.to_sat()).map_err(|_| PrepareError("amount".into()))?;
-            let spk = bitcoinkernel::ScriptPubkey::new(p.script_pubkey.as_bytes()).map_err(|e| PrepareError(format!("{e:?}")))?;
+            let amount =
+                i64::try_from(p.value.to_sat()).map_err(|_| PrepareError("amount".into()))?;
+            let spk = bitcoinkernel::ScriptPubkey::new(p.script_pubkey.as_bytes())
+                .map_err(|e| PrepareError(format!("{e:?}")))?;
             kouts.push(bitcoinkernel::TxOut::new(&spk, amount));
             kspks.push((spk, amount));
         }
-        let kdata = bitcoinkernel::PrecomputedTransactionData::new(&ktx, &kouts).map_err(|e| PrepareError(format!("{e:?}")))?;
-        Ok(Prepared { tx: tx.clone(), ours: PrecomputedTx::new(tx, prevouts), ktx, kdata, kspks })
+        let kdata = bitcoinkernel::PrecomputedTransactionData::new(&ktx, &kouts)
+            .map_err(|e| PrepareError(format!("{e:?}")))?;
+        Ok(Prepared {
+            tx: tx.clone(),
+            ours: PrecomputedTx::new(tx, prevouts),
+            ktx,
+            kdata,
+            kspks,
+        })
     }
 
     /// Our engine's decision.
@@ -150,14 +165,23 @@ impl Prepared {
 
     /// Our engine's error, if any.
     pub fn ours_error(&self, index: usize, flags: VerifyFlags) -> Option<String> {
-        verify_input_with(&self.tx, index, &self.ours, flags, None).err().map(|e| e.to_string())
+        verify_input_with(&self.tx, index, &self.ours, flags, None)
+            .err()
+            .map(|e| e.to_string())
     }
 
     /// Bitcoin Core's decision. Panics if the kernel refuses the call itself (bad flags or
     /// index), which the callers rule out.
     pub fn kernel(&self, index: usize, flags: VerifyFlags) -> bool {
         let (spk, amount) = &self.kspks[index];
-        match bitcoinkernel::verify(spk, Some(*amount), &self.ktx, index, Some(flags.0), &self.kdata) {
+        match bitcoinkernel::verify(
+            spk,
+            Some(*amount),
+            &self.ktx,
+            index,
+            Some(flags.0),
+            &self.kdata,
+        ) {
             Ok(()) => true,
             Err(KernelError::ScriptVerify(ScriptVerifyError::Invalid)) => false,
             Err(e) => panic!("kernel refused the call: {e:?} (flags {flags})"),

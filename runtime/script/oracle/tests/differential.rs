@@ -28,7 +28,11 @@ fn taproot_ref_matches_kernel() {
                 compared += 1;
                 let (ours, core) = (p.ours(case.index, f), p.kernel(case.index, f));
                 if ours != core {
-                    disagreements.push(format!("{} {which} flags {f}: ours {ours} ({:?}), core {core}", case.comment, p.ours_error(case.index, f)));
+                    disagreements.push(format!(
+                        "{} {which} flags {f}: ours {ours} ({:?}), core {core}",
+                        case.comment,
+                        p.ours_error(case.index, f)
+                    ));
                 }
             }
         }
@@ -80,10 +84,14 @@ fn script_tests_consensus_rows_match_kernel() {
                 } else if s == "#CONTROLBLOCK#" {
                     let mut k = [0u8; 32];
                     k[31] = 1;
-                    let (p, _) = SecretKey::from_slice(&k).unwrap().x_only_public_key(SECP256K1);
+                    let (p, _) = SecretKey::from_slice(&k)
+                        .unwrap()
+                        .x_only_public_key(SECP256K1);
                     let leaf = biscol_script::sighash::tapleaf_hash(0xc0, witness.last().unwrap());
                     let t = biscol_script::sighash::taptweak_hash(&p.serialize(), Some(&leaf));
-                    let (q, parity) = p.add_tweak(SECP256K1, &Scalar::from_be_bytes(t).unwrap()).unwrap();
+                    let (q, parity) = p
+                        .add_tweak(SECP256K1, &Scalar::from_be_bytes(t).unwrap())
+                        .unwrap();
                     output_key = Some(q.serialize());
                     let mut cb = vec![0xc0 | parity.to_u8()];
                     cb.extend_from_slice(&p.serialize());
@@ -95,29 +103,44 @@ fn script_tests_consensus_rows_match_kernel() {
         }
         let script_sig = biscol_script::asm::parse_asm(row[pos].as_str().unwrap()).unwrap();
         let spk = if spk_asm.contains("#TAPROOTOUTPUT#") {
-            let mut v = biscol_script::asm::parse_asm(&spk_asm.replace("#TAPROOTOUTPUT#", "")).unwrap();
+            let mut v =
+                biscol_script::asm::parse_asm(&spk_asm.replace("#TAPROOTOUTPUT#", "")).unwrap();
             v.extend_from_slice(&output_key.unwrap());
             v
         } else {
             biscol_script::asm::parse_asm(spk_asm).unwrap()
         };
-        let credit_out = TxOut { value: Amount::from_sat(amount), script_pubkey: ScriptBuf::from_bytes(spk) };
+        let credit_out = TxOut {
+            value: Amount::from_sat(amount),
+            script_pubkey: ScriptBuf::from_bytes(spk),
+        };
         let credit = Transaction {
             version: Version(1),
             lock_time: LockTime::ZERO,
-            input: vec![TxIn { previous_output: OutPoint::null(), script_sig: ScriptBuf::from_bytes(vec![0, 0]), sequence: Sequence::MAX, witness: Witness::new() }],
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig: ScriptBuf::from_bytes(vec![0, 0]),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
             output: vec![credit_out.clone()],
         };
         let spend = Transaction {
             version: Version(1),
             lock_time: LockTime::ZERO,
             input: vec![TxIn {
-                previous_output: OutPoint { txid: credit.compute_txid(), vout: 0 },
+                previous_output: OutPoint {
+                    txid: credit.compute_txid(),
+                    vout: 0,
+                },
                 script_sig: ScriptBuf::from_bytes(script_sig),
                 sequence: Sequence::MAX,
                 witness: Witness::from_slice(&witness),
             }],
-            output: vec![TxOut { value: Amount::from_sat(amount), script_pubkey: ScriptBuf::new() }],
+            output: vec![TxOut {
+                value: Amount::from_sat(amount),
+                script_pubkey: ScriptBuf::new(),
+            }],
         };
         let p = Prepared::new(&spend, &[credit_out]).unwrap();
         compared += 1;
@@ -147,30 +170,58 @@ fn tx_tests_match_kernel() {
             let mut map = std::collections::HashMap::new();
             for p in row[0].as_array().unwrap() {
                 let p = p.as_array().unwrap();
-                let op = OutPoint { txid: p[0].as_str().unwrap().parse().unwrap(), vout: p[1].as_i64().unwrap() as u32 };
+                let op = OutPoint {
+                    txid: p[0].as_str().unwrap().parse().unwrap(),
+                    vout: p[1].as_i64().unwrap() as u32,
+                };
                 let spk = biscol_script::asm::parse_asm(p[2].as_str().unwrap()).unwrap();
                 let amount = p.get(3).and_then(|a| a.as_i64()).unwrap_or(0) as u64;
-                map.insert(op, TxOut { value: Amount::from_sat(amount), script_pubkey: ScriptBuf::from_bytes(spk) });
+                map.insert(
+                    op,
+                    TxOut {
+                        value: Amount::from_sat(amount),
+                        script_pubkey: ScriptBuf::from_bytes(spk),
+                    },
+                );
             }
-            let tx: Transaction = deserialize(&hex::decode(row[1].as_str().unwrap()).unwrap()).unwrap();
+            let tx: Transaction =
+                deserialize(&hex::decode(row[1].as_str().unwrap()).unwrap()).unwrap();
             if check_transaction(&tx).is_err() {
                 continue;
             }
-            let prevouts: Vec<TxOut> = tx.input.iter().map(|i| map[&i.previous_output].clone()).collect();
+            let prevouts: Vec<TxOut> = tx
+                .input
+                .iter()
+                .map(|i| map[&i.previous_output].clone())
+                .collect();
             let listed = VerifyFlags::parse(row[2].as_str().unwrap()).unwrap();
-            let flags = if excluded { VerifyFlags::CONSENSUS.without(listed) } else { listed & VerifyFlags::CONSENSUS };
-            let flags = if flags.is_valid_combination() { flags } else { continue };
+            let flags = if excluded {
+                VerifyFlags::CONSENSUS.without(listed)
+            } else {
+                listed & VerifyFlags::CONSENSUS
+            };
+            let flags = if flags.is_valid_combination() {
+                flags
+            } else {
+                continue;
+            };
             let p = Prepared::new(&tx, &prevouts).unwrap();
             for i in 0..tx.input.len() {
                 compared += 1;
                 let (ours, core) = (p.ours(i, flags), p.kernel(i, flags));
                 if ours != core {
-                    disagreements.push(format!("{name} {} input {i} flags {flags}: ours {ours}, core {core}", row[1].as_str().unwrap()));
+                    disagreements.push(format!(
+                        "{name} {} input {i} flags {flags}: ours {ours}, core {core}",
+                        row[1].as_str().unwrap()
+                    ));
                 }
             }
         }
     }
-    println!("tx_valid/tx_invalid vs libbitcoinkernel: {compared} inputs compared, {} disagreements", disagreements.len());
+    println!(
+        "tx_valid/tx_invalid vs libbitcoinkernel: {compared} inputs compared, {} disagreements",
+        disagreements.len()
+    );
     for d in &disagreements {
         println!("  {d}");
     }

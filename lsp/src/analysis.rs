@@ -1,0 +1,1237 @@
+//! Editor features over the compiler's queries, in the compiler's own terms (byte spans).
+//!
+//! In: a [`Database`] and a file in it, a byte offset. Out: plain Rust values (spans,
+//! Markdown strings, edits) that [`crate::server`] converts to LSP types; nothing here knows
+//! LSP. Every function is total: on broken code it returns what it can, never panics on user
+//! input.
+//!
+//! Name resolution for the editor ([`FileIndex`]) follows the type checker's rules: inside a
+//! spend path, its arguments, then the contract's parameters and confidential values, then
+//! the file's items (its own and those of the files it `use`s); inside a `fn`, its
+//! parameters, then items; elsewhere items only.
+
+use std::collections::BTreeMap;
+
+use biscol_compiler::db::{self, SourceFile};
+use biscol_compiler::diagnostic::codes;
+use biscol_compiler::hir;
+use biscol_compiler::ir;
+use biscol_compiler::resolve::ItemKind;
+use biscol_compiler::syntax::ast;
+use biscol_compiler::syntax::token::RawToken;
+use biscol_compiler::types::Ty;
+use biscol_compiler::{Database, Diagnostic, FileId, Span};
+use logos::Logos;
+
+/// What a definition is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DefKind {
+    /// A `contract`.
+    Contract,
+    /// A `const`.
+    Const,
+    /// A `fn`.
+    Fn,
+    /// A contract parameter.
+    ContractParam,
+    /// A spend path argument.
+    SpendArg,
+    /// A `fn` parameter.
+    FnParam,
+    /// A `confidential` value.
+    Confidential,
+    /// A spend path.
+    SpendPath,
+}
+
+impl DefKind {
+    /// How hover names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DefKind::Contract => "contract",
+            DefKind::Const => "constant",
+            DefKind::Fn => "function",
+            DefKind::ContractParam => "contract parameter",
+            DefKind::SpendArg => "spend argument",
+            DefKind::FnParam => "function parameter",
+            DefKind::Confidential => "confidential value",
+            DefKind::SpendPath => "spend path",
+        }
+    }
+}
+
+/// A name's definition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Def {
+    /// What it is.
+    pub kind: DefKind,
+    /// Its name.
+    pub name: String,
+    /// Where the name is written at its definition.
+    pub name_span: Span,
+    /// The whole definition.
+    pub span: Span,
+    /// A one-line signature, e.g. `hot: PubKey` or `fn delayed(k: PubKey, d: Blocks) -> Cond`.
+    pub signature: String,
+    /// Its doc comment lines.
+    pub docs: Vec<String>,
+    /// The enclosing contract's or function's name, if any.
+    pub container: Option<String>,
+}
+
+/// The definitions and name uses of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileIndex {
+    /// Definitions written in this file.
+    pub defs: Vec<Def>,
+    /// Each resolved use: the span of the name, the span of its definition's name.
+    pub refs: Vec<(Span, Span)>,
+}
+
+/// The text of `span` in `text`, or `""` when out of range.
+fn slice(text: &str, span: Span) -> &str {
+    text.get(span.start as usize..span.end as usize)
+        .unwrap_or("")
+}
+
+/// Whitespace runs collapsed to one space (for one-line signatures).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn params_text(text: &str, params: &[ast::Param]) -> String {
+    params
+        .iter()
+        .map(|p| param_text(text, p))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn param_text(text: &str, p: &ast::Param) -> String {
+    let mut s = format!("{}: {}", p.name.name, one_line(slice(text, p.ty.span())));
+    if let Some(d) = &p.default {
+        s.push_str(" = ");
+        s.push_str(&one_line(slice(text, d.span)));
+    }
+    s
+}
+
+/// Indexes one file: its definitions and what each name in it refers to.
+pub fn index(db: &Database, file: SourceFile) -> FileIndex {
+    let text = file.text(db);
+    let ast = &db::parse(db, file).ast;
+    let scope = &db::scope(db, file).scope;
+    let mut out = FileIndex::default();
+    let items = |name: &str| scope.get(name).map(|r| r.name_span);
+    for item in &ast.items {
+        match item {
+            ast::Item::Const(c) => {
+                out.defs.push(Def {
+                    kind: DefKind::Const,
+                    name: c.name.name.clone(),
+                    name_span: c.name.span,
+                    span: c.span,
+                    signature: format!(
+                        "const {}: {}",
+                        c.name.name,
+                        one_line(slice(text, c.ty.span()))
+                    ),
+                    docs: c.docs.clone(),
+                    container: None,
+                });
+                walk_type(&c.ty, &[], &items, &mut out.refs);
+                walk_expr(&c.value, &[], &items, &mut out.refs);
+            }
+            ast::Item::Fn(f) => {
+                out.defs.push(Def {
+                    kind: DefKind::Fn,
+                    name: f.name.name.clone(),
+                    name_span: f.name.span,
+                    span: f.span,
+                    signature: format!(
+                        "fn {}({}) -> {}",
+                        f.name.name,
+                        params_text(text, &f.params),
+                        one_line(slice(text, f.ret.span()))
+                    ),
+                    docs: f.docs.clone(),
+                    container: None,
+                });
+                let locals = params_defs(text, &f.params, DefKind::FnParam, &f.name.name);
+                for p in &f.params {
+                    walk_type(&p.ty, &[], &items, &mut out.refs);
+                }
+                walk_type(&f.ret, &[], &items, &mut out.refs);
+                walk_expr(&f.body, &locals, &items, &mut out.refs);
+                out.defs.extend(locals);
+            }
+            ast::Item::Contract(c) => index_contract(text, c, &items, &mut out),
+            ast::Item::Use(_) | ast::Item::Error(_) => {}
+        }
+    }
+    out
+}
+
+fn params_defs(text: &str, params: &[ast::Param], kind: DefKind, container: &str) -> Vec<Def> {
+    params
+        .iter()
+        .map(|p| Def {
+            kind,
+            name: p.name.name.clone(),
+            name_span: p.name.span,
+            span: p.span,
+            signature: param_text(text, p),
+            docs: p.docs.clone(),
+            container: Some(container.to_string()),
+        })
+        .collect()
+}
+
+fn index_contract(
+    text: &str,
+    c: &ast::Contract,
+    items: &dyn Fn(&str) -> Option<Span>,
+    out: &mut FileIndex,
+) {
+    out.defs.push(Def {
+        kind: DefKind::Contract,
+        name: c.name.name.clone(),
+        name_span: c.name.span,
+        span: c.span,
+        signature: format!(
+            "contract {}({})",
+            c.name.name,
+            params_text(text, &c.params)
+        ),
+        docs: c.docs.clone(),
+        container: None,
+    });
+    let mut locals = params_defs(text, &c.params, DefKind::ContractParam, &c.name.name);
+    for p in &c.params {
+        walk_type(&p.ty, &[], items, &mut out.refs);
+        if let Some(d) = &p.default {
+            walk_expr(d, &[], items, &mut out.refs);
+        }
+    }
+    for m in &c.members {
+        if let ast::Member::Confidential(conf) = m {
+            locals.push(Def {
+                kind: DefKind::Confidential,
+                name: conf.name.name.clone(),
+                name_span: conf.name.span,
+                span: conf.span,
+                signature: format!(
+                    "confidential {}: {}",
+                    conf.name.name,
+                    one_line(slice(text, conf.ty.span()))
+                ),
+                docs: conf.docs.clone(),
+                container: Some(c.name.name.clone()),
+            });
+        }
+    }
+    for m in &c.members {
+        match m {
+            ast::Member::Key(k) => walk_expr(&k.expr, &locals, items, &mut out.refs),
+            ast::Member::Spend(p) => {
+                out.defs.push(Def {
+                    kind: DefKind::SpendPath,
+                    name: p.name.name.clone(),
+                    name_span: p.name.span,
+                    span: p.span,
+                    signature: format!(
+                        "spend {}({})",
+                        p.name.name,
+                        params_text(text, &p.params)
+                    ),
+                    docs: p.docs.clone(),
+                    container: Some(c.name.name.clone()),
+                });
+                for a in &p.attrs {
+                    for e in &a.args {
+                        walk_expr(e, &[], items, &mut out.refs);
+                    }
+                }
+                let args = params_defs(text, &p.params, DefKind::SpendArg, &p.name.name);
+                for a in &p.params {
+                    walk_type(&a.ty, &[], items, &mut out.refs);
+                }
+                let mut visible = args.clone();
+                visible.extend(locals.iter().cloned());
+                for s in &p.body {
+                    match s {
+                        ast::Stmt::Require { cond, .. } => {
+                            walk_expr(cond, &visible, items, &mut out.refs)
+                        }
+                        ast::Stmt::Prove { expr, .. } => {
+                            walk_expr(expr, &visible, items, &mut out.refs)
+                        }
+                        ast::Stmt::Error(_) => {}
+                    }
+                }
+                out.defs.extend(args);
+            }
+            ast::Member::Confidential(conf) => walk_type(&conf.ty, &[], items, &mut out.refs),
+            ast::Member::Error(_) => {}
+        }
+    }
+    out.defs.extend(locals);
+}
+
+fn walk_type(
+    ty: &ast::TypeExpr,
+    locals: &[Def],
+    items: &dyn Fn(&str) -> Option<Span>,
+    refs: &mut Vec<(Span, Span)>,
+) {
+    let mut stack = vec![ty];
+    while let Some(ty) = stack.pop() {
+        match ty {
+            ast::TypeExpr::Named { args, .. } => stack.extend(args.iter()),
+            ast::TypeExpr::Array { elem, len, .. } => {
+                stack.push(elem);
+                walk_expr(len, locals, items, refs);
+            }
+            ast::TypeExpr::Error(_) => {}
+        }
+    }
+}
+
+fn walk_expr(
+    expr: &ast::Expr,
+    locals: &[Def],
+    items: &dyn Fn(&str) -> Option<Span>,
+    refs: &mut Vec<(Span, Span)>,
+) {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ast::ExprKind::Name(id) => {
+                let target = locals
+                    .iter()
+                    .find(|d| d.name == id.name)
+                    .map(|d| d.name_span)
+                    .or_else(|| items(&id.name));
+                if let Some(t) = target {
+                    refs.push((id.span, t));
+                }
+            }
+            ast::ExprKind::Call { callee, .. } => {
+                if let Some(t) = items(&callee.name) {
+                    refs.push((callee.span, t));
+                }
+            }
+            _ => {}
+        }
+        stack.extend(e.children());
+    }
+}
+
+/// The definition whose name starts at `name_span`, in whichever file it is.
+pub fn def_at(db: &Database, name_span: Span) -> Option<Def> {
+    let file = db.file_by_id(name_span.file)?;
+    index(db, file)
+        .defs
+        .into_iter()
+        .find(|d| d.name_span == name_span)
+}
+
+/// What is under the cursor: a use of a name (with its definition's name span) or a
+/// definition.
+pub fn target_at(db: &Database, file: SourceFile, offset: usize) -> Option<(Span, Span)> {
+    let idx = index(db, file);
+    let offset = offset as u32;
+    let hit = |s: &Span| s.start <= offset && offset <= s.end;
+    if let Some((use_span, def)) = idx.refs.iter().find(|(u, _)| hit(u)) {
+        return Some((*use_span, *def));
+    }
+    idx.defs
+        .iter()
+        .find(|d| hit(&d.name_span))
+        .map(|d| (d.name_span, d.name_span))
+}
+
+/// The definition of the name at `offset`: its name span.
+pub fn definition(db: &Database, file: SourceFile, offset: usize) -> Option<Span> {
+    target_at(db, file, offset).map(|(_, def)| def)
+}
+
+/// Every use of the name at `offset`, across the workspace's files, with the definition
+/// first when `include_declaration`.
+pub fn references(
+    db: &Database,
+    file: SourceFile,
+    offset: usize,
+    include_declaration: bool,
+) -> Vec<Span> {
+    let Some((_, def)) = target_at(db, file, offset) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if include_declaration {
+        out.push(def);
+    }
+    for f in db.workspace_files() {
+        let mut uses: Vec<Span> = index(db, f)
+            .refs
+            .into_iter()
+            .filter(|(_, d)| *d == def)
+            .map(|(u, _)| u)
+            .collect();
+        uses.sort();
+        out.extend(uses);
+    }
+    out
+}
+
+/// Whether `name` may be used as a new name.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut lexer = RawToken::lexer(name);
+    matches!(lexer.next(), Some(Ok(RawToken::Ident)))
+        && lexer.span() == (0..name.len())
+        && lexer.next().is_none()
+        && !biscol_compiler::resolve::BUILTINS.contains(&name)
+}
+
+/// The edits that rename the name at `offset` to `new_name`: spans to replace, or an error
+/// message.
+pub fn rename(
+    db: &Database,
+    file: SourceFile,
+    offset: usize,
+    new_name: &str,
+) -> Result<Vec<Span>, String> {
+    if !is_valid_name(new_name) {
+        return Err(format!("`{new_name}` is not a valid name"));
+    }
+    let Some((_, def)) = target_at(db, file, offset) else {
+        return Err("no name to rename here".to_string());
+    };
+    if db.file_by_id(def.file).is_some_and(|f| is_stdlib(db, f)) {
+        return Err("names of the standard library cannot be renamed".to_string());
+    }
+    Ok(references(db, file, offset, true))
+}
+
+fn is_stdlib(db: &Database, file: SourceFile) -> bool {
+    file.path(db).starts_with("<stdlib>/")
+}
+
+/// A built-in function: name, signature, documentation.
+pub const BUILTINS: &[(&str, &str, &str)] = &[
+    ("sig", "sig(k: PubKey) -> Cond", "A valid Schnorr signature for the key `k`."),
+    (
+        "older",
+        "older(d: Blocks | Duration) -> Cond",
+        "A relative timelock (BIP68, `OP_CHECKSEQUENCEVERIFY`): `d` blocks (1 to 65535) or a duration in 512-second units (1 to 65535) since the coin was confirmed.",
+    ),
+    (
+        "after",
+        "after(t: Height | Time) -> Cond",
+        "An absolute timelock (BIP65, `OP_CHECKLOCKTIMEVERIFY`): a block height below 500000000 or a Unix time from 500000000.",
+    ),
+    (
+        "threshold",
+        "threshold(k: Int, items: [PubKey; N] | [Cond; N] | Cond...) -> Cond",
+        "At least `k` of the items hold: k-of-n signatures for an array of keys (Miniscript `multi_a`), or k of the conditions (`thresh`).",
+    ),
+    (
+        "sha256",
+        "sha256(x: Bytes32) -> Sha256",
+        "SHA-256 of a spend argument; compare it with `==` to a `Sha256` for a hash lock.",
+    ),
+    (
+        "hash256",
+        "hash256(x: Bytes32) -> Hash256",
+        "Double SHA-256 of a spend argument; compare it with `==` to a `Hash256`.",
+    ),
+    (
+        "ripemd160",
+        "ripemd160(x: Bytes32) -> Ripemd160",
+        "RIPEMD-160 of a spend argument; compare it with `==` to a `Ripemd160`.",
+    ),
+    (
+        "hash160",
+        "hash160(x: Bytes32) -> Hash160",
+        "RIPEMD-160 of SHA-256 of a spend argument; compare it with `==` to a `Hash160`.",
+    ),
+    (
+        "musig",
+        "musig(keys: PubKey | [PubKey; N]...) -> PubKey",
+        "The MuSig2 (BIP327) aggregate of the keys, in the order written; only in `key`.",
+    ),
+];
+
+/// The types, with a word on each.
+pub const TYPES: &[(&str, &str)] = &[
+    ("PubKey", "a public key: 32 bytes x-only, or 33 bytes compressed"),
+    ("Sha256", "a SHA-256 hash, 32 bytes"),
+    ("Hash256", "a double SHA-256 hash, 32 bytes"),
+    ("Ripemd160", "a RIPEMD-160 hash, 20 bytes"),
+    ("Hash160", "RIPEMD-160 of SHA-256, 20 bytes"),
+    ("Bytes32", "32 bytes: the type of hash preimages"),
+    ("Blocks", "a relative lock in blocks: `144 blocks`"),
+    ("Duration", "a relative lock in time: `7 days`, counted in 512-second units"),
+    ("Height", "an absolute block height, below 500000000"),
+    ("Time", "an absolute Unix time, from 500000000"),
+    ("Int", "a 64-bit integer"),
+    ("Amount", "an amount in satoshis: `1000 sats`, `1 btc`"),
+    ("Bool", "a condition (the same type as `Cond`)"),
+    ("Cond", "a spending condition"),
+    ("Commitment", "`Commitment<u64>`: a committed value, for `confidential` only"),
+];
+
+/// The keywords.
+pub const KEYWORDS: &[&str] = &[
+    "confidential",
+    "const",
+    "contract",
+    "false",
+    "fn",
+    "key",
+    "prove",
+    "require",
+    "spend",
+    "true",
+    "use",
+];
+
+/// What the Taproot back end knows about a spend path. Every field is `None` until the back
+/// end is wired into the database; hover and inlay hints show whatever is present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathCost {
+    /// The Miniscript of the path's leaf (or leaves).
+    pub miniscript: Option<String>,
+    /// The depth of its leaf in the script tree.
+    pub leaf_depth: Option<u32>,
+    /// Worst-case witness size in vbytes.
+    pub witness_vbytes: Option<u32>,
+}
+
+/// The Taproot facts of path `path` of contract `contract` (none yet: the back end is not
+/// part of the database).
+pub fn path_cost(_db: &Database, _file: SourceFile, _contract: &str, _path: &str) -> PathCost {
+    PathCost::default()
+}
+
+fn markdown_docs(out: &mut String, docs: &[String]) {
+    if !docs.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(&docs.join("\n"));
+    }
+}
+
+/// Hover text (Markdown) at `offset` and the span it is about.
+pub fn hover(db: &Database, file: SourceFile, offset: usize) -> Option<(String, Span)> {
+    let mut result = hover_name(db, file, offset);
+    // Diagnostics under the cursor: their code's explanation.
+    let off = offset as u32;
+    let mut explained = Vec::new();
+    for d in db::diagnostics(db, file) {
+        let s = d.primary.span;
+        if s.file == file.id(db) && s.start <= off && off <= s.end && !explained.contains(&d.code)
+        {
+            explained.push(d.code);
+            let text = code_hover(d.code);
+            match &mut result {
+                Some((md, _)) => {
+                    md.push_str("\n\n---\n\n");
+                    md.push_str(&text);
+                }
+                None => result = Some((text, s)),
+            }
+        }
+    }
+    result
+}
+
+/// The Markdown for an error code: its title and its explanation.
+pub fn code_hover(code: &str) -> String {
+    let title = codes::lookup(code).map_or("", |c| c.title);
+    match codes::explain(code) {
+        Some(text) => text.to_string(),
+        None => format!("**{code}**: {title}"),
+    }
+}
+
+fn hover_name(db: &Database, file: SourceFile, offset: usize) -> Option<(String, Span)> {
+    let text = file.text(db);
+    let (span, def) = match target_at(db, file, offset) {
+        Some(t) => t,
+        None => {
+            // A built-in, a type name, or an error code written in a comment.
+            let (word, span) = word_at(text, offset, file.id(db))?;
+            if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == word) {
+                return Some((format!("```biscol\n{sig}\n```\n\nbuilt-in: {doc}"), span));
+            }
+            if let Some((_, doc)) = TYPES.iter().find(|(n, _)| *n == word) {
+                return Some((format!("```biscol\n{word}\n```\n\ntype: {doc}"), span));
+            }
+            if codes::lookup(&word).is_some() {
+                return Some((code_hover(&word), span));
+            }
+            return None;
+        }
+    };
+    let def = def_at(db, def)?;
+    let mut md = format!("```biscol\n{}\n```\n\n{}", def.signature, def.kind.describe());
+    if let Some(c) = &def.container {
+        md.push_str(&format!(" of `{c}`"));
+    }
+    markdown_docs(&mut md, &def.docs);
+    if def.kind == DefKind::SpendPath {
+        if let Some(c) = &def.container {
+            md.push_str(&path_details(db, file, c, &def.name));
+        }
+    }
+    Some((md, span))
+}
+
+/// The compiled form of a spend path, for hover: weight, IR conditions, Taproot facts.
+fn path_details(db: &Database, file: SourceFile, contract: &str, path: &str) -> String {
+    let mut md = String::new();
+    let module = db::lower(db, file);
+    let found = module.as_ref().and_then(|m| {
+        m.contracts
+            .iter()
+            .find(|c| c.name == contract)
+            .and_then(|c| c.paths.iter().find(|p| p.name == path))
+    });
+    match found {
+        Some(p) => {
+            md.push_str(&format!("\n\n**weight** {}\n\n```text\n", p.weight));
+            for r in &p.requires {
+                md.push_str("require ");
+                ir::printer::cond(&mut md, &r.cond, ir::printer::Style::default());
+                md.push('\n');
+            }
+            md.push_str("```");
+        }
+        None => md.push_str("\n\n*Not compiled: the file has errors.*"),
+    }
+    let cost = path_cost(db, file, contract, path);
+    let mut facts = Vec::new();
+    if let Some(ms) = cost.miniscript {
+        facts.push(format!("Miniscript: `{ms}`"));
+    }
+    if let Some(d) = cost.leaf_depth {
+        facts.push(format!("leaf depth: {d}"));
+    }
+    if let Some(v) = cost.witness_vbytes {
+        facts.push(format!("worst-case witness: {v} vB"));
+    }
+    if !facts.is_empty() {
+        md.push_str("\n\n");
+        md.push_str(&facts.join("  \n"));
+    }
+    md
+}
+
+/// The identifier-like word around `offset`, with its span.
+pub fn word_at(text: &str, offset: usize, file: FileId) -> Option<(String, Span)> {
+    let bytes = text.as_bytes();
+    let offset = offset.min(text.len());
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = offset;
+    while start > 0 && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < bytes.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    (start < end).then(|| (text[start..end].to_string(), Span::new(file, start, end)))
+}
+
+/// A completion candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The name inserted.
+    pub label: String,
+    /// What it is.
+    pub kind: CompletionKind,
+    /// Its signature or type.
+    pub detail: String,
+    /// Its documentation.
+    pub docs: String,
+}
+
+/// Kinds of completion candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionKind {
+    /// A keyword.
+    Keyword,
+    /// A built-in function.
+    Builtin,
+    /// A type name.
+    Type,
+    /// A user definition.
+    Def(DefKind),
+}
+
+/// Completion candidates at `offset`: after `:` or `->` the types, otherwise keywords,
+/// built-ins, and the names in scope there.
+pub fn completion(db: &Database, file: SourceFile, offset: usize) -> Vec<Completion> {
+    let text = file.text(db);
+    let offset = offset.min(text.len());
+    let before = text[..offset]
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        .trim_end();
+    let mut out = Vec::new();
+    if before.ends_with(':') && !before.ends_with("::") || before.ends_with("->") {
+        for (name, doc) in TYPES {
+            out.push(Completion {
+                label: (*name).to_string(),
+                kind: CompletionKind::Type,
+                detail: "type".to_string(),
+                docs: (*doc).to_string(),
+            });
+        }
+        return out;
+    }
+    for kw in KEYWORDS {
+        out.push(Completion {
+            label: (*kw).to_string(),
+            kind: CompletionKind::Keyword,
+            detail: "keyword".to_string(),
+            docs: String::new(),
+        });
+    }
+    for (name, sig, doc) in BUILTINS {
+        out.push(Completion {
+            label: (*name).to_string(),
+            kind: CompletionKind::Builtin,
+            detail: (*sig).to_string(),
+            docs: (*doc).to_string(),
+        });
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let off = offset as u32;
+    let idx = index(db, file);
+    // Locals whose container encloses the cursor.
+    let enclosing: Vec<&Def> = idx
+        .defs
+        .iter()
+        .filter(|d| {
+            matches!(d.kind, DefKind::Contract | DefKind::Fn | DefKind::SpendPath)
+                && d.span.start <= off
+                && off <= d.span.end
+        })
+        .collect();
+    for d in &idx.defs {
+        let local = matches!(
+            d.kind,
+            DefKind::ContractParam | DefKind::SpendArg | DefKind::FnParam | DefKind::Confidential
+        );
+        if local
+            && enclosing
+                .iter()
+                .any(|e| Some(&e.name) == d.container.as_ref() && e.span.start <= d.span.start)
+            && !seen.contains(&d.name)
+        {
+            seen.push(d.name.clone());
+            out.push(def_completion(d));
+        }
+    }
+    for (name, item) in &db::scope(db, file).scope.items {
+        if seen.contains(name) {
+            continue;
+        }
+        seen.push(name.clone());
+        match def_at(db, item.name_span) {
+            Some(d) => out.push(def_completion(&d)),
+            None => out.push(Completion {
+                label: name.clone(),
+                kind: CompletionKind::Def(match item.kind {
+                    ItemKind::Const => DefKind::Const,
+                    ItemKind::Fn => DefKind::Fn,
+                    ItemKind::Contract => DefKind::Contract,
+                }),
+                detail: String::new(),
+                docs: String::new(),
+            }),
+        }
+    }
+    out
+}
+
+fn def_completion(d: &Def) -> Completion {
+    Completion {
+        label: d.name.clone(),
+        kind: CompletionKind::Def(d.kind),
+        detail: d.signature.clone(),
+        docs: d.docs.join("\n"),
+    }
+}
+
+/// Signature help: the signature of the call around `offset`, its parameter labels and the
+/// index of the argument under the cursor.
+pub fn signature_help(
+    db: &Database,
+    file: SourceFile,
+    offset: usize,
+) -> Option<(String, Vec<String>, usize, String)> {
+    let text = file.text(db);
+    let offset = offset.min(text.len());
+    // Scan tokens up to the cursor; keep a stack of open parentheses with the name before each
+    // and the number of commas seen at its level.
+    let mut stack: Vec<(Option<String>, usize)> = Vec::new();
+    let mut prev_ident: Option<String> = None;
+    let mut lexer = RawToken::lexer(&text[..offset]);
+    while let Some(tok) = lexer.next() {
+        match tok {
+            Ok(RawToken::LParen) => stack.push((prev_ident.take(), 0)),
+            Ok(RawToken::LBracket) => stack.push((None, 0)),
+            Ok(RawToken::RParen | RawToken::RBracket) => {
+                stack.pop();
+            }
+            Ok(RawToken::Comma) => {
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
+            }
+            Ok(RawToken::LBrace | RawToken::RBrace | RawToken::Semi) => stack.clear(),
+            _ => {}
+        }
+        prev_ident = match tok {
+            Ok(RawToken::Ident) => Some(lexer.slice().to_string()),
+            _ => None,
+        };
+    }
+    let (name, active) = stack.pop().and_then(|(n, a)| n.map(|n| (n, a)))?;
+    if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == name) {
+        let params = sig
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map(|(inside, _)| split_params(inside))
+            .unwrap_or_default();
+        return Some((sig.to_string(), params, active, doc.to_string()));
+    }
+    let item = db::scope(db, file).scope.get(&name).copied()?;
+    let d = def_at(db, item.name_span)?;
+    let file_of = db.file_by_id(item.name_span.file)?;
+    let ast = &db::parse(db, file_of).ast;
+    let params = match ast.items.get(item.index)? {
+        ast::Item::Fn(f) => f
+            .params
+            .iter()
+            .map(|p| param_text(file_of.text(db), p))
+            .collect(),
+        ast::Item::Contract(c) => c
+            .params
+            .iter()
+            .map(|p| param_text(file_of.text(db), p))
+            .collect(),
+        _ => return None,
+    };
+    Some((d.signature, params, active, d.docs.join("\n")))
+}
+
+fn split_params(inside: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in inside.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// A symbol of the document outline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: DefKind,
+    /// Its signature.
+    pub detail: String,
+    /// The whole definition.
+    pub span: Span,
+    /// Its name.
+    pub name_span: Span,
+    /// Nested symbols (parameters and paths of a contract).
+    pub children: Vec<Symbol>,
+}
+
+/// The outline of a file: items, with contracts' parameters, values and paths inside.
+pub fn document_symbols(db: &Database, file: SourceFile) -> Vec<Symbol> {
+    let idx = index(db, file);
+    let sym = |d: &Def| Symbol {
+        name: d.name.clone(),
+        kind: d.kind,
+        detail: d.signature.clone(),
+        span: d.span,
+        name_span: d.name_span,
+        children: Vec::new(),
+    };
+    let mut out: Vec<Symbol> = Vec::new();
+    for d in &idx.defs {
+        if matches!(d.kind, DefKind::Contract | DefKind::Const | DefKind::Fn) {
+            let mut s = sym(d);
+            if d.kind == DefKind::Contract {
+                s.children = idx
+                    .defs
+                    .iter()
+                    .filter(|c| {
+                        c.container.as_deref() == Some(&d.name)
+                            && c.span.start >= d.span.start
+                            && c.span.end <= d.span.end
+                    })
+                    .map(sym)
+                    .collect();
+                s.children.sort_by_key(|c| c.span.start);
+            }
+            out.push(s);
+        }
+    }
+    out.sort_by_key(|s| s.span.start);
+    out
+}
+
+/// Semantic token kinds, in the order of the legend the server announces.
+pub const TOKEN_TYPES: &[&str] = &[
+    "keyword",
+    "comment",
+    "string",
+    "number",
+    "operator",
+    "type",
+    "function",
+    "parameter",
+    "variable",
+    "class",
+    "method",
+    "property",
+    "decorator",
+];
+
+/// Semantic token modifiers, in the order of the legend.
+pub const TOKEN_MODIFIERS: &[&str] = &["declaration", "readonly", "defaultLibrary", "documentation"];
+
+/// One classified token: byte range, index into [`TOKEN_TYPES`], modifier bits.
+pub type SemanticToken = (usize, usize, u32, u32);
+
+/// Classifies every token of a file.
+pub fn semantic_tokens(db: &Database, file: SourceFile) -> Vec<SemanticToken> {
+    let text = file.text(db);
+    let idx = index(db, file);
+    let def_kinds: BTreeMap<u32, DefKind> = idx
+        .defs
+        .iter()
+        .map(|d| (d.name_span.start, d.kind))
+        .collect();
+    let all_defs: BTreeMap<Span, DefKind> = {
+        let mut m = BTreeMap::new();
+        for f in [file]
+            .into_iter()
+            .chain(db::imports(db, file).files.iter().map(|(_, f)| *f))
+        {
+            for d in index(db, f).defs {
+                m.insert(d.name_span, d.kind);
+            }
+        }
+        m
+    };
+    let uses: BTreeMap<u32, DefKind> = idx
+        .refs
+        .iter()
+        .filter_map(|(u, d)| all_defs.get(d).map(|k| (u.start, *k)))
+        .collect();
+    let ty_of = |k: DefKind| -> u32 {
+        match k {
+            DefKind::Contract => 9,
+            DefKind::Const => 8,
+            DefKind::Fn => 6,
+            DefKind::ContractParam | DefKind::SpendArg | DefKind::FnParam => 7,
+            DefKind::Confidential => 11,
+            DefKind::SpendPath => 10,
+        }
+    };
+    let mut out = Vec::new();
+    let mut lexer = RawToken::lexer(text);
+    let mut prev: Option<RawToken> = None;
+    while let Some(tok) = lexer.next() {
+        let r = lexer.span();
+        let Ok(tok) = tok else { continue };
+        let class = match tok {
+            RawToken::LineComment | RawToken::BlockComment => Some((1, 0)),
+            RawToken::DocComment => Some((1, 8)),
+            RawToken::Str => Some((2, 0)),
+            RawToken::Int | RawToken::Hex => Some((3, 0)),
+            RawToken::Contract
+            | RawToken::Spend
+            | RawToken::Require
+            | RawToken::Key
+            | RawToken::Const
+            | RawToken::Fn
+            | RawToken::Use
+            | RawToken::Confidential
+            | RawToken::Prove
+            | RawToken::True
+            | RawToken::False => Some((0, 0)),
+            RawToken::At => Some((12, 0)),
+            RawToken::Ident => {
+                let start = r.start as u32;
+                if let Some(k) = def_kinds.get(&start) {
+                    Some((ty_of(*k), 1))
+                } else if let Some(k) = uses.get(&start) {
+                    Some((ty_of(*k), if *k == DefKind::Const { 2 } else { 0 }))
+                } else {
+                    let word = &text[r.clone()];
+                    if prev == Some(RawToken::At) {
+                        Some((12, 0))
+                    } else if prev == Some(RawToken::Int) {
+                        Some((0, 0))
+                    } else if BUILTINS.iter().any(|(n, _, _)| *n == word) {
+                        Some((6, 4))
+                    } else if TYPES.iter().any(|(n, _)| *n == word) || word == "u64" {
+                        Some((5, 4))
+                    } else {
+                        None
+                    }
+                }
+            }
+            RawToken::EqEq
+            | RawToken::NotEq
+            | RawToken::Lt
+            | RawToken::Le
+            | RawToken::Gt
+            | RawToken::Ge
+            | RawToken::Plus
+            | RawToken::Minus
+            | RawToken::Star
+            | RawToken::AndAnd
+            | RawToken::OrOr
+            | RawToken::Arrow => Some((4, 0)),
+            _ => None,
+        };
+        if let Some((ty, mods)) = class {
+            out.push((r.start, r.end, ty, mods));
+        }
+        prev = Some(tok);
+    }
+    out
+}
+
+/// An inlay hint: where, and the text.
+pub type InlayHint = (usize, String);
+
+/// Inlay hints: the resolved value of every timelock that is not written as a plain literal
+/// (constants, arithmetic), durations in 512-second units, and the Taproot cost of each path
+/// when the back end provides it.
+pub fn inlay_hints(db: &Database, file: SourceFile) -> Vec<InlayHint> {
+    let text = file.text(db);
+    let id = file.id(db);
+    let mut out = Vec::new();
+    for c in &db::check(db, file).contracts {
+        for p in &c.paths {
+            let mut stack: Vec<&hir::Expr> = p.requires.iter().map(|r| &r.cond).collect();
+            while let Some(e) = stack.pop() {
+                match &e.kind {
+                    hir::ExprKind::Older(arg) | hir::ExprKind::After(arg) => {
+                        if let Some(h) = lock_hint(text, id, arg) {
+                            out.push(h);
+                        }
+                    }
+                    hir::ExprKind::Sig(a) => stack.push(a),
+                    hir::ExprKind::Hash { preimage, .. } => stack.push(preimage),
+                    hir::ExprKind::HashEq { preimage, hash, .. } => {
+                        stack.push(preimage);
+                        stack.push(hash);
+                    }
+                    hir::ExprKind::Array(items)
+                    | hir::ExprKind::And(items)
+                    | hir::ExprKind::Or(items)
+                    | hir::ExprKind::Threshold { items, .. } => stack.extend(items.iter()),
+                    hir::ExprKind::Binary { lhs, rhs, .. } => {
+                        stack.push(lhs);
+                        stack.push(rhs);
+                    }
+                    _ => {}
+                }
+            }
+            let cost = path_cost(db, file, &c.name, &p.name);
+            if let Some(v) = cost.witness_vbytes {
+                if p.name_span.file == id {
+                    out.push((p.name_span.end as usize, format!(" ≤{v} vB")));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn lock_hint(text: &str, file: FileId, arg: &hir::Expr) -> Option<InlayHint> {
+    if arg.span.file != file {
+        return None;
+    }
+    let hir::ExprKind::Value(hir::Value::Int(n)) = &arg.kind else {
+        return None;
+    };
+    let written = one_line(slice(text, arg.span));
+    let label = match arg.ty {
+        Ty::Blocks => {
+            let plain = format!("{n} blocks");
+            if written.replace('_', "") == plain || written == format!("{n} block") {
+                return None;
+            }
+            plain
+        }
+        Ty::Duration => {
+            let units = n.div_ceil(512);
+            format!("{} s = {units} × 512 s", n)
+        }
+        Ty::Height => {
+            if written.replace('_', "") == n.to_string() {
+                return None;
+            }
+            format!("height {n}")
+        }
+        Ty::Time => {
+            if written.replace('_', "") == n.to_string() {
+                return None;
+            }
+            format!("time {n}")
+        }
+        _ => return None,
+    };
+    Some((arg.span.end as usize, format!(": {label}")))
+}
+
+/// A code action: a title and the edits (span, new text) it makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// What the user sees.
+    pub title: String,
+    /// The edits.
+    pub edits: Vec<(Span, String)>,
+    /// The diagnostic it fixes, if any.
+    pub fixes: Option<Diagnostic>,
+}
+
+/// Code actions for the byte range `start..end`: "did you mean" replacements for misspelled
+/// names, and adding `require sig(k);` to a spend path that nobody signs.
+pub fn code_actions(db: &Database, file: SourceFile, start: usize, end: usize) -> Vec<Action> {
+    let (start, end) = (start as u32, end as u32);
+    let id = file.id(db);
+    let mut out = Vec::new();
+    for d in db::diagnostics(db, file) {
+        let s = d.primary.span;
+        if s.file != id || s.end < start || s.start > end {
+            continue;
+        }
+        if !matches!(d.code, "E0020" | "E0021" | "E0025" | "E0026") {
+            continue;
+        }
+        let Some(help) = &d.help else { continue };
+        if !(help.starts_with("a name with a similar spelling exists") || help.starts_with("did you mean"))
+        {
+            continue;
+        }
+        let Some(name) = help.split('`').nth(1) else {
+            continue;
+        };
+        out.push(Action {
+            title: format!("Replace with `{name}`"),
+            edits: vec![(s, name.to_string())],
+            fixes: Some(d.clone()),
+        });
+    }
+    let text = file.text(db);
+    for c in &db::check(db, file).contracts {
+        for p in &c.paths {
+            if p.span.file != id || p.span.end < start || p.span.start > end {
+                continue;
+            }
+            let signed = p.requires.iter().any(|r| contains_sig(&r.cond));
+            // A path with errors of its own is fixed first; E0054 is the one this action fixes.
+            let broken = db::diagnostics(db, file).iter().any(|d| {
+                d.is_error()
+                    && d.code != "E0054"
+                    && d.primary.span.start >= p.span.start
+                    && d.primary.span.end <= p.span.end
+            });
+            if signed || broken {
+                continue;
+            }
+            // Insert before the path's closing `}`, on its own line.
+            let close = (p.span.end as usize).saturating_sub(1);
+            if text.as_bytes().get(close) != Some(&b'}') {
+                continue;
+            }
+            let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+            let closing_indent = &text[line_start..close];
+            let (at, insert_prefix, insert_suffix, indent) =
+                if closing_indent.chars().all(char::is_whitespace) {
+                    (line_start, "", "\n", format!("{closing_indent}    "))
+                } else {
+                    (close, " ", " ", String::new())
+                };
+            for param in c.params.iter().filter(|p| p.ty == Ty::PubKey) {
+                out.push(Action {
+                    title: format!("Add `require sig({});`", param.name),
+                    edits: vec![(
+                        Span::new(id, at, at),
+                        format!(
+                            "{insert_prefix}{indent}require sig({});{insert_suffix}",
+                            param.name
+                        ),
+                    )],
+                    fixes: db::diagnostics(db, file)
+                        .iter()
+                        .find(|d| {
+                            matches!(d.code, "W0004" | "E0054" | "W0100")
+                                && d.primary.span.start >= p.span.start
+                                && d.primary.span.end <= p.span.end
+                        })
+                        .cloned(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn contains_sig(e: &hir::Expr) -> bool {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            hir::ExprKind::Sig(_) => return true,
+            hir::ExprKind::And(items)
+            | hir::ExprKind::Or(items)
+            | hir::ExprKind::Array(items)
+            | hir::ExprKind::Threshold { items, .. } => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Extension methods on the database used here.
+pub trait WorkspaceFiles {
+    /// Every file of the workspace.
+    fn workspace_files(&self) -> Vec<SourceFile>;
+}
+
+impl WorkspaceFiles for Database {
+    fn workspace_files(&self) -> Vec<SourceFile> {
+        use biscol_compiler::db::Db;
+        self.workspace().files(self).values().copied().collect()
+    }
+}

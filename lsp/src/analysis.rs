@@ -496,22 +496,58 @@ pub const KEYWORDS: &[&str] = &[
     "use",
 ];
 
-/// What the Taproot back end knows about a spend path. Every field is `None` until the back
-/// end is wired into the database; hover and inlay hints show whatever is present.
+/// What the Taproot back end says about a spend path: its leaves' Miniscript, their depth in
+/// the script tree, and the worst-case witness. Empty when the file does not compile.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathCost {
-    /// The Miniscript of the path's leaf (or leaves).
+    /// The Miniscript of the path's leaves (a split path has several), `|` between them.
     pub miniscript: Option<String>,
-    /// The depth of its leaf in the script tree.
+    /// The depth of its deepest leaf in the script tree.
     pub leaf_depth: Option<u32>,
-    /// Worst-case witness size in vbytes.
-    pub witness_vbytes: Option<u32>,
+    /// Worst-case witness size in vbytes (control block and script included).
+    pub witness_vbytes: Option<u64>,
 }
 
-/// The Taproot facts of path `path` of contract `contract` (none yet: the back end is not
-/// part of the database).
-pub fn path_cost(_db: &Database, _file: SourceFile, _contract: &str, _path: &str) -> PathCost {
-    PathCost::default()
+/// The Taproot facts of every spend path of the file's contracts, by (contract, path) name.
+/// Compiles each contract with the back end (on demand: hover and inlay hints only).
+pub fn taproot_costs(db: &Database, file: SourceFile) -> BTreeMap<(String, String), PathCost> {
+    let mut out = BTreeMap::new();
+    let Some(module) = db::lower(db, file) else {
+        return out;
+    };
+    for contract in &module.contracts {
+        let compiled = biscol_compiler::taproot::compile_contract(contract).compiled;
+        let Some(compiled) = compiled else { continue };
+        for path in &compiled.paths {
+            let leaves: Vec<_> = path
+                .leaves
+                .iter()
+                .filter_map(|i| compiled.leaves.get(*i))
+                .collect();
+            let cost = PathCost {
+                miniscript: (!leaves.is_empty()).then(|| {
+                    leaves
+                        .iter()
+                        .map(|l| {
+                            biscol_taproot::compile::template_text(&l.template, &compiled.timelocks)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                }),
+                leaf_depth: leaves.iter().map(|l| u32::from(l.depth)).max(),
+                witness_vbytes: Some(path.worst.vbytes),
+            };
+            out.insert((contract.name.clone(), path.name.clone()), cost);
+        }
+    }
+    out
+}
+
+/// The Taproot facts of path `path` of contract `contract`.
+pub fn path_cost(db: &Database, file: SourceFile, contract: &str, path: &str) -> PathCost {
+    taproot_costs(db, file)
+        .remove(&(contract.to_string(), path.to_string()))
+        .unwrap_or_default()
 }
 
 fn markdown_docs(out: &mut String, docs: &[String]) {
@@ -618,7 +654,7 @@ fn path_details(db: &Database, file: SourceFile, contract: &str, path: &str) -> 
         facts.push(format!("leaf depth: {d}"));
     }
     if let Some(v) = cost.witness_vbytes {
-        facts.push(format!("worst-case witness: {v} vB"));
+        facts.push(format!("worst-case witness: {v} vbytes"));
     }
     if !facts.is_empty() {
         md.push_str("\n\n");
@@ -1037,6 +1073,7 @@ pub fn inlay_hints(db: &Database, file: SourceFile) -> Vec<InlayHint> {
     let text = file.text(db);
     let id = file.id(db);
     let mut out = Vec::new();
+    let costs = taproot_costs(db, file);
     for c in &db::check(db, file).contracts {
         for p in &c.paths {
             let mut stack: Vec<&hir::Expr> = p.requires.iter().map(|r| &r.cond).collect();
@@ -1064,10 +1101,16 @@ pub fn inlay_hints(db: &Database, file: SourceFile) -> Vec<InlayHint> {
                     _ => {}
                 }
             }
-            let cost = path_cost(db, file, &c.name, &p.name);
+            let cost = costs
+                .get(&(c.name.clone(), p.name.clone()))
+                .cloned()
+                .unwrap_or_default();
             if let Some(v) = cost.witness_vbytes {
                 if p.name_span.file == id {
-                    out.push((p.name_span.end as usize, format!(" ≤{v} vB")));
+                    // After the path's `)`: its worst-case witness.
+                    let text_after = &text[p.name_span.end as usize..];
+                    let close = text_after.find(')').map_or(0, |i| i + 1);
+                    out.push((p.name_span.end as usize + close, format!(" ≤ {v} vB witness")));
                 }
             }
         }

@@ -1,0 +1,770 @@
+//! The embedded regtest chain: in process, persisted in a state folder, mines on demand.
+//!
+//! In: a folder ([`EmbeddedChain::open`]), transactions ([`ChainBackend::broadcast`]) and mining
+//! requests ([`ChainBackend::mine`]). Out: the [`ChainBackend`] views (tip, UTXOs, status) and
+//! the blocks themselves ([`EmbeddedChain::block`]), which Bitcoin Core's regtest accepts.
+//!
+//! Rules: every transaction goes through `CheckTransaction` and `biscol-script` with all
+//! consensus flags (P2SH, DERSIG, NULLDUMMY, CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY, WITNESS,
+//! TAPROOT), then the contextual rules: inputs exist and are unspent (chain and mempool), no
+//! value creation, coinbase maturity 100, BIP68 relative locks, BIP113 finality, sigop cost,
+//! and the mempool policy of [`rules::check_standard`] and a 1 sat/vB minimum relay fee. A
+//! transaction that conflicts with mempool transactions replaces them when it pays more (BIP125
+//! rules 3 to 6, full RBF as in Bitcoin Core 28+).
+//!
+//! Blocks: regtest genesis, version 0x20000000, bits 0x207fffff with a real nonce search,
+//! BIP34 height in the coinbase, the BIP141 witness commitment when a transaction has a witness,
+//! subsidy halving every 150 blocks plus fees, block weight ≤ 4,000,000 and sigop cost ≤ 80,000.
+//! Timestamps: `max(previous time, median time past + 1, wall clock)` plus the requested
+//! advance, so they always exceed the median time past of the last 11 blocks.
+//!
+//! Invariants: the in-memory state (headers, transaction index, UTXO set, mempool) is always the
+//! state of the store's last commit; a failed write leaves both unchanged.
+
+pub mod rules;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use biscol_script::VerifyFlags;
+use bitcoin::block::{Header, Version as BlockVersion};
+use bitcoin::blockdata::constants::genesis_block;
+use bitcoin::hashes::Hash;
+use bitcoin::script::Builder;
+use bitcoin::{
+    absolute, transaction, Amount, Block, BlockHash, CompactTarget, Network, OutPoint, Script,
+    ScriptBuf, Sequence, Target, Transaction, TxIn, TxMerkleNode, TxOut, Txid, Witness,
+};
+
+pub use store::Coin;
+
+use self::rules::SpentCoin;
+use self::store::Store;
+use crate::chain::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxStatus, Utxo};
+
+/// Regtest proof-of-work bits.
+pub const REGTEST_BITS: u32 = 0x207f_ffff;
+/// At most this many blocks per [`ChainBackend::mine`] call.
+pub const MAX_MINE_PER_CALL: u32 = 10_000;
+
+#[derive(Debug, Clone)]
+struct MempoolEntry {
+    tx: Transaction,
+    txid: Txid,
+    fee: u64,
+    vsize: u64,
+    weight: u64,
+    sigop_cost: u64,
+}
+
+/// What [`EmbeddedChain::check_consistency`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyReport {
+    /// Height of the tip.
+    pub height: u32,
+    /// Number of coins in the UTXO set.
+    pub utxos: usize,
+    /// Number of mempool transactions.
+    pub mempool: usize,
+}
+
+/// An in-process regtest chain stored in a folder.
+pub struct EmbeddedChain {
+    path: PathBuf,
+    store: Store,
+    headers: Vec<Header>,
+    hashes: Vec<BlockHash>,
+    tx_index: HashMap<Txid, u32>,
+    utxos: HashMap<OutPoint, Coin>,
+    mempool: Vec<MempoolEntry>,
+}
+
+impl std::fmt::Debug for EmbeddedChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedChain")
+            .field("path", &self.path)
+            .field("height", &self.height())
+            .field("utxos", &self.utxos.len())
+            .field("mempool", &self.mempool.len())
+            .finish()
+    }
+}
+
+fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Result<(), String> {
+    if let Some(prev) = prev {
+        if block.header.prev_blockhash != prev {
+            return Err(format!(
+                "block {height} does not connect to block {}",
+                height - 1
+            ));
+        }
+    }
+    let target = Target::from_compact(block.header.bits);
+    if !target.is_met_by(block.block_hash()) {
+        return Err(format!(
+            "block {height} does not meet its proof-of-work target"
+        ));
+    }
+    if !block.check_merkle_root() {
+        return Err(format!("block {height} has a wrong merkle root"));
+    }
+    Ok(())
+}
+
+impl EmbeddedChain {
+    /// Opens the chain stored in `dir` (`dir/chain.sqlite`), creating it with the regtest
+    /// genesis block when empty. Fails with [`ChainError::InUse`] when another process has it
+    /// open, and [`ChainError::Corrupt`] when the stored blocks do not connect.
+    pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedChain, ChainError> {
+        let path = dir.as_ref().to_path_buf();
+        let mut store = Store::open(&path)?;
+        let mut blocks = store.load_blocks()?;
+        if blocks.is_empty() {
+            let genesis = genesis_block(Network::Regtest);
+            store.connect_block(0, &genesis, &[], &[])?;
+            blocks.push(genesis);
+        }
+        let mut chain = EmbeddedChain {
+            path,
+            store,
+            headers: Vec::with_capacity(blocks.len()),
+            hashes: Vec::with_capacity(blocks.len()),
+            tx_index: HashMap::new(),
+            utxos: HashMap::new(),
+            mempool: Vec::new(),
+        };
+        if blocks.first().map(|b| b.block_hash())
+            != Some(genesis_block(Network::Regtest).block_hash())
+        {
+            return Err(ChainError::Corrupt {
+                detail: "block 0 is not the regtest genesis block".into(),
+            });
+        }
+        for (h, block) in blocks.iter().enumerate() {
+            let height = h as u32;
+            check_block_shape(block, height, chain.hashes.last().copied())
+                .map_err(|detail| ChainError::Corrupt { detail })?;
+            chain.headers.push(block.header);
+            chain.hashes.push(block.block_hash());
+            for tx in &block.txdata {
+                chain.tx_index.insert(tx.compute_txid(), height);
+            }
+        }
+        chain.utxos = chain.store.load_utxos()?.into_iter().collect();
+        // Re-validate the stored mempool against the current tip; drop what no longer fits.
+        let stored = chain.store.load_mempool()?;
+        let mut dropped = Vec::new();
+        for tx in stored {
+            let txid = tx.compute_txid();
+            match chain.validate(&tx) {
+                Ok((entry, evict)) if evict.is_empty() => chain.mempool.push(entry),
+                _ => dropped.push(txid),
+            }
+        }
+        if !dropped.is_empty() {
+            chain.store.mempool_replace(None, &dropped)?;
+        }
+        Ok(chain)
+    }
+
+    /// The state folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Height of the tip.
+    pub fn height(&self) -> u32 {
+        self.headers.len().saturating_sub(1) as u32
+    }
+
+    /// Median time past of the block at `height` (the tip's when above it).
+    pub fn median_time_past(&self, height: u32) -> u32 {
+        let h = (height as usize).min(self.headers.len().saturating_sub(1));
+        let start = h.saturating_sub(10);
+        let times: Vec<u32> = self
+            .headers
+            .get(start..=h)
+            .unwrap_or(&[])
+            .iter()
+            .map(|hd| hd.time)
+            .collect();
+        rules::median(&times)
+    }
+
+    /// The block at `height`, read from the store.
+    pub fn block(&self, height: u32) -> Result<Option<Block>, ChainError> {
+        self.store.block(height)
+    }
+
+    /// The hash of the block at `height`.
+    pub fn block_hash(&self, height: u32) -> Option<BlockHash> {
+        self.hashes.get(height as usize).copied()
+    }
+
+    /// The mempool's transaction ids in acceptance order.
+    pub fn mempool_txids(&self) -> Vec<Txid> {
+        self.mempool.iter().map(|e| e.txid).collect()
+    }
+
+    /// The fee a mempool transaction pays, in satoshis.
+    pub fn mempool_fee(&self, txid: &Txid) -> Option<u64> {
+        self.mempool.iter().find(|e| e.txid == *txid).map(|e| e.fee)
+    }
+
+    /// Every coin of the UTXO set (confirmed only), sorted by outpoint.
+    pub fn utxo_set(&self) -> Vec<(OutPoint, Coin)> {
+        let mut v: Vec<(OutPoint, Coin)> =
+            self.utxos.iter().map(|(k, c)| (*k, c.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Rebuilds the UTXO set from the stored blocks and compares it with the stored one, and
+    /// checks that the blocks connect and the in-memory tip matches the store.
+    pub fn check_consistency(&self) -> Result<ConsistencyReport, ChainError> {
+        let blocks = self.store.load_blocks()?;
+        let mut rebuilt: HashMap<OutPoint, Coin> = HashMap::new();
+        let mut prev = None;
+        for (h, block) in blocks.iter().enumerate() {
+            let height = h as u32;
+            check_block_shape(block, height, prev)
+                .map_err(|detail| ChainError::Corrupt { detail })?;
+            prev = Some(block.block_hash());
+            if height == 0 {
+                continue;
+            }
+            for tx in &block.txdata {
+                if !tx.is_coinbase() {
+                    for i in &tx.input {
+                        if rebuilt.remove(&i.previous_output).is_none() {
+                            return Err(ChainError::Corrupt {
+                                detail: format!(
+                                    "block {height} spends {} which is not unspent",
+                                    i.previous_output
+                                ),
+                            });
+                        }
+                    }
+                }
+                let txid = tx.compute_txid();
+                for (v, out) in tx.output.iter().enumerate() {
+                    if rules::is_unspendable(&out.script_pubkey) {
+                        continue;
+                    }
+                    rebuilt.insert(
+                        OutPoint {
+                            txid,
+                            vout: v as u32,
+                        },
+                        Coin {
+                            txout: out.clone(),
+                            height,
+                            coinbase: tx.is_coinbase(),
+                        },
+                    );
+                }
+            }
+        }
+        if blocks.len() != self.headers.len() || prev != self.hashes.last().copied() {
+            return Err(ChainError::Corrupt {
+                detail: format!(
+                    "the store has {} blocks, memory {}",
+                    blocks.len(),
+                    self.headers.len()
+                ),
+            });
+        }
+        let stored: HashMap<OutPoint, Coin> = self.store.load_utxos()?.into_iter().collect();
+        if stored != rebuilt {
+            return Err(ChainError::Corrupt {
+                detail: format!(
+                    "the stored UTXO set ({} coins) differs from the one rebuilt from blocks ({} coins)",
+                    stored.len(),
+                    rebuilt.len()
+                ),
+            });
+        }
+        if stored != self.utxos {
+            return Err(ChainError::Corrupt {
+                detail: "the in-memory UTXO set differs from the stored one".into(),
+            });
+        }
+        Ok(ConsistencyReport {
+            height: self.height(),
+            utxos: stored.len(),
+            mempool: self.mempool.len(),
+        })
+    }
+
+    /// Looks up the coin an outpoint refers to: confirmed, or an output of a mempool
+    /// transaction (height = next block's).
+    fn find_coin(&self, op: &OutPoint) -> Option<(TxOut, u32, bool)> {
+        if let Some(c) = self.utxos.get(op) {
+            return Some((c.txout.clone(), c.height, c.coinbase));
+        }
+        let next = self.height() + 1;
+        self.mempool
+            .iter()
+            .find(|e| e.txid == op.txid)
+            .and_then(|e| e.tx.output.get(op.vout as usize))
+            .map(|o| (o.clone(), next, false))
+    }
+
+    /// Full validation for the mempool. Returns the entry and the txids it would evict.
+    fn validate(&self, tx: &Transaction) -> Result<(MempoolEntry, Vec<Txid>), TxReject> {
+        let txid = tx.compute_txid();
+        if tx.is_coinbase() {
+            return Err(TxReject::Coinbase);
+        }
+        if self.tx_index.contains_key(&txid) || self.mempool.iter().any(|e| e.txid == txid) {
+            return Err(TxReject::AlreadyKnown);
+        }
+        biscol_script::check_transaction(tx)
+            .map_err(|reason| TxReject::CheckTransaction { reason })?;
+        rules::check_standard(tx)?;
+        let next_height = self.height() + 1;
+        let tip_mtp = self.median_time_past(self.height());
+        rules::check_final(tx, next_height, tip_mtp)?;
+
+        // Inputs: exist, unspent in the chain; conflicts with the mempool.
+        let mut prevouts = Vec::with_capacity(tx.input.len());
+        let mut heights = Vec::with_capacity(tx.input.len());
+        let mut conflicts: Vec<Txid> = Vec::new();
+        for (i, txin) in tx.input.iter().enumerate() {
+            let op = txin.previous_output;
+            let Some((txout, height, coinbase)) = self.find_coin(&op) else {
+                if self.tx_index.contains_key(&op.txid) {
+                    return Err(TxReject::SpentInChain {
+                        input: i,
+                        outpoint: op,
+                    });
+                }
+                return Err(TxReject::MissingInput {
+                    input: i,
+                    outpoint: op,
+                });
+            };
+            for e in &self.mempool {
+                if e.tx.input.iter().any(|x| x.previous_output == op)
+                    && !conflicts.contains(&e.txid)
+                {
+                    conflicts.push(e.txid);
+                }
+            }
+            prevouts.push(txout);
+            heights.push((height, coinbase));
+        }
+        let in_value: u64 = prevouts.iter().map(|o| o.value.to_sat()).sum();
+        let out_value: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+        if out_value > in_value {
+            return Err(TxReject::ValueCreation {
+                inputs: in_value,
+                outputs: out_value,
+            });
+        }
+        let fee = in_value - out_value;
+        let coins: Vec<SpentCoin<'_>> = prevouts
+            .iter()
+            .zip(&heights)
+            .map(|(o, (h, cb))| SpentCoin {
+                txout: o,
+                height: *h,
+                coinbase: *cb,
+            })
+            .collect();
+        let mtp_at = |h: u32| self.median_time_past(h);
+        rules::check_inputs_context(tx, &coins, next_height, &mtp_at)?;
+        let sigop_cost = rules::sigop_cost(tx, &prevouts);
+        if sigop_cost > rules::MAX_STANDARD_TX_SIGOPS_COST {
+            return Err(TxReject::SigopCost {
+                cost: sigop_cost,
+                max: rules::MAX_STANDARD_TX_SIGOPS_COST,
+            });
+        }
+        biscol_script::verify_tx(tx, &prevouts, VerifyFlags::CONSENSUS).map_err(
+            |(input, error)| match (input, error) {
+                (None, biscol_script::VerifyError::BadTx(reason)) => {
+                    TxReject::CheckTransaction { reason }
+                }
+                (input, error) => TxReject::Script {
+                    input: input.unwrap_or(0),
+                    error,
+                },
+            },
+        )?;
+        let vsize = rules::vsize(tx);
+        let min_fee = vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
+        if fee < min_fee {
+            return Err(TxReject::FeeTooLow { fee, min: min_fee });
+        }
+        let entry = MempoolEntry {
+            tx: tx.clone(),
+            txid,
+            fee,
+            vsize,
+            weight: tx.weight().to_wu(),
+            sigop_cost,
+        };
+        let evict = self.check_replacement(&entry, &conflicts)?;
+        Ok((entry, evict))
+    }
+
+    /// BIP125 rules 3 to 6 (full RBF). Returns every txid to evict (conflicts and descendants).
+    fn check_replacement(
+        &self,
+        entry: &MempoolEntry,
+        conflicts: &[Txid],
+    ) -> Result<Vec<Txid>, TxReject> {
+        if conflicts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut evict: Vec<Txid> = conflicts.to_vec();
+        for e in &self.mempool {
+            if !evict.contains(&e.txid)
+                && e.tx
+                    .input
+                    .iter()
+                    .any(|i| evict.contains(&i.previous_output.txid))
+            {
+                evict.push(e.txid);
+            }
+        }
+        let first = conflicts[0];
+        if entry
+            .tx
+            .input
+            .iter()
+            .any(|i| evict.contains(&i.previous_output.txid))
+        {
+            return Err(TxReject::ReplacementRefused {
+                conflict: first,
+                rule: ReplacementRule::SpendsConflict,
+            });
+        }
+        if evict.len() > 100 {
+            return Err(TxReject::ReplacementRefused {
+                conflict: first,
+                rule: ReplacementRule::TooManyEvictions { count: evict.len() },
+            });
+        }
+        let new_rate = entry.fee * 1000 / entry.vsize.max(1);
+        for c in conflicts {
+            if let Some(old) = self.mempool.iter().find(|e| e.txid == *c) {
+                let old_rate = old.fee * 1000 / old.vsize.max(1);
+                if new_rate <= old_rate {
+                    return Err(TxReject::ReplacementRefused {
+                        conflict: *c,
+                        rule: ReplacementRule::FeeRate {
+                            new_sat_per_kvb: new_rate,
+                            old_sat_per_kvb: old_rate,
+                        },
+                    });
+                }
+            }
+        }
+        let evicted_fees: u64 = self
+            .mempool
+            .iter()
+            .filter(|e| evict.contains(&e.txid))
+            .map(|e| e.fee)
+            .sum();
+        let needs = evicted_fees + entry.vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
+        if entry.fee < needs {
+            return Err(TxReject::ReplacementRefused {
+                conflict: first,
+                rule: ReplacementRule::AbsoluteFee {
+                    new_fee: entry.fee,
+                    needs,
+                },
+            });
+        }
+        Ok(evict)
+    }
+
+    /// Builds, stores and connects one block on top of the tip.
+    fn mine_one(&mut self, script_pubkey: &Script, advance: u32) -> Result<BlockHash, ChainError> {
+        let height = self.height() + 1;
+        let prev = self.headers[self.headers.len() - 1];
+        let prev_hash = self.hashes[self.hashes.len() - 1];
+        let mtp = self.median_time_past(self.height());
+        let time = prev
+            .time
+            .max(mtp.saturating_add(1))
+            .max(now_secs())
+            .saturating_add(advance);
+
+        // Select mempool transactions in acceptance order (parents before children).
+        let coinbase_reserve_weight = 4_000;
+        let mut weight = 0u64;
+        let mut sigops = 0u64;
+        let mut fees = 0u64;
+        let mut included: Vec<Transaction> = Vec::new();
+        let mut skipped: HashSet<Txid> = HashSet::new();
+        for e in &self.mempool {
+            let parent_skipped =
+                e.tx.input
+                    .iter()
+                    .any(|i| skipped.contains(&i.previous_output.txid));
+            if parent_skipped
+                || weight + e.weight + coinbase_reserve_weight > rules::MAX_BLOCK_WEIGHT
+                || sigops + e.sigop_cost + 400 > rules::MAX_BLOCK_SIGOPS_COST
+            {
+                skipped.insert(e.txid);
+                continue;
+            }
+            weight += e.weight;
+            sigops += e.sigop_cost;
+            fees += e.fee;
+            included.push(e.tx.clone());
+        }
+        let has_witness = included
+            .iter()
+            .any(|t| t.input.iter().any(|i| !i.witness.is_empty()));
+
+        let script_sig = Builder::new()
+            .push_int(height as i64)
+            .push_opcode(bitcoin::opcodes::OP_0)
+            .into_script();
+        let mut coinbase = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::null(),
+                script_sig,
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(rules::subsidy(height) + fees),
+                script_pubkey: script_pubkey.to_owned(),
+            }],
+        };
+        if has_witness {
+            coinbase.input[0].witness = Witness::from_slice(&[[0u8; 32]]);
+        }
+        let mut txdata = Vec::with_capacity(included.len() + 1);
+        txdata.push(coinbase);
+        txdata.extend(included);
+        let mut block = Block {
+            header: Header {
+                version: BlockVersion::from_consensus(0x2000_0000),
+                prev_blockhash: prev_hash,
+                merkle_root: TxMerkleNode::all_zeros(),
+                time,
+                bits: CompactTarget::from_consensus(REGTEST_BITS),
+                nonce: 0,
+            },
+            txdata,
+        };
+        if has_witness {
+            let root = block.witness_root().ok_or_else(|| ChainError::Mining {
+                detail: "no witness root".into(),
+            })?;
+            let commitment = Block::compute_witness_commitment(&root, &[0u8; 32]);
+            let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+            script.extend_from_slice(commitment.as_byte_array());
+            block.txdata[0].output.push(TxOut {
+                value: Amount::ZERO,
+                script_pubkey: ScriptBuf::from_bytes(script),
+            });
+        }
+        block.header.merkle_root =
+            block
+                .compute_merkle_root()
+                .ok_or_else(|| ChainError::Mining {
+                    detail: "no merkle root".into(),
+                })?;
+        let target = Target::from_compact(block.header.bits);
+        let mut found = false;
+        for nonce in 0..=u32::MAX {
+            block.header.nonce = nonce;
+            if target.is_met_by(block.header.block_hash()) {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return Err(ChainError::Mining {
+                detail: format!("no nonce meets the target at height {height}"),
+            });
+        }
+        let hash = block.block_hash();
+
+        // UTXO changes.
+        let mut spent = Vec::new();
+        let mut created: Vec<(OutPoint, Coin)> = Vec::new();
+        for tx in &block.txdata {
+            let txid = tx.compute_txid();
+            if !tx.is_coinbase() {
+                for i in &tx.input {
+                    if let Some(pos) = created.iter().position(|(op, _)| *op == i.previous_output) {
+                        created.swap_remove(pos);
+                    } else {
+                        spent.push(i.previous_output);
+                    }
+                }
+            }
+            for (v, out) in tx.output.iter().enumerate() {
+                if rules::is_unspendable(&out.script_pubkey) {
+                    continue;
+                }
+                created.push((
+                    OutPoint {
+                        txid,
+                        vout: v as u32,
+                    },
+                    Coin {
+                        txout: out.clone(),
+                        height,
+                        coinbase: tx.is_coinbase(),
+                    },
+                ));
+            }
+        }
+        self.store.connect_block(height, &block, &spent, &created)?;
+
+        // Commit to memory only after the store did.
+        for op in &spent {
+            self.utxos.remove(op);
+        }
+        for (op, coin) in created {
+            self.utxos.insert(op, coin);
+        }
+        let mined: HashSet<Txid> = block.txdata.iter().map(|t| t.compute_txid()).collect();
+        for t in &mined {
+            self.tx_index.insert(*t, height);
+        }
+        self.mempool.retain(|e| !mined.contains(&e.txid));
+        self.headers.push(block.header);
+        self.hashes.push(hash);
+        Ok(hash)
+    }
+}
+
+impl ChainBackend for EmbeddedChain {
+    fn broadcast(&mut self, tx: &Transaction) -> Result<Txid, ChainError> {
+        let txid = tx.compute_txid();
+        let (entry, evict) = self
+            .validate(tx)
+            .map_err(|reason| ChainError::Rejected { txid, reason })?;
+        self.store.mempool_replace(Some(tx), &evict)?;
+        self.mempool.retain(|e| !evict.contains(&e.txid));
+        self.mempool.push(entry);
+        Ok(txid)
+    }
+
+    fn utxos(&self, script_pubkey: &Script) -> Result<Vec<Utxo>, ChainError> {
+        let spent_in_mempool: HashSet<OutPoint> = self
+            .mempool
+            .iter()
+            .flat_map(|e| e.tx.input.iter().map(|i| i.previous_output))
+            .collect();
+        let mut out: Vec<Utxo> = self
+            .utxos
+            .iter()
+            .filter(|(op, c)| {
+                c.txout.script_pubkey == *script_pubkey && !spent_in_mempool.contains(op)
+            })
+            .map(|(op, c)| Utxo {
+                outpoint: *op,
+                txout: c.txout.clone(),
+                height: Some(c.height),
+                is_coinbase: c.coinbase,
+            })
+            .collect();
+        for e in &self.mempool {
+            for (v, o) in e.tx.output.iter().enumerate() {
+                let op = OutPoint {
+                    txid: e.txid,
+                    vout: v as u32,
+                };
+                if o.script_pubkey == *script_pubkey && !spent_in_mempool.contains(&op) {
+                    out.push(Utxo {
+                        outpoint: op,
+                        txout: o.clone(),
+                        height: None,
+                        is_coinbase: false,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.outpoint.cmp(&b.outpoint));
+        Ok(out)
+    }
+
+    fn tx_status(&self, txid: &Txid) -> Result<TxStatus, ChainError> {
+        if let Some(h) = self.tx_index.get(txid) {
+            let block_hash =
+                self.hashes
+                    .get(*h as usize)
+                    .copied()
+                    .ok_or_else(|| ChainError::Corrupt {
+                        detail: format!("transaction index points at missing block {h}"),
+                    })?;
+            return Ok(TxStatus::Confirmed {
+                height: *h,
+                block_hash,
+                confirmations: self.height() - h + 1,
+            });
+        }
+        if self.mempool.iter().any(|e| e.txid == *txid) {
+            return Ok(TxStatus::Mempool);
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn transaction(&self, txid: &Txid) -> Result<Option<Transaction>, ChainError> {
+        if let Some(e) = self.mempool.iter().find(|e| e.txid == *txid) {
+            return Ok(Some(e.tx.clone()));
+        }
+        let Some(h) = self.tx_index.get(txid) else {
+            return Ok(None);
+        };
+        let block = self.store.block(*h)?.ok_or_else(|| ChainError::Corrupt {
+            detail: format!("block {h} is missing"),
+        })?;
+        Ok(block.txdata.into_iter().find(|t| t.compute_txid() == *txid))
+    }
+
+    fn tip(&self) -> Result<Tip, ChainError> {
+        let height = self.height();
+        let (Some(header), Some(hash)) = (self.headers.last(), self.hashes.last()) else {
+            return Err(ChainError::Corrupt {
+                detail: "no blocks".into(),
+            });
+        };
+        Ok(Tip {
+            height,
+            hash: *hash,
+            time: header.time,
+            median_time_past: self.median_time_past(height),
+        })
+    }
+
+    fn mine(
+        &mut self,
+        count: u32,
+        script_pubkey: &Script,
+        time_advance: Option<u32>,
+    ) -> Result<Vec<BlockHash>, ChainError> {
+        if count > MAX_MINE_PER_CALL {
+            return Err(ChainError::InvalidArgument {
+                detail: format!("at most {MAX_MINE_PER_CALL} blocks per call, asked for {count}"),
+            });
+        }
+        let mut hashes = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let advance = if i == 0 { time_advance.unwrap_or(0) } else { 0 };
+            hashes.push(self.mine_one(script_pubkey, advance)?);
+        }
+        Ok(hashes)
+    }
+}

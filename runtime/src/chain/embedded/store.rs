@@ -1,0 +1,309 @@
+//! The embedded chain's on-disk store: one SQLite database, `chain.sqlite`, in the chain's
+//! state folder.
+//!
+//! In: blocks to connect (with the outpoints they spend and the coins they create) and mempool
+//! changes. Out: everything back at open time, in order.
+//!
+//! Tables: `meta(key, value)` (schema version), `blocks(height, hash, data)` (consensus-encoded
+//! blocks, genesis at height 0), `utxos(txid, vout, value, script, height, coinbase)` (the UTXO
+//! set after the last block; rebuildable from `blocks`), `mempool(seq, txid, data)` (accepted
+//! transactions in acceptance order).
+//!
+//! Invariants: every change is one SQLite transaction (a block and its UTXO changes and the
+//! removal of its transactions from the mempool commit together or not at all). The database
+//! runs in WAL mode with `synchronous=FULL` (every commit is fsynced), so killing the process at
+//! any point leaves the last committed state. `locking_mode=EXCLUSIVE` makes a second process
+//! that opens the same folder fail with [`ChainError::InUse`] instead of diverging.
+
+use std::path::Path;
+
+use bitcoin::consensus::encode::{deserialize, serialize};
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, Block, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
+use rusqlite::{params, Connection, ErrorCode};
+
+use crate::chain::ChainError;
+
+/// Database schema version stored in `meta`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// An unspent output in the UTXO set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coin {
+    /// Value and script.
+    pub txout: TxOut,
+    /// Height of the block that created it.
+    pub height: u32,
+    /// Whether a coinbase created it.
+    pub coinbase: bool,
+}
+
+pub(crate) struct Store {
+    conn: Connection,
+}
+
+fn store_err(context: &str) -> impl FnOnce(rusqlite::Error) -> ChainError + '_ {
+    move |source| ChainError::Store {
+        context: context.to_string(),
+        source,
+    }
+}
+
+fn corrupt(detail: impl Into<String>) -> ChainError {
+    ChainError::Corrupt {
+        detail: detail.into(),
+    }
+}
+
+fn txid_from(bytes: &[u8]) -> Result<Txid, ChainError> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(format!("a stored txid has {} bytes, not 32", bytes.len())))?;
+    Ok(Txid::from_byte_array(arr))
+}
+
+impl Store {
+    /// Opens (creating when missing) `dir/chain.sqlite` and takes the exclusive lock.
+    pub(crate) fn open(dir: &Path) -> Result<Store, ChainError> {
+        std::fs::create_dir_all(dir).map_err(|source| ChainError::Io {
+            context: format!("creating the chain folder {}", dir.display()),
+            source,
+        })?;
+        let file = dir.join("chain.sqlite");
+        let conn = Connection::open(&file).map_err(store_err("opening chain.sqlite"))?;
+        let in_use = |e: rusqlite::Error| {
+            if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                || e.sqlite_error_code() == Some(ErrorCode::DatabaseLocked)
+            {
+                ChainError::InUse {
+                    path: dir.display().to_string(),
+                }
+            } else {
+                ChainError::Store {
+                    context: "configuring chain.sqlite".into(),
+                    source: e,
+                }
+            }
+        };
+        conn.busy_timeout(std::time::Duration::from_millis(0))
+            .map_err(in_use)?;
+        conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(in_use)?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+            .map_err(in_use)?;
+        conn.execute_batch("PRAGMA synchronous=FULL; BEGIN EXCLUSIVE; COMMIT;")
+            .map_err(in_use)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS utxos (txid BLOB NOT NULL, vout INTEGER NOT NULL, value INTEGER NOT NULL,
+                 script BLOB NOT NULL, height INTEGER NOT NULL, coinbase INTEGER NOT NULL, PRIMARY KEY (txid, vout));
+             CREATE INDEX IF NOT EXISTS utxos_script ON utxos(script);
+             CREATE TABLE IF NOT EXISTS mempool (seq INTEGER PRIMARY KEY AUTOINCREMENT, txid BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);",
+        )
+        .map_err(store_err("creating the tables"))?;
+        let schema: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .map_err(store_err("reading the schema version"))?;
+        if schema != SCHEMA_VERSION {
+            return Err(corrupt(format!(
+                "schema version {schema}, this build reads {SCHEMA_VERSION}"
+            )));
+        }
+        Ok(Store { conn })
+    }
+
+    /// Every block, by height from 0.
+    pub(crate) fn load_blocks(&self) -> Result<Vec<Block>, ChainError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT height, data FROM blocks ORDER BY height")
+            .map_err(store_err("reading blocks"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(store_err("reading blocks"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (height, data) = row.map_err(store_err("reading blocks"))?;
+            if height != out.len() as i64 {
+                return Err(corrupt(format!(
+                    "block heights skip: expected {}, found {height}",
+                    out.len()
+                )));
+            }
+            let block: Block = deserialize(&data)
+                .map_err(|e| corrupt(format!("block {height} does not decode: {e}")))?;
+            out.push(block);
+        }
+        Ok(out)
+    }
+
+    /// The block at `height`.
+    pub(crate) fn block(&self, height: u32) -> Result<Option<Block>, ChainError> {
+        let data: Option<Vec<u8>> = match self.conn.query_row(
+            "SELECT data FROM blocks WHERE height = ?1",
+            params![height as i64],
+            |r| r.get(0),
+        ) {
+            Ok(d) => Some(d),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(e) => return Err(store_err("reading a block")(e)),
+        };
+        match data {
+            None => Ok(None),
+            Some(d) => deserialize(&d)
+                .map(Some)
+                .map_err(|e| corrupt(format!("block {height} does not decode: {e}"))),
+        }
+    }
+
+    /// The stored UTXO set.
+    pub(crate) fn load_utxos(&self) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT txid, vout, value, script, height, coinbase FROM utxos")
+            .map_err(store_err("reading the UTXO set"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(store_err("reading the UTXO set"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (txid, vout, value, script, height, coinbase) =
+                row.map_err(store_err("reading the UTXO set"))?;
+            let txid = txid_from(&txid)?;
+            let (Ok(vout), Ok(value), Ok(height)) = (
+                u32::try_from(vout),
+                u64::try_from(value),
+                u32::try_from(height),
+            ) else {
+                return Err(corrupt("a stored coin has an out-of-range field"));
+            };
+            out.push((
+                OutPoint { txid, vout },
+                Coin {
+                    txout: TxOut {
+                        value: Amount::from_sat(value),
+                        script_pubkey: ScriptBuf::from_bytes(script),
+                    },
+                    height,
+                    coinbase: coinbase != 0,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The mempool in acceptance order.
+    pub(crate) fn load_mempool(&self) -> Result<Vec<Transaction>, ChainError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM mempool ORDER BY seq")
+            .map_err(store_err("reading the mempool"))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(store_err("reading the mempool"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let data = row.map_err(store_err("reading the mempool"))?;
+            let tx: Transaction = deserialize(&data)
+                .map_err(|e| corrupt(format!("a mempool transaction does not decode: {e}")))?;
+            out.push(tx);
+        }
+        Ok(out)
+    }
+
+    /// Connects a block atomically: stores it, applies its UTXO changes and drops its
+    /// transactions from the mempool.
+    pub(crate) fn connect_block(
+        &mut self,
+        height: u32,
+        block: &Block,
+        spent: &[OutPoint],
+        created: &[(OutPoint, Coin)],
+    ) -> Result<(), ChainError> {
+        let ctx = "writing a block";
+        let tx = self.conn.transaction().map_err(store_err(ctx))?;
+        tx.execute(
+            "INSERT INTO blocks (height, hash, data) VALUES (?1, ?2, ?3)",
+            params![
+                height as i64,
+                block.block_hash().to_byte_array().to_vec(),
+                serialize(block)
+            ],
+        )
+        .map_err(store_err(ctx))?;
+        {
+            let mut del = tx
+                .prepare("DELETE FROM utxos WHERE txid = ?1 AND vout = ?2")
+                .map_err(store_err(ctx))?;
+            for op in spent {
+                del.execute(params![op.txid.to_byte_array().to_vec(), op.vout as i64])
+                    .map_err(store_err(ctx))?;
+            }
+            let mut ins = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO utxos (txid, vout, value, script, height, coinbase)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(store_err(ctx))?;
+            for (op, coin) in created {
+                ins.execute(params![
+                    op.txid.to_byte_array().to_vec(),
+                    op.vout as i64,
+                    coin.txout.value.to_sat() as i64,
+                    coin.txout.script_pubkey.as_bytes(),
+                    coin.height as i64,
+                    coin.coinbase as i64
+                ])
+                .map_err(store_err(ctx))?;
+            }
+            let mut mp = tx
+                .prepare("DELETE FROM mempool WHERE txid = ?1")
+                .map_err(store_err(ctx))?;
+            for t in &block.txdata {
+                mp.execute(params![t.compute_txid().to_byte_array().to_vec()])
+                    .map_err(store_err(ctx))?;
+            }
+        }
+        tx.commit().map_err(store_err(ctx))
+    }
+
+    /// Adds `new` to the mempool and removes `evicted`, atomically.
+    pub(crate) fn mempool_replace(
+        &mut self,
+        new: Option<&Transaction>,
+        evicted: &[Txid],
+    ) -> Result<(), ChainError> {
+        let ctx = "writing the mempool";
+        let tx = self.conn.transaction().map_err(store_err(ctx))?;
+        for t in evicted {
+            tx.execute(
+                "DELETE FROM mempool WHERE txid = ?1",
+                params![t.to_byte_array().to_vec()],
+            )
+            .map_err(store_err(ctx))?;
+        }
+        if let Some(new) = new {
+            tx.execute(
+                "INSERT INTO mempool (txid, data) VALUES (?1, ?2)",
+                params![new.compute_txid().to_byte_array().to_vec(), serialize(new)],
+            )
+            .map_err(store_err(ctx))?;
+        }
+        tx.commit().map_err(store_err(ctx))
+    }
+}

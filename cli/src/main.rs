@@ -53,8 +53,26 @@ enum DebugCommand {
     Verify(debug_verify::VerifyArgs),
 }
 
+/// The stack of the thread commands run on. Every phase is written to keep recursion bounded,
+/// but the Miniscript policy compiler recurses on policy depth, so the compiler gets room to
+/// spare, as rustc does.
+const STACK_SIZE: usize = 256 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match std::thread::Builder::new().name("biscol".into()).stack_size(STACK_SIZE).spawn(move || run(cli)) {
+        Ok(handle) => handle.join().unwrap_or_else(|_| {
+            eprintln!("error: internal compiler error (a panic); please report it with the input that caused it");
+            ExitCode::from(101)
+        }),
+        Err(e) => {
+            eprintln!("error: cannot start the main thread: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),

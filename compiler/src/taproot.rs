@@ -52,6 +52,22 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
     };
     let mut paths = Vec::new();
     for path in &contract.paths {
+        let atoms: usize = path.requires.iter().map(|r| count_atoms(&r.cond)).sum();
+        if atoms > MAX_ATOMS_PER_PATH {
+            lowering.diagnostics.push(
+                Diagnostic::error(
+                    "E0106",
+                    format!(
+                        "spend path `{}` has {atoms} keys, hashes and timelocks; the compiler handles at most {MAX_ATOMS_PER_PATH} in one path",
+                        path.name
+                    ),
+                    path.span,
+                )
+                .with_label("too large to compile")
+                .with_help("split the condition over several spend paths"),
+            );
+            continue;
+        }
         lowering.atoms.clear();
         let conds: Vec<Arc<Concrete<ParamKey>>> = path
             .requires
@@ -125,6 +141,29 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
         compiled,
         diagnostics,
     }
+}
+
+/// The most keys, hashes and timelocks one spend path may have. rust-miniscript's policy
+/// compiler is super-linear in the size of a policy (and recursive in its depth); past this
+/// size compiling takes seconds and deep trees risk the stack. Tapscript itself would allow
+/// more (`multi_a` takes up to 999 keys).
+pub const MAX_ATOMS_PER_PATH: usize = 100;
+
+/// The number of atoms (sig, older, after, hash locks) in a condition, counted without
+/// recursion.
+fn count_atoms(c: &Cond) -> usize {
+    let mut n = 0;
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        match &c.kind {
+            CondKind::And(items) | CondKind::Or(items) | CondKind::Thresh(_, items) => {
+                stack.extend(items)
+            }
+            CondKind::True | CondKind::False => {}
+            _ => n += 1,
+        }
+    }
+    n
 }
 
 fn finding(contract: &Contract, f: &Finding) -> Option<Diagnostic> {

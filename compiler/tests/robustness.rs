@@ -149,3 +149,25 @@ proptest! {
         check(&text);
     }
 }
+
+fn build_errors(text: &str) -> Vec<&'static str> {
+    let mut database = Database::new();
+    let file = database.set_file("input.bsc", text.to_string());
+    biscol_compiler::build::build(&database, file)
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn oversized_paths_are_refused_before_the_policy_compiler() {
+    let ands = format!(
+        "contract A(a: PubKey) {{ key a; spend s() {{ require {}; }} }}",
+        vec!["sig(a)"; 50_000].join(" && ")
+    );
+    assert_eq!(build_errors(&ands), vec!["E0106"]);
+    let keys = "contract X(a: PubKey, ks: [PubKey; 999]) { key a; spend s() { require threshold(999, ks); } }";
+    assert_eq!(build_errors(keys), vec!["E0106"]);
+}

@@ -79,6 +79,10 @@ pub struct Abi {
     pub params: Vec<AbiParam>,
     /// Spend paths, in source order.
     pub paths: Vec<AbiPath>,
+    /// Keys and hashes written as literals in conditions: placeholders named `_<hex>`, bound to
+    /// their `default` (the literal) at instantiation; they cannot be overridden.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constants: Vec<AbiParam>,
 }
 
 /// A parameter or spend argument.
@@ -167,6 +171,11 @@ pub enum ArtifactError {
         /// The argument.
         name: String,
     },
+    /// An argument names a literal of the contract, which is fixed.
+    ConstantArgument {
+        /// The argument.
+        name: String,
+    },
     /// Binding arguments or deriving the output failed.
     Instantiate(tinst::InstantiateError),
 }
@@ -182,6 +191,9 @@ impl std::fmt::Display for ArtifactError {
             ArtifactError::NotAnArtifact { actual } => write!(f, "not a BiSCOL artifact (format `{actual}`)"),
             ArtifactError::BadType { param, actual } => write!(f, "parameter `{param}` has an unknown type `{actual}`"),
             ArtifactError::DuplicateArgument { name } => write!(f, "argument `{name}` is given more than once"),
+            ArtifactError::ConstantArgument { name } => {
+                write!(f, "`{name}` is a literal of the contract, not a parameter")
+            }
             ArtifactError::Instantiate(e) => write!(f, "{e}"),
         }
     }
@@ -215,6 +227,7 @@ pub fn build(
     hir: &hir::Contract,
     ir: &ir::Contract,
     compiled: &Compiled,
+    literals: &[(String, String, String)],
     files: &SourceFiles,
     own_file: FileId,
     own_text: &str,
@@ -293,6 +306,14 @@ pub fn build(
                     .collect(),
                 proves: p.proves.len(),
                 location: location(p.span),
+            })
+            .collect(),
+        constants: literals
+            .iter()
+            .map(|(name, ty, hex)| AbiParam {
+                name: name.clone(),
+                ty: ty.clone(),
+                default: Some(hex.clone()),
             })
             .collect(),
     };
@@ -392,6 +413,22 @@ impl Artifact {
             }
             params.push(tinst::Param {
                 name: p.name.clone(),
+                ty,
+            });
+        }
+        for c in &self.abi.constants {
+            let ty = value_type(&c.ty).ok_or_else(|| ArtifactError::BadType {
+                param: c.name.clone(),
+                actual: c.ty.clone(),
+            })?;
+            if given.contains_key(&c.name) {
+                return Err(ArtifactError::ConstantArgument {
+                    name: c.name.clone(),
+                });
+            }
+            given.insert(c.name.clone(), c.default.clone().unwrap_or_default());
+            params.push(tinst::Param {
+                name: c.name.clone(),
                 ty,
             });
         }

@@ -55,6 +55,7 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
                     hir_contract,
                     ir_contract,
                     compiled,
+                    &output.literals,
                     &files,
                     file.id(db),
                     file.text(db),

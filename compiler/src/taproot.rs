@@ -9,6 +9,7 @@
 //! path they are about; its W0101 (duration rounding) is dropped because the front end already
 //! reports it as W0001, at the exact literal.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use biscol_taproot::analysis::{Finding, Severity as FindingSeverity};
@@ -31,24 +32,29 @@ pub struct TaprootOutput {
     pub compiled: Option<Compiled>,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// Literal keys and hashes, as placeholders: (name, BiSCOL type, hex value), by name.
+    pub literals: Vec<(String, String, String)>,
 }
 
 /// Lowers and compiles one contract.
 pub fn compile_contract(contract: &Contract) -> TaprootOutput {
     let mut lowering = Lowering {
         timelocks: Timelocks::default(),
+        literals: BTreeMap::new(),
         diagnostics: Vec::new(),
         atoms: Vec::new(),
     };
     let key_path = match &contract.key {
         KeyPath::Nums => tin::KeyPath::Nums,
-        KeyPath::Single(k, span) => match lowering.key(k, *span) {
+        KeyPath::Single(k, span) => match lowering.key(k, &Ty::PubKey, *span) {
             Some(k) => tin::KeyPath::Single(k),
             None => tin::KeyPath::Nums,
         },
-        KeyPath::MuSig(keys, span) => {
-            tin::KeyPath::MuSig(keys.iter().filter_map(|k| lowering.key(k, *span)).collect())
-        }
+        KeyPath::MuSig(keys, span) => tin::KeyPath::MuSig(
+            keys.iter()
+                .filter_map(|k| lowering.key(k, &Ty::PubKey, *span))
+                .collect(),
+        ),
     };
     let mut paths = Vec::new();
     for path in &contract.paths {
@@ -95,6 +101,7 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
         return TaprootOutput {
             compiled: None,
             diagnostics: lowering.diagnostics,
+            literals: Vec::new(),
         };
     }
     let input = tin::Contract {
@@ -103,6 +110,11 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
         paths,
         timelocks: lowering.timelocks,
     };
+    let literals = lowering
+        .literals
+        .into_iter()
+        .map(|(name, (ty, hex))| (name, ty, hex))
+        .collect();
     let mut diagnostics = lowering.diagnostics;
     let compiled = match compile::compile(&input) {
         Ok(compiled) => {
@@ -140,6 +152,7 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
     TaprootOutput {
         compiled,
         diagnostics,
+        literals,
     }
 }
 
@@ -193,6 +206,7 @@ fn finding(contract: &Contract, f: &Finding) -> Option<Diagnostic> {
 
 struct Lowering {
     timelocks: Timelocks,
+    literals: BTreeMap<String, (String, String)>,
     diagnostics: Vec<Diagnostic>,
     atoms: Vec<SourceAtom>,
 }
@@ -206,20 +220,21 @@ fn span_ref(span: Span) -> SpanRef {
 }
 
 impl Lowering {
-    fn key(&mut self, k: &KeyRef, span: Span) -> Option<ParamKey> {
+    fn key(&mut self, k: &KeyRef, ty: &Ty, span: Span) -> Option<ParamKey> {
         match k {
             KeyRef::Param { name, index: None } => Some(ParamKey::new(name.clone())),
             KeyRef::Param {
                 name,
                 index: Some(i),
             } => Some(ParamKey::element(name.clone(), *i)),
-            KeyRef::Literal(_) => {
-                self.diagnostics.push(
-                    Diagnostic::error("E0107", "a literal key or hash cannot be compiled to Taproot yet", span)
-                        .with_label("written as a literal")
-                        .with_help("make it a contract parameter (with this value as its default) and pass it to `instantiate`"),
-                );
-                None
+            KeyRef::Literal(hex) => {
+                // A literal becomes a placeholder named after its bytes, bound to them at
+                // instantiation (the artifact lists it under `abi.constants`).
+                let name = format!("_{hex}");
+                self.literals
+                    .insert(name.clone(), (ty.to_string(), hex.clone()));
+                let _ = span;
+                Some(ParamKey::new(name))
             }
         }
     }
@@ -273,7 +288,7 @@ impl Lowering {
         match &c.kind {
             CondKind::True => Concrete::Trivial,
             CondKind::False => Concrete::Unsatisfiable,
-            CondKind::Sig(k) => match self.key(k, c.span) {
+            CondKind::Sig(k) => match self.key(k, &Ty::PubKey, c.span) {
                 Some(pk) => {
                     self.atom(Atom::Key(pk.clone()), c.span);
                     Concrete::Key(pk)
@@ -305,7 +320,8 @@ impl Lowering {
                 AbsLock::Param { name, index, ty } => self.timelock_param(name, *index, ty, c.span),
             },
             CondKind::Hash { func, hash, .. } => {
-                let Some(h) = self.key(hash, c.span) else {
+                let ty = func.output();
+                let Some(h) = self.key(hash, &ty, c.span) else {
                     return Concrete::Unsatisfiable;
                 };
                 let (atom, policy) = match func {

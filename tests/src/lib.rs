@@ -42,7 +42,8 @@ pub fn compile(path: &str, text: &str, root: &Path) -> Compiled {
     let mut db = Database::new();
     let file = db.set_file(path, text.to_string());
     db.load_imports(&DirLoader(root.to_path_buf()));
-    let diagnostics = db::diagnostics(&db, file).clone();
+    // The whole pipeline: front end, Taproot lowering and its safety analysis.
+    let diagnostics = biscol_compiler::build::build(&db, file).diagnostics;
     Compiled {
         db,
         file,

@@ -16,16 +16,20 @@ pub fn leaf_name(path: &str, branch: Option<usize>) -> String {
     }
 }
 
+/// The `@weight` of the spend path a leaf belongs to.
+fn path_weight(a: &Artifact, path: &str) -> u32 {
+    a.taproot
+        .paths
+        .iter()
+        .find(|p| p.name == path)
+        .map_or(0, |p| p.weight)
+}
+
 fn leaf_label(a: &Artifact, i: usize) -> String {
     let Some(leaf) = a.taproot.leaves.get(i) else {
         return String::from("?");
     };
-    let weight = a
-        .taproot
-        .paths
-        .iter()
-        .find(|p| p.name == leaf.path)
-        .map_or(0, |p| p.weight);
+    let weight = path_weight(a, &leaf.path);
     format!(
         "{} (depth {}, weight {}, {} vB): {}",
         leaf_name(&leaf.path, leaf.branch),
@@ -141,12 +145,7 @@ pub fn svg(a: &Artifact, compiled: &Compiled) -> String {
             )),
             Some(i) => {
                 let leaf = &a.taproot.leaves[i];
-                let weight = a
-                    .taproot
-                    .paths
-                    .iter()
-                    .find(|p| p.name == leaf.path)
-                    .map_or(0, |p| p.weight);
+                let weight = path_weight(a, &leaf.path);
                 out.push_str(&format!(
                     "  <rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"44\" rx=\"6\" fill=\"#eef\" stroke=\"#446\"/>\n",
                     x - COL / 2 + 10,

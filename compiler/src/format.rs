@@ -145,20 +145,23 @@ fn is_closer(kind: T) -> bool {
 
 /// Whether a space goes between `prev` and `next` on one line.
 fn space_between(prev: T, next: T, in_type: bool) -> bool {
-    if in_type && matches!(next, T::Lt | T::Gt) || in_type && prev == T::Lt {
+    if in_type && (matches!(next, T::Lt | T::Gt) || prev == T::Lt) {
         return false;
     }
     if is_comment(next) {
         return true;
     }
-    match (prev, next) {
-        (T::LParen | T::LBracket | T::At | T::ColonColon, _) => false,
-        (_, T::RParen | T::RBracket | T::Comma | T::Semi | T::Colon | T::ColonColon) => false,
-        (T::LBrace, T::RBrace) => false,
-        (T::Ident, T::LParen | T::LBracket) => false,
-        (T::RParen | T::RBracket, T::LBracket) => false,
-        _ => true,
-    }
+    !matches!(
+        (prev, next),
+        (T::LParen | T::LBracket | T::At | T::ColonColon, _)
+            | (
+                _,
+                T::RParen | T::RBracket | T::Comma | T::Semi | T::Colon | T::ColonColon
+            )
+            | (T::LBrace, T::RBrace)
+            | (T::Ident, T::LParen | T::LBracket)
+            | (T::RParen | T::RBracket, T::LBracket)
+    )
 }
 
 /// Lays the tokens out.
@@ -235,7 +238,7 @@ fn layout(tokens: &[Tok<'_>]) -> String {
         match tok.kind {
             T::LParen | T::LBracket | T::LBrace => {
                 let kind = match tok.kind {
-                    T::LParen if last_code[1] == Some(T::At) => FrameKind::AttrParen,
+                    T::LParen if last_code == [Some(T::At), Some(T::Ident)] => FrameKind::AttrParen,
                     T::LParen => FrameKind::Paren,
                     T::LBracket => FrameKind::Bracket,
                     _ if saw_fn => FrameKind::ExprBrace,
@@ -374,11 +377,11 @@ mod tests {
     #[test]
     fn continuation_lines_are_indented() {
         let src =
-            "contract C(a: PubKey, b: PubKey) {\nspend s() {\nrequire sig(a)\n|| sig(b);\n}\n}\n";
+            "contract C(a: PubKey, b: PubKey) {\n@weight(2)\nspend s() {\nrequire sig(a)\n|| sig(b);\n}\n}\n";
         let out = format(src);
         assert_eq!(
             out,
-            "contract C(a: PubKey, b: PubKey) {\n    spend s() {\n        require sig(a)\n            || sig(b);\n    }\n}\n"
+            "contract C(a: PubKey, b: PubKey) {\n    @weight(2)\n    spend s() {\n        require sig(a)\n            || sig(b);\n    }\n}\n"
         );
     }
 }

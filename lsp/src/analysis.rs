@@ -198,11 +198,7 @@ fn index_contract(
         name: c.name.name.clone(),
         name_span: c.name.span,
         span: c.span,
-        signature: format!(
-            "contract {}({})",
-            c.name.name,
-            params_text(text, &c.params)
-        ),
+        signature: format!("contract {}({})", c.name.name, params_text(text, &c.params)),
         docs: c.docs.clone(),
         container: None,
     });
@@ -239,11 +235,7 @@ fn index_contract(
                     name: p.name.name.clone(),
                     name_span: p.name.span,
                     span: p.span,
-                    signature: format!(
-                        "spend {}({})",
-                        p.name.name,
-                        params_text(text, &p.params)
-                    ),
+                    signature: format!("spend {}({})", p.name.name, params_text(text, &p.params)),
                     docs: p.docs.clone(),
                     container: Some(c.name.name.clone()),
                 });
@@ -464,21 +456,30 @@ pub const BUILTINS: &[(&str, &str, &str)] = &[
 
 /// The types, with a word on each.
 pub const TYPES: &[(&str, &str)] = &[
-    ("PubKey", "a public key: 32 bytes x-only, or 33 bytes compressed"),
+    (
+        "PubKey",
+        "a public key: 32 bytes x-only, or 33 bytes compressed",
+    ),
     ("Sha256", "a SHA-256 hash, 32 bytes"),
     ("Hash256", "a double SHA-256 hash, 32 bytes"),
     ("Ripemd160", "a RIPEMD-160 hash, 20 bytes"),
     ("Hash160", "RIPEMD-160 of SHA-256, 20 bytes"),
     ("Bytes32", "32 bytes: the type of hash preimages"),
     ("Blocks", "a relative lock in blocks: `144 blocks`"),
-    ("Duration", "a relative lock in time: `7 days`, counted in 512-second units"),
+    (
+        "Duration",
+        "a relative lock in time: `7 days`, counted in 512-second units",
+    ),
     ("Height", "an absolute block height, below 500000000"),
     ("Time", "an absolute Unix time, from 500000000"),
     ("Int", "a 64-bit integer"),
     ("Amount", "an amount in satoshis: `1000 sats`, `1 btc`"),
     ("Bool", "a condition (the same type as `Cond`)"),
     ("Cond", "a spending condition"),
-    ("Commitment", "`Commitment<u64>`: a committed value, for `confidential` only"),
+    (
+        "Commitment",
+        "`Commitment<u64>`: a committed value, for `confidential` only",
+    ),
 ];
 
 /// The keywords.
@@ -565,8 +566,7 @@ pub fn hover(db: &Database, file: SourceFile, offset: usize) -> Option<(String, 
     let mut explained = Vec::new();
     for d in db::diagnostics(db, file) {
         let s = d.primary.span;
-        if s.file == file.id(db) && s.start <= off && off <= s.end && !explained.contains(&d.code)
-        {
+        if s.file == file.id(db) && s.start <= off && off <= s.end && !explained.contains(&d.code) {
             explained.push(d.code);
             let text = code_hover(d.code);
             match &mut result {
@@ -610,7 +610,11 @@ fn hover_name(db: &Database, file: SourceFile, offset: usize) -> Option<(String,
         }
     };
     let def = def_at(db, def)?;
-    let mut md = format!("```biscol\n{}\n```\n\n{}", def.signature, def.kind.describe());
+    let mut md = format!(
+        "```biscol\n{}\n```\n\n{}",
+        def.signature,
+        def.kind.describe()
+    );
     if let Some(c) = &def.container {
         md.push_str(&format!(" of `{c}`"));
     }
@@ -956,7 +960,8 @@ pub const TOKEN_TYPES: &[&str] = &[
 ];
 
 /// Semantic token modifiers, in the order of the legend.
-pub const TOKEN_MODIFIERS: &[&str] = &["declaration", "readonly", "defaultLibrary", "documentation"];
+pub const TOKEN_MODIFIERS: &[&str] =
+    &["declaration", "readonly", "defaultLibrary", "documentation"];
 
 /// One classified token: byte range, index into [`TOKEN_TYPES`], modifier bits.
 pub type SemanticToken = (usize, usize, u32, u32);
@@ -1110,7 +1115,10 @@ pub fn inlay_hints(db: &Database, file: SourceFile) -> Vec<InlayHint> {
                     // After the path's `)`: its worst-case witness.
                     let text_after = &text[p.name_span.end as usize..];
                     let close = text_after.find(')').map_or(0, |i| i + 1);
-                    out.push((p.name_span.end as usize + close, format!(" ≤ {v} vB witness")));
+                    out.push((
+                        p.name_span.end as usize + close,
+                        format!(" ≤ {v} vB witness"),
+                    ));
                 }
             }
         }
@@ -1183,7 +1191,8 @@ pub fn code_actions(db: &Database, file: SourceFile, start: usize, end: usize) -
             continue;
         }
         let Some(help) = &d.help else { continue };
-        if !(help.starts_with("a name with a similar spelling exists") || help.starts_with("did you mean"))
+        if !(help.starts_with("a name with a similar spelling exists")
+            || help.starts_with("did you mean"))
         {
             continue;
         }

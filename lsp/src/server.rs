@@ -85,8 +85,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(v);
                 i += 3;
                 continue;
@@ -246,8 +247,7 @@ pub fn to_lsp_diagnostics(db: &Database, file: SourceFile) -> Vec<Diagnostic> {
                 source: Some("biscol".to_string()),
                 message,
                 related_information: (!related.is_empty()).then_some(related),
-                tags: matches!(d.code, "W0002" | "W0003")
-                    .then(|| vec![DiagnosticTag::UNNECESSARY]),
+                tags: matches!(d.code, "W0002" | "W0003").then(|| vec![DiagnosticTag::UNNECESSARY]),
                 data: None,
             }
         })
@@ -505,12 +505,12 @@ impl LanguageServer for Backend {
                     label: c.label,
                     kind: Some(completion_kind(c.kind)),
                     detail: (!c.detail.is_empty()).then_some(c.detail),
-                    documentation: (!c.docs.is_empty()).then(|| {
-                        Documentation::MarkupContent(MarkupContent {
+                    documentation: (!c.docs.is_empty()).then_some(Documentation::MarkupContent(
+                        MarkupContent {
                             kind: MarkupKind::Markdown,
                             value: c.docs,
-                        })
-                    }),
+                        },
+                    )),
                     ..CompletionItem::default()
                 })
                 .collect();
@@ -527,12 +527,12 @@ impl LanguageServer for Backend {
             Some(SignatureHelp {
                 signatures: vec![SignatureInformation {
                     label,
-                    documentation: (!docs.is_empty()).then(|| {
-                        Documentation::MarkupContent(MarkupContent {
+                    documentation: (!docs.is_empty()).then_some(Documentation::MarkupContent(
+                        MarkupContent {
                             kind: MarkupKind::Markdown,
                             value: docs,
-                        })
-                    }),
+                        },
+                    )),
                     parameters: Some(
                         params
                             .into_iter()
@@ -653,9 +653,7 @@ impl LanguageServer for Backend {
                             data: None,
                         }
                     })
-                    .filter(|h| {
-                        h.position >= params.range.start && h.position <= params.range.end
-                    })
+                    .filter(|h| h.position >= params.range.start && h.position <= params.range.end)
                     .collect(),
             )
         })

@@ -8,12 +8,39 @@ use serde_json::json;
 const START: &str = include_str!("../../examples/htlc.bsc");
 
 const PIECES: &[&str] = &[
-    "", "(", ")", "{", "}", ";", ",", "sig(", "require ", "\"", "/*", "*/", "//", "///", "é", "😀",
-    "\n", "older(", "144 blocks", "&&", "||", "0x", "spend x() {", "contract", "@weight(", "[",
+    "",
+    "(",
+    ")",
+    "{",
+    "}",
+    ";",
+    ",",
+    "sig(",
+    "require ",
+    "\"",
+    "/*",
+    "*/",
+    "//",
+    "///",
+    "é",
+    "😀",
+    "\n",
+    "older(",
+    "144 blocks",
+    "&&",
+    "||",
+    "0x",
+    "spend x() {",
+    "contract",
+    "@weight(",
+    "[",
 ];
 
 fn edits() -> impl Strategy<Value = Vec<(u32, u32, u32, usize, u8)>> {
-    prop::collection::vec((0u32..20, 0u32..90, 0u32..6, 0..PIECES.len(), 0u8..4), 1..12)
+    prop::collection::vec(
+        (0u32..20, 0u32..90, 0u32..6, 0..PIECES.len(), 0u8..4),
+        1..12,
+    )
 }
 
 proptest! {

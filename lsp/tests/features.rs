@@ -29,7 +29,9 @@ contract Vault(
 
 /// `source` with `$0` removed, and the cursor's offset.
 fn cursor(source: &str) -> (String, usize) {
-    let at = source.find("$0").expect("the source marks the cursor with $0");
+    let at = source
+        .find("$0")
+        .expect("the source marks the cursor with $0");
     (source.replacen("$0", "", 1), at)
 }
 
@@ -44,7 +46,12 @@ fn db_with(text: &str, lib: Option<&str>) -> (Database, biscol_compiler::db::Sou
 }
 
 /// Draws `text` with the cursor and the spans (of file `file`) marked under each line.
-fn draw(text: &str, file: biscol_compiler::FileId, cursor: Option<usize>, spans: &[Span]) -> String {
+fn draw(
+    text: &str,
+    file: biscol_compiler::FileId,
+    cursor: Option<usize>,
+    spans: &[Span],
+) -> String {
     let mut out = String::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
@@ -79,19 +86,29 @@ fn hover_snapshot(source: &str) -> String {
     let (text, at) = cursor(source);
     let (db, file) = db_with(&text, None);
     match analysis::hover(&db, file, at) {
-        Some((md, span)) => format!("{}\n----- HOVER\n{md}\n", draw(&text, file.id(&db), Some(at), &[span])),
-        None => format!("{}\n----- NO HOVER\n", draw(&text, file.id(&db), Some(at), &[])),
+        Some((md, span)) => format!(
+            "{}\n----- HOVER\n{md}\n",
+            draw(&text, file.id(&db), Some(at), &[span])
+        ),
+        None => format!(
+            "{}\n----- NO HOVER\n",
+            draw(&text, file.id(&db), Some(at), &[])
+        ),
     }
 }
 
 #[test]
 fn hover_on_a_parameter_use_shows_its_type_and_docs() {
-    insta::assert_snapshot!(hover_snapshot(&VAULT.replace("delayed(hot,", "delayed(h$0ot,")));
+    insta::assert_snapshot!(hover_snapshot(
+        &VAULT.replace("delayed(hot,", "delayed(h$0ot,")
+    ));
 }
 
 #[test]
 fn hover_on_a_spend_path_shows_its_compiled_form() {
-    insta::assert_snapshot!(hover_snapshot(&VAULT.replace("spend withdraw", "spend with$0draw")));
+    insta::assert_snapshot!(hover_snapshot(
+        &VAULT.replace("spend withdraw", "spend with$0draw")
+    ));
 }
 
 #[test]
@@ -123,13 +140,22 @@ fn definition_snapshot(source: &str, lib: Option<&str>) -> String {
 
 #[test]
 fn definition_of_a_parameter_use() {
-    insta::assert_snapshot!(definition_snapshot(&VAULT.replace("delayed(hot,", "delayed(ho$0t,"), None));
+    insta::assert_snapshot!(definition_snapshot(
+        &VAULT.replace("delayed(hot,", "delayed(ho$0t,"),
+        None
+    ));
 }
 
 #[test]
 fn definition_of_a_const_and_a_fn() {
-    insta::assert_snapshot!(definition_snapshot(&VAULT.replace("2 * DAY", "2 * D$0AY"), None));
-    insta::assert_snapshot!(definition_snapshot(&VAULT.replace("require delayed", "require dela$0yed"), None));
+    insta::assert_snapshot!(definition_snapshot(
+        &VAULT.replace("2 * DAY", "2 * D$0AY"),
+        None
+    ));
+    insta::assert_snapshot!(definition_snapshot(
+        &VAULT.replace("require delayed", "require dela$0yed"),
+        None
+    ));
 }
 
 #[test]
@@ -166,19 +192,26 @@ fn completion_offers_keywords_builtins_and_names_in_scope() {
         .iter()
         .map(|c| format!("{:<12} {:?}  {}", c.label, c.kind, c.detail))
         .collect();
-    insta::assert_snapshot!(format!("{}\n----- COMPLETION\n{}\n", draw(&text, file.id(&db), Some(at), &[]), listed.join("\n")));
+    insta::assert_snapshot!(format!(
+        "{}\n----- COMPLETION\n{}\n",
+        draw(&text, file.id(&db), Some(at), &[]),
+        listed.join("\n")
+    ));
     let (text, at) = cursor("contract C(k: Pub$0) {}");
     let (db, file) = db_with(&text, None);
     let items = analysis::completion(&db, file, at);
     assert!(items.iter().any(|c| c.label == "PubKey"));
-    assert!(items.iter().all(|c| c.kind == analysis::CompletionKind::Type));
+    assert!(items
+        .iter()
+        .all(|c| c.kind == analysis::CompletionKind::Type));
 }
 
 #[test]
 fn signature_help_for_builtins_and_fns() {
     let (text, at) = cursor(&VAULT.replace("delayed(hot, delay)", "delayed(hot, $0delay)"));
     let (db, file) = db_with(&text, None);
-    let (label, params, active, _) = analysis::signature_help(&db, file, at).expect("inside a call");
+    let (label, params, active, _) =
+        analysis::signature_help(&db, file, at).expect("inside a call");
     assert_eq!(label, "fn delayed(k: PubKey, d: Blocks) -> Cond");
     assert_eq!(params, vec!["k: PubKey", "d: Blocks"]);
     assert_eq!(active, 1);
@@ -195,7 +228,13 @@ fn document_symbols_outline() {
     let mut out = String::new();
     fn walk(out: &mut String, syms: &[analysis::Symbol], depth: usize) {
         for s in syms {
-            out.push_str(&format!("{}{:?} {} — {}\n", "  ".repeat(depth), s.kind, s.name, s.detail));
+            out.push_str(&format!(
+                "{}{:?} {} — {}\n",
+                "  ".repeat(depth),
+                s.kind,
+                s.name,
+                s.detail
+            ));
             walk(out, &s.children, depth + 1);
         }
     }
@@ -223,7 +262,14 @@ fn semantic_tokens_classify_names() {
             let l = VAULT.find("require delayed").unwrap_or(0);
             *s >= l && *s < l + 46
         })
-        .map(|(s, e, ty, m)| format!("{}:{}/{}", &VAULT[*s..*e], analysis::TOKEN_TYPES[*ty as usize], m))
+        .map(|(s, e, ty, m)| {
+            format!(
+                "{}:{}/{}",
+                &VAULT[*s..*e],
+                analysis::TOKEN_TYPES[*ty as usize],
+                m
+            )
+        })
         .collect();
     insta::assert_snapshot!(line.join("\n"));
 }
@@ -246,7 +292,8 @@ fn actions_snapshot(source: &str) -> String {
         out.push_str(&format!(
             "----- ACTION {} (fixes {})\n----- AFTER\n{}",
             a.title,
-            a.fixes.map_or("nothing".to_string(), |d| d.code.to_string()),
+            a.fixes
+                .map_or("nothing".to_string(), |d| d.code.to_string()),
             apply(&text, &a.edits)
         ));
     }

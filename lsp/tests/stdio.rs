@@ -26,7 +26,10 @@ async fn the_acceptance_scenario() {
     let mut client = TestClient::start().await;
     client.open(URI, THREE_ERRORS).await;
     let params = client.diagnostics_for(URI).await;
-    let diags = params["diagnostics"].as_array().cloned().unwrap_or_default();
+    let diags = params["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let lines: Vec<(u64, String)> = diags
         .iter()
         .map(|d| {
@@ -38,7 +41,11 @@ async fn the_acceptance_scenario() {
         .collect();
     assert_eq!(
         lines,
-        vec![(2, "E0020".into()), (5, "E0034".into()), (8, "E0020".into())],
+        vec![
+            (2, "E0020".into()),
+            (5, "E0034".into()),
+            (8, "E0020".into())
+        ],
         "{diags:#?}"
     );
     assert!(diags[0]["codeDescription"]["href"]
@@ -46,13 +53,22 @@ async fn the_acceptance_scenario() {
         .is_some_and(|h| h.ends_with("E0020.md")));
 
     // Hover on the use of `t` (line 5, `older(t)`).
-    let col = THREE_ERRORS.lines().nth(5).and_then(|l| l.find("(t)")).unwrap_or(0) as u32 + 1;
-    let hover = client.call("textDocument/hover", TestClient::at(URI, 5, col)).await;
+    let col = THREE_ERRORS
+        .lines()
+        .nth(5)
+        .and_then(|l| l.find("(t)"))
+        .unwrap_or(0) as u32
+        + 1;
+    let hover = client
+        .call("textDocument/hover", TestClient::at(URI, 5, col))
+        .await;
     let text = hover["contents"]["value"].as_str().unwrap_or("");
     assert!(text.contains("t: Blocks"), "{hover}");
 
     // Definition jumps to the parameter.
-    let def = client.call("textDocument/definition", TestClient::at(URI, 5, col)).await;
+    let def = client
+        .call("textDocument/definition", TestClient::at(URI, 5, col))
+        .await;
     assert_eq!(def["uri"], json!(URI));
     assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 26 }));
 
@@ -67,31 +83,55 @@ async fn the_acceptance_scenario() {
         )
         .await;
     let new_text = edits[0]["newText"].as_str().unwrap_or("");
-    assert!(new_text.starts_with("contract D(k: PubKey) {\n    spend s() {\n"), "{edits}");
+    assert!(
+        new_text.starts_with("contract D(k: PubKey) {\n    spend s() {\n"),
+        "{edits}"
+    );
 
     // A breaking edit is diagnosed: delete the `;` after `sig(k)` in the ugly file.
     let semi = ugly.find(");}").unwrap_or(0) as u32 + 1;
-    client.change("file:///virtual/ugly.bsc", 2, [(0, semi), (0, semi + 1)], "").await;
+    client
+        .change(
+            "file:///virtual/ugly.bsc",
+            2,
+            [(0, semi), (0, semi + 1)],
+            "",
+        )
+        .await;
     let params = client.diagnostics_for("file:///virtual/ugly.bsc").await;
     let codes: Vec<&str> = params["diagnostics"]
         .as_array()
         .map(|a| a.iter().filter_map(|d| d["code"].as_str()).collect())
         .unwrap_or_default();
-    assert!(!codes.is_empty() && codes.iter().all(|c| c.starts_with("E000")), "{params}");
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c.starts_with("E000")),
+        "{params}"
+    );
 
     // Positions past the end, unknown documents: answered, the server lives on.
-    let far = client.request("textDocument/hover", TestClient::at(URI, 9999, 9999)).await;
+    let far = client
+        .request("textDocument/hover", TestClient::at(URI, 9999, 9999))
+        .await;
     assert!(far.get("result").is_some(), "{far}");
     let unknown = client
-        .request("textDocument/definition", TestClient::at("file:///nowhere.bsc", 0, 0))
+        .request(
+            "textDocument/definition",
+            TestClient::at("file:///nowhere.bsc", 0, 0),
+        )
         .await;
     assert!(unknown.get("result").is_some(), "{unknown}");
     let symbols = client
-        .call("textDocument/documentSymbol", json!({ "textDocument": { "uri": URI } }))
+        .call(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": URI } }),
+        )
         .await;
     assert_eq!(symbols[0]["name"], json!("C"));
     let tokens = client
-        .call("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": URI } }))
+        .call(
+            "textDocument/semanticTokens/full",
+            json!({ "textDocument": { "uri": URI } }),
+        )
         .await;
     assert!(tokens["data"].as_array().is_some_and(|d| d.len() > 20));
     client.shutdown().await;

@@ -8,7 +8,9 @@ mod build;
 mod check;
 mod debug_verify;
 mod explain;
+mod fmt;
 mod instantiate;
+mod lsp_cmd;
 mod output;
 
 use std::process::ExitCode;
@@ -42,6 +44,13 @@ enum Command {
     ///
     /// For example `biscol explain E0020`. `biscol explain --list` lists every code.
     Explain(explain::ExplainArgs),
+    /// Format `.bsc` files in place; with `--check`, list unformatted files and exit 1.
+    ///
+    /// Formatting changes only whitespace, keeps every comment, and leaves a file with syntax
+    /// errors as it is.
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
     /// Low-level tools for looking inside transactions and scripts.
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -78,6 +87,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Instantiate(args) => instantiate::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Lsp => lsp_cmd::run(),
         Command::Debug(DebugCommand::Verify(args)) => debug_verify::run(&args),
     }
 }

@@ -49,7 +49,14 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
         for (ir_contract, hir_contract) in module.contracts.iter().zip(&checked.contracts) {
             let output = taproot::compile_contract(ir_contract);
             let ok = !output.diagnostics.iter().any(Diagnostic::is_error);
-            diagnostics.extend(output.diagnostics);
+            let text = file.text(db);
+            diagnostics.extend(
+                output
+                    .diagnostics
+                    .iter()
+                    .cloned()
+                    .map(|d| to_header(d, text)),
+            );
             let artifact = match (&output.compiled, ok) {
                 (Some(compiled), true) => Some(artifact::build(
                     hir_contract,
@@ -75,4 +82,29 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
         diagnostics,
         contracts,
     }
+}
+
+/// The back end reports findings at a whole spend path or contract; pointing at its header
+/// (`spend claim(preimage: Bytes32)`, `contract Htlc(...)`) reads better than underlining the
+/// whole body.
+fn to_header(mut d: Diagnostic, text: &str) -> Diagnostic {
+    let span = d.primary.span;
+    let Some(body) = text.get(span.range()) else {
+        return d;
+    };
+    let Some(brace) = body.find('{') else {
+        return d;
+    };
+    let head = &body[..brace];
+    let start = ["spend ", "contract "]
+        .iter()
+        .filter_map(|k| head.rfind(k))
+        .max()
+        .unwrap_or(0);
+    let trimmed = head[start..].trim_end();
+    if !trimmed.is_empty() {
+        d.primary.span.start = span.start + start as u32;
+        d.primary.span.end = d.primary.span.start + trimmed.len() as u32;
+    }
+    d
 }

@@ -128,7 +128,7 @@ fn trailing_comment_alignment_and_blank_lines_are_kept() {
 fn the_repository_files_are_formatted() {
     let root = repo_root();
     let mut files = Vec::new();
-    for dir in ["stdlib"] {
+    for dir in ["stdlib", "examples", "tests/fixtures/compile_pass"] {
         bsc_files(&root.join(dir), &mut files);
     }
     // `BISCOL_FMT_WRITE=1` formats them in place (what `biscol fmt` does), then passes.

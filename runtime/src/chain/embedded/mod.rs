@@ -492,8 +492,12 @@ impl EmbeddedChain {
     /// Builds, stores and connects one block on top of the tip.
     fn mine_one(&mut self, script_pubkey: &Script, advance: u32) -> Result<BlockHash, ChainError> {
         let height = self.height() + 1;
-        let prev = self.headers[self.headers.len() - 1];
-        let prev_hash = self.hashes[self.hashes.len() - 1];
+        let (Some(prev), Some(prev_hash)) = (self.headers.last().copied(), self.hashes.last().copied())
+        else {
+            return Err(ChainError::Corrupt {
+                detail: "no blocks".into(),
+            });
+        };
         let mtp = self.median_time_past(self.height());
         let time = prev
             .time

@@ -1,0 +1,1 @@
+//! Oracle helpers: run blocks of the embedded chain through libbitcoinkernel.

@@ -18,7 +18,9 @@ fn build_once(name: &str, text: &str) -> usize {
 fn bench(c: &mut Criterion) {
     for (name, text) in STDLIB {
         assert!(build_once(name, text) > 0, "{name} builds");
-        c.bench_function(&format!("build/{name}"), |b| b.iter(|| build_once(name, text)));
+        c.bench_function(&format!("build/{name}"), |b| {
+            b.iter(|| build_once(name, text))
+        });
     }
 }
 

@@ -25,7 +25,8 @@ fn every_code_has_a_fixture() {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "bsc") {
-                let text = String::from_utf8_lossy(&std::fs::read(&path).expect("fixture")).into_owned();
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).expect("fixture")).into_owned();
                 seen.extend(expected_codes(&text));
             }
         }
@@ -37,6 +38,9 @@ fn every_code_has_a_fixture() {
         .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
     for (code, _) in UNREACHABLE {
-        assert!(!seen.contains(*code), "{code} has a fixture now: remove it from UNREACHABLE");
+        assert!(
+            !seen.contains(*code),
+            "{code} has a fixture now: remove it from UNREACHABLE"
+        );
     }
 }

@@ -439,3 +439,44 @@ fn subsidy_halves_every_150_blocks() {
     assert_eq!(v(149), 5_000_000_000);
     assert_eq!(v(150), 2_500_000_000);
 }
+
+#[test]
+fn nonstandard_version_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, wallet, mut chain) = setup(dir.path());
+    wallet.mine(&mut chain, 101).unwrap();
+    let key = keys.signing_key("miner").unwrap();
+    let (op, out) = coinbase_coin(&chain, &wallet);
+    let mut tx = one_in_one_out(
+        op,
+        out.value,
+        wallet.script_pubkey().to_owned(),
+        1_000,
+        Sequence::MAX,
+    );
+    tx.version = bitcoin::transaction::Version(4);
+    sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
+    assert_eq!(
+        rejected(chain.broadcast(&tx)),
+        TxReject::Version { version: 4 }
+    );
+}
+
+#[test]
+fn consistency_check_detects_a_tampered_utxo_set() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (_k, wallet, mut chain) = setup(dir.path());
+        wallet.mine(&mut chain, 5).unwrap();
+        chain.check_consistency().unwrap();
+    }
+    let db = rusqlite::Connection::open(dir.path().join("chain").join("chain.sqlite")).unwrap();
+    db.execute("DELETE FROM utxos WHERE height = 3", [])
+        .unwrap();
+    drop(db);
+    let chain = EmbeddedChain::open(dir.path().join("chain")).unwrap();
+    match chain.check_consistency() {
+        Err(ChainError::Corrupt { detail }) => assert!(detail.contains("differs"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -28,20 +28,27 @@ fn core_accepts_every_embedded_block() {
         .with_block_checked_validation(move |block: KBlock, state: BlockValidationStateRef<'_>| {
             let valid = state.mode() == ValidationMode::Valid;
             let hash = block.hash().to_bytes();
-            sink.lock()
-                .unwrap()
-                .push((hash, valid, format!("{:?}/{:?}", state.mode(), state.result())));
+            sink.lock().unwrap().push((
+                hash,
+                valid,
+                format!("{:?}/{:?}", state.mode(), state.result()),
+            ));
         })
         .build()
         .unwrap();
     let data = dir.path().join("kernel");
     let blocks = data.join("blocks");
     std::fs::create_dir_all(&blocks).unwrap();
-    let chainman = ChainstateManager::builder(&context, data.to_str().unwrap(), blocks.to_str().unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
-    assert_eq!(chainman.active_chain().height(), 0, "kernel starts at regtest genesis");
+    let chainman =
+        ChainstateManager::builder(&context, data.to_str().unwrap(), blocks.to_str().unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+    assert_eq!(
+        chainman.active_chain().height(),
+        0,
+        "kernel starts at regtest genesis"
+    );
 
     for (i, block) in out.blocks.iter().enumerate() {
         let height = i as i32 + 1;
@@ -60,13 +67,24 @@ fn core_accepts_every_embedded_block() {
             }
         }
         let chain = chainman.active_chain();
-        assert_eq!(chain.height(), height, "kernel tip height after block {height}");
-        assert_eq!(chain.tip().block_hash().to_bytes(), ours, "kernel tip hash at {height}");
+        assert_eq!(
+            chain.height(),
+            height,
+            "kernel tip height after block {height}"
+        );
+        assert_eq!(
+            chain.tip().block_hash().to_bytes(),
+            ours,
+            "kernel tip hash at {height}"
+        );
     }
     let tip = out.chain.tip().unwrap();
     let chain = chainman.active_chain();
     assert_eq!(chain.height() as u32, tip.height);
-    assert_eq!(chain.tip().block_hash().to_bytes(), tip.hash.to_byte_array());
+    assert_eq!(
+        chain.tip().block_hash().to_bytes(),
+        tip.hash.to_byte_array()
+    );
     let txs: usize = out.blocks.iter().map(|b| b.txdata.len() - 1).sum();
     println!(
         "kernel oracle: {} blocks accepted by libbitcoinkernel ({} non-coinbase transactions), tips equal at height {} ({})",
@@ -84,8 +102,8 @@ fn core_rejects_a_block_that_overpays_the_coinbase() {
     use bitcoin::block::{Header, Version};
     use bitcoin::script::Builder;
     use bitcoin::{
-        absolute, transaction, Amount, Block, CompactTarget, OutPoint, ScriptBuf, Sequence,
-        Target, Transaction, TxIn, TxMerkleNode, TxOut, Witness,
+        absolute, transaction, Amount, Block, CompactTarget, OutPoint, ScriptBuf, Sequence, Target,
+        Transaction, TxIn, TxMerkleNode, TxOut, Witness,
     };
 
     let checked: Arc<Mutex<Vec<bool>>> = Arc::new(Mutex::new(Vec::new()));
@@ -93,18 +111,23 @@ fn core_rejects_a_block_that_overpays_the_coinbase() {
     let context = ContextBuilder::new()
         .chain_type(ChainType::Regtest)
         .with_block_checked_validation(move |_b: KBlock, state: BlockValidationStateRef<'_>| {
-            sink.lock().unwrap().push(state.mode() == ValidationMode::Valid);
+            sink.lock()
+                .unwrap()
+                .push(state.mode() == ValidationMode::Valid);
         })
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let blocks = dir.path().join("blocks");
     std::fs::create_dir_all(&blocks).unwrap();
-    let chainman =
-        ChainstateManager::builder(&context, dir.path().to_str().unwrap(), blocks.to_str().unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
+    let chainman = ChainstateManager::builder(
+        &context,
+        dir.path().to_str().unwrap(),
+        blocks.to_str().unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
     let genesis = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest);
     let coinbase = Transaction {
         version: transaction::Version::TWO,
@@ -143,5 +166,7 @@ fn core_rejects_a_block_that_overpays_the_coinbase() {
         "an overpaying coinbase was not rejected: {result:?}, callback {valid:?}"
     );
     assert_eq!(chainman.active_chain().height(), 0);
-    println!("kernel oracle: overpaying coinbase rejected ({result:?}, callback valid = {valid:?})");
+    println!(
+        "kernel oracle: overpaying coinbase rejected ({result:?}, callback valid = {valid:?})"
+    );
 }

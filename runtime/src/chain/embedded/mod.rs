@@ -223,7 +223,7 @@ impl EmbeddedChain {
     pub fn utxo_set(&self) -> Vec<(OutPoint, Coin)> {
         let mut v: Vec<(OutPoint, Coin)> =
             self.utxos.iter().map(|(k, c)| (*k, c.clone())).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.sort_by_key(|a| a.0);
         v
     }
 
@@ -492,7 +492,8 @@ impl EmbeddedChain {
     /// Builds, stores and connects one block on top of the tip.
     fn mine_one(&mut self, script_pubkey: &Script, advance: u32) -> Result<BlockHash, ChainError> {
         let height = self.height() + 1;
-        let (Some(prev), Some(prev_hash)) = (self.headers.last().copied(), self.hashes.last().copied())
+        let (Some(prev), Some(prev_hash)) =
+            (self.headers.last().copied(), self.hashes.last().copied())
         else {
             return Err(ChainError::Corrupt {
                 detail: "no blocks".into(),
@@ -700,7 +701,7 @@ impl ChainBackend for EmbeddedChain {
                 }
             }
         }
-        out.sort_by(|a, b| a.outpoint.cmp(&b.outpoint));
+        out.sort_by_key(|a| a.outpoint);
         Ok(out)
     }
 

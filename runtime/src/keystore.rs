@@ -252,7 +252,17 @@ impl Keystore {
     /// Opens (creating when missing) the keystore folder and sets its mode to 0700.
     pub fn open(dir: impl AsRef<Path>) -> Result<Keystore, KeystoreError> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            // Created 0700 from the start, so there is no window with wider permissions.
+            builder.mode(0o700);
+        }
+        builder
+            .create(&dir)
+            .map_err(io_err(format!("creating {}", dir.display())))?;
         set_mode(&dir, 0o700)?;
         Ok(Keystore { dir })
     }

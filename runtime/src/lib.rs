@@ -13,6 +13,11 @@
 
 pub mod chain;
 pub mod keystore;
+pub mod node;
+pub mod project;
+pub mod session;
+pub mod spend;
+pub mod state;
 pub mod wallet;
 
 pub use chain::embedded::EmbeddedChain;

@@ -10,6 +10,8 @@
 //! transaction in the block at height `h` with tip `t` are `t - h + 1`.
 
 pub mod embedded;
+pub mod esplora;
+pub mod rpc;
 
 use std::fmt;
 
@@ -74,6 +76,9 @@ pub trait ChainBackend {
     fn transaction(&self, txid: &Txid) -> Result<Option<Transaction>, ChainError>;
     /// The current tip.
     fn tip(&self) -> Result<Tip, ChainError>;
+    /// Median time past (BIP113) of the block at `height` on the best chain: the clock BIP68
+    /// time-based relative locks count from (the block before a coin's block).
+    fn median_time_past_at(&self, height: u32) -> Result<u32, ChainError>;
     /// Mines `count` blocks paying their coinbase to `script_pubkey`; the first block's
     /// timestamp is moved `time_advance` seconds further than it would otherwise be (later
     /// blocks follow it). Returns the new block hashes. Chains that cannot mine return

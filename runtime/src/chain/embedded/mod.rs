@@ -739,6 +739,18 @@ impl ChainBackend for EmbeddedChain {
         Ok(block.txdata.into_iter().find(|t| t.compute_txid() == *txid))
     }
 
+    fn median_time_past_at(&self, height: u32) -> Result<u32, ChainError> {
+        if height > self.height() {
+            return Err(ChainError::InvalidArgument {
+                detail: format!(
+                    "no block at height {height}; the tip is at {}",
+                    self.height()
+                ),
+            });
+        }
+        Ok(self.median_time_past(height))
+    }
+
     fn tip(&self) -> Result<Tip, ChainError> {
         let height = self.height();
         let (Some(header), Some(hash)) = (self.headers.last(), self.hashes.last()) else {

@@ -1,0 +1,555 @@
+//! The contract state store: what the runtime did, so that it survives crashes and restarts.
+//!
+//! In: artifacts, new contract instances with their funding transactions, spends, fee bumps,
+//! confirmations, refusals and free-form events, each with a caller-given time (unix seconds;
+//! the store never reads the clock). Out: instance records, listings, the transactions still
+//! waiting for the chain ([`Store::pending`], for recovery), an append-only event log, and
+//! checkpoints that can be restored.
+//!
+//! Storage: one SQLite file, `state.sqlite`, in the folder given to [`Store::open`]
+//! (checkpoints go to `checkpoints/<id>/` next to it). WAL journal, `synchronous=FULL`, foreign
+//! keys on, the schema version in `PRAGMA user_version` (a newer one is refused with
+//! [`StateError::NewerSchema`]), and `locking_mode=EXCLUSIVE`, so a second handle on the same
+//! folder fails with [`StateError::InUse`].
+//!
+//! Invariants:
+//! * Every operation that changes more than one row is one SQL transaction, and every state
+//!   change writes its event in that same transaction. Nothing lives only in memory, so a
+//!   process killed at any point leaves the state of the last completed operation.
+//! * Transactions are recorded *before* they are broadcast ([`Store::record_funding`],
+//!   [`Store::record_spend`], [`Store::record_bump`]); a crash after the broadcast therefore
+//!   never loses an instance, and [`Store::pending`] lists what to look up on the chain.
+//! * Instance statuses only move along `funding → deployed → spending → spent`, plus
+//!   `funding → failed` and `spending → deployed` (an abandoned spend); any other request is
+//!   refused with [`StateError::IllegalTransition`].
+//! * Event sequence numbers are 1, 2, 3, … without gaps; rows are never deleted.
+//! * Output order is always a stored order (insertion or sequence number), never hash order.
+//!
+//! Several operations can be grouped into one SQL transaction with [`Store::batch`].
+
+mod checkpoint;
+mod error;
+mod schema;
+mod types;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::{Amount, Network, ScriptBuf, Txid};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub use error::StateError;
+pub use schema::SCHEMA_VERSION;
+pub use types::{
+    event_kind, Checkpoint, Event, ExecutionRecord, InstanceRecord, InstanceStatus,
+    InstanceSummary, NewInstance, NewSpend, Pending, TransactionRecord, TransactionStatus, TxKind,
+};
+pub use write::Batch;
+
+use error::{corrupt, invalid, sql};
+
+/// The file name of the store in its folder.
+pub const STATE_FILE: &str = "state.sqlite";
+
+/// The contract state store. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    /// The folder, `None` for an in-memory store.
+    dir: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens the store in `dir` (creating the folder and `state.sqlite` when missing).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StateError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(error::io(format!(
+            "creating the state folder {}",
+            dir.display()
+        )))?;
+        let file = dir.join(STATE_FILE);
+        let mut conn = Connection::open(&file).map_err(sql("opening state.sqlite"))?;
+        schema::prepare(&mut conn, &dir.display().to_string())?;
+        Ok(Store {
+            conn,
+            dir: Some(dir.to_path_buf()),
+        })
+    }
+
+    /// Opens a store that lives in memory only (for tests and dry runs; it has no
+    /// checkpoints).
+    pub fn open_in_memory() -> Result<Store, StateError> {
+        let mut conn = Connection::open_in_memory().map_err(sql("opening a memory store"))?;
+        schema::prepare(&mut conn, ":memory:")?;
+        Ok(Store { conn, dir: None })
+    }
+
+    /// The store's folder, `None` for an in-memory store.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Starts a group of operations that commit together ([`Batch::commit`]) or not at all
+    /// (dropping the batch).
+    pub fn batch(&mut self) -> Result<Batch<'_>, StateError> {
+        Batch::begin(&mut self.conn)
+    }
+
+    /// Runs one operation in its own SQL transaction.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let mut batch = self.batch()?;
+        let out = f(&mut batch)?;
+        batch.commit()?;
+        Ok(out)
+    }
+
+    /// Stores an artifact's JSON text (once: storing the same text again changes nothing) and
+    /// returns its id, the SHA-256 of the text in hex.
+    pub fn record_artifact(&self, json: &str, contract: &str) -> Result<String, StateError> {
+        let id = sha256::Hash::hash(json.as_bytes()).to_string();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO artifacts (id, contract, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute(params![id, contract, json]))
+            .map_err(sql("recording an artifact"))?;
+        Ok(id)
+    }
+
+    /// Records a new instance with its funding transaction, before that transaction is
+    /// broadcast, and returns the instance's id. See [`Batch::record_funding`].
+    pub fn record_funding(&mut self, new: &NewInstance<'_>) -> Result<String, StateError> {
+        self.write(|b| b.record_funding(new))
+    }
+
+    /// Notes that a recorded transaction was handed to the network. See
+    /// [`Batch::mark_broadcast`].
+    pub fn mark_broadcast(&mut self, txid: &Txid, time: u64) -> Result<(), StateError> {
+        self.write(|b| b.mark_broadcast(txid, time))
+    }
+
+    /// Notes that the funding transaction `txid` of `instance` confirmed at `height`: the
+    /// instance is `deployed`. See [`Batch::confirm_funding`].
+    pub fn confirm_funding(
+        &mut self,
+        instance: &str,
+        txid: &Txid,
+        height: u32,
+        time: u64,
+    ) -> Result<(), StateError> {
+        self.write(|b| b.confirm_funding(instance, txid, height, time))
+    }
+
+    /// Records a spend of a deployed instance, before it is broadcast, and returns its txid.
+    /// See [`Batch::record_spend`].
+    pub fn record_spend(&mut self, spend: &NewSpend<'_>) -> Result<Txid, StateError> {
+        self.write(|b| b.record_spend(spend))
+    }
+
+    /// Notes that the spend `txid` of `instance` confirmed at `height`: the instance is
+    /// `spent`. See [`Batch::confirm_spend`].
+    pub fn confirm_spend(
+        &mut self,
+        instance: &str,
+        txid: &Txid,
+        height: u32,
+        time: u64,
+    ) -> Result<(), StateError> {
+        self.write(|b| b.confirm_spend(instance, txid, height, time))
+    }
+
+    /// Logs that a spend of `instance` along `path` was refused, with the reasons, and returns
+    /// the event's sequence number. Nothing else changes.
+    pub fn record_refusal(
+        &mut self,
+        instance: &str,
+        path: &str,
+        reasons: &[String],
+        time: u64,
+    ) -> Result<u64, StateError> {
+        self.write(|b| b.record_refusal(instance, path, reasons, time))
+    }
+
+    /// Records `new_tx`, a fee bump of the unconfirmed `old_txid`, before it is broadcast, and
+    /// returns its txid. See [`Batch::record_bump`].
+    pub fn record_bump(
+        &mut self,
+        old_txid: &Txid,
+        new_tx: &bitcoin::Transaction,
+        fee: Amount,
+        time: u64,
+    ) -> Result<Txid, StateError> {
+        self.write(|b| b.record_bump(old_txid, new_tx, fee, time))
+    }
+
+    /// Gives up on the funding of `instance`: it is `failed`. See [`Batch::mark_failed`].
+    pub fn mark_failed(
+        &mut self,
+        instance: &str,
+        reason: &str,
+        time: u64,
+    ) -> Result<(), StateError> {
+        self.write(|b| b.mark_failed(instance, reason, time))
+    }
+
+    /// Gives up on the pending spend of `instance`: it is `deployed` again. See
+    /// [`Batch::abandon_spend`].
+    pub fn abandon_spend(
+        &mut self,
+        instance: &str,
+        reason: &str,
+        time: u64,
+    ) -> Result<(), StateError> {
+        self.write(|b| b.abandon_spend(instance, reason, time))
+    }
+
+    /// Appends an event of any kind (for example [`event_kind::MINED`]) and returns its
+    /// sequence number. See [`Batch::record_event`].
+    pub fn record_event(
+        &mut self,
+        instance: Option<&str>,
+        kind: &str,
+        payload: &serde_json::Value,
+        time: u64,
+    ) -> Result<u64, StateError> {
+        self.write(|b| b.record_event(instance, kind, payload, time))
+    }
+
+    /// The JSON text of an artifact.
+    pub fn artifact(&self, id: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .prepare_cached("SELECT json FROM artifacts WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(sql("reading an artifact"))
+    }
+
+    /// Everything about one instance: its fields, its executions and its transactions.
+    pub fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StateError> {
+        read_instance(&self.conn, id)
+    }
+
+    /// Every instance, in the order they were recorded.
+    pub fn instances(&self) -> Result<Vec<InstanceSummary>, StateError> {
+        let ctx = "listing instances";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, contract, network, status, address, amount, height, created, updated
+                 FROM instances ORDER BY num",
+            )
+            .map_err(sql(ctx))?;
+        let rows = stmt
+            .query_map([], |r| Ok(summary_from(r)))
+            .map_err(sql(ctx))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(sql(ctx))??);
+        }
+        Ok(out)
+    }
+
+    /// The instances waiting for a transaction (`funding` or `spending`), in the order they
+    /// were recorded, each with the transaction to look up on the chain. After a crash the
+    /// caller checks each: confirmed, in the mempool, or (when `recorded`) maybe never sent.
+    pub fn pending(&self) -> Result<Vec<Pending>, StateError> {
+        let ctx = "listing pending instances";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.status, t.txid, t.status, t.raw
+                 FROM instances i JOIN transactions t
+                   ON t.txid = CASE i.status WHEN 'funding' THEN i.funding_txid
+                                             ELSE i.spend_txid END
+                 WHERE i.status IN ('funding', 'spending')
+                 ORDER BY i.num",
+            )
+            .map_err(sql(ctx))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(sql(ctx))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (instance, status, txid, tx_status, raw_hex) = row.map_err(sql(ctx))?;
+            out.push(Pending {
+                instance,
+                status: InstanceStatus::parse(&status)?,
+                txid: parse_txid(&txid)?,
+                tx_status: TransactionStatus::parse(&tx_status)?,
+                raw_hex,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` events with a sequence number above `after`, oldest first
+    /// (`events_since(0, n)` starts at the beginning).
+    ///
+    /// After [`Store::restore`] the log is the checkpoint's log followed by a
+    /// [`event_kind::RESTORED`] event, so sequence numbers a reader saw before may come back
+    /// with other events; a reader whose position is above [`Store::last_event_seq`] should
+    /// start over.
+    pub fn events_since(&self, after: u64, limit: usize) -> Result<Vec<Event>, StateError> {
+        let ctx = "reading events";
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, time, instance_id, kind, payload FROM events
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(sql(ctx))?;
+        let rows = stmt
+            .query_map(params![after, limit], |r| Ok(event_from(r)))
+            .map_err(sql(ctx))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(sql(ctx))??);
+        }
+        Ok(out)
+    }
+
+    /// The events of one instance, oldest first.
+    pub fn instance_events(&self, instance: &str) -> Result<Vec<Event>, StateError> {
+        let ctx = "reading events";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, time, instance_id, kind, payload FROM events
+                 WHERE instance_id = ?1 ORDER BY seq",
+            )
+            .map_err(sql(ctx))?;
+        let rows = stmt
+            .query_map([instance], |r| Ok(event_from(r)))
+            .map_err(sql(ctx))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(sql(ctx))??);
+        }
+        Ok(out)
+    }
+
+    /// The sequence number of the last event, 0 when there is none.
+    pub fn last_event_seq(&self) -> Result<u64, StateError> {
+        last_event_seq(&self.conn)
+    }
+
+    /// One recorded transaction.
+    pub fn transaction(&self, txid: &Txid) -> Result<Option<TransactionRecord>, StateError> {
+        let ctx = "reading a transaction";
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{TX_COLUMNS} WHERE txid = ?1"))
+            .map_err(sql(ctx))?;
+        stmt.query_row([txid.to_string()], |r| Ok(tx_from(r)))
+            .optional()
+            .map_err(sql(ctx))?
+            .transpose()
+    }
+
+    /// Checks the store and returns the problems found (none when it is sound): SQLite's own
+    /// `integrity_check` and `foreign_key_check`, then the store's invariants (every instance
+    /// has its funding transaction and its `funding` event; every `spending` or `spent`
+    /// instance has its spend transaction and an execution pointing at it; confirmed
+    /// instances have heights and confirmed transactions; stored txids match the raw
+    /// transactions; event numbers have no gaps).
+    pub fn integrity_check(&self) -> Result<Vec<String>, StateError> {
+        integrity::check(&self.conn)
+    }
+}
+
+mod integrity;
+
+/// The columns [`tx_from`] reads, as the start of a query.
+const TX_COLUMNS: &str = "SELECT txid, instance_id, kind, purpose, status, raw, fee, height, \
+                          replaces, time FROM transactions";
+
+/// Reads the last event number.
+pub(crate) fn last_event_seq(conn: &Connection) -> Result<u64, StateError> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql("reading the last event number"))?;
+    from_i64(seq, "an event number")
+}
+
+fn read_instance(conn: &Connection, id: &str) -> Result<Option<InstanceRecord>, StateError> {
+    let ctx = "reading an instance";
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, artifact_id, contract, network, args, descriptor, address,
+                    script_pubkey, amount, funding_txid, funding_vout, status, height,
+                    spend_txid, spent_height, created, updated
+             FROM instances WHERE id = ?1",
+        )
+        .map_err(sql(ctx))?;
+    let Some(mut record) = stmt
+        .query_row([id], |r| Ok(instance_from(r)))
+        .optional()
+        .map_err(sql(ctx))?
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, instance_id, path, txid, args, fee, vsize, height, time
+             FROM executions WHERE instance_id = ?1 ORDER BY seq",
+        )
+        .map_err(sql(ctx))?;
+    let rows = stmt
+        .query_map([id], |r| Ok(execution_from(r)))
+        .map_err(sql(ctx))?;
+    for row in rows {
+        record.executions.push(row.map_err(sql(ctx))??);
+    }
+    let mut stmt = conn
+        .prepare_cached(&format!("{TX_COLUMNS} WHERE instance_id = ?1 ORDER BY num"))
+        .map_err(sql(ctx))?;
+    let rows = stmt.query_map([id], |r| Ok(tx_from(r))).map_err(sql(ctx))?;
+    for row in rows {
+        record.transactions.push(row.map_err(sql(ctx))??);
+    }
+    Ok(Some(record))
+}
+
+/// Reads column `i` of a row, as part of decoding a record.
+fn col<T: rusqlite::types::FromSql>(r: &Row<'_>, i: usize) -> Result<T, StateError> {
+    r.get(i).map_err(sql("decoding a stored row"))
+}
+
+fn instance_from(r: &Row<'_>) -> Result<InstanceRecord, StateError> {
+    Ok(InstanceRecord {
+        id: col(r, 0)?,
+        artifact_id: col(r, 1)?,
+        contract: col(r, 2)?,
+        network: parse_network(&col::<String>(r, 3)?)?,
+        args: args_from_json(&col::<String>(r, 4)?)?,
+        descriptor: col(r, 5)?,
+        address: col(r, 6)?,
+        script_pubkey: ScriptBuf::from_hex(&col::<String>(r, 7)?)
+            .map_err(|e| corrupt(format!("a stored script does not decode: {e}")))?,
+        amount: amount(col(r, 8)?)?,
+        funding_txid: parse_txid(&col::<String>(r, 9)?)?,
+        funding_vout: from_i64(col(r, 10)?, "an output index")?,
+        status: InstanceStatus::parse(&col::<String>(r, 11)?)?,
+        height: opt_height(col(r, 12)?)?,
+        spend_txid: col::<Option<String>>(r, 13)?
+            .map(|t| parse_txid(&t))
+            .transpose()?,
+        spent_height: opt_height(col(r, 14)?)?,
+        created: from_i64(col(r, 15)?, "a time")?,
+        updated: from_i64(col(r, 16)?, "a time")?,
+        executions: Vec::new(),
+        transactions: Vec::new(),
+    })
+}
+
+fn summary_from(r: &Row<'_>) -> Result<InstanceSummary, StateError> {
+    Ok(InstanceSummary {
+        id: col(r, 0)?,
+        contract: col(r, 1)?,
+        network: parse_network(&col::<String>(r, 2)?)?,
+        status: InstanceStatus::parse(&col::<String>(r, 3)?)?,
+        address: col(r, 4)?,
+        amount: amount(col(r, 5)?)?,
+        height: opt_height(col(r, 6)?)?,
+        created: from_i64(col(r, 7)?, "a time")?,
+        updated: from_i64(col(r, 8)?, "a time")?,
+    })
+}
+
+fn execution_from(r: &Row<'_>) -> Result<ExecutionRecord, StateError> {
+    Ok(ExecutionRecord {
+        seq: from_i64(col(r, 0)?, "an execution number")?,
+        instance: col(r, 1)?,
+        path: col(r, 2)?,
+        txid: parse_txid(&col::<String>(r, 3)?)?,
+        args: args_from_json(&col::<String>(r, 4)?)?,
+        fee: amount(col(r, 5)?)?,
+        vsize: from_i64(col(r, 6)?, "a vsize")?,
+        height: opt_height(col(r, 7)?)?,
+        time: from_i64(col(r, 8)?, "a time")?,
+    })
+}
+
+fn tx_from(r: &Row<'_>) -> Result<TransactionRecord, StateError> {
+    Ok(TransactionRecord {
+        txid: parse_txid(&col::<String>(r, 0)?)?,
+        instance: col(r, 1)?,
+        kind: TxKind::parse(&col::<String>(r, 2)?)?,
+        purpose: TxKind::parse(&col::<String>(r, 3)?)?,
+        status: TransactionStatus::parse(&col::<String>(r, 4)?)?,
+        raw_hex: col(r, 5)?,
+        fee: amount(col(r, 6)?)?,
+        height: opt_height(col(r, 7)?)?,
+        replaces: col::<Option<String>>(r, 8)?
+            .map(|t| parse_txid(&t))
+            .transpose()?,
+        time: from_i64(col(r, 9)?, "a time")?,
+    })
+}
+
+fn event_from(r: &Row<'_>) -> Result<Event, StateError> {
+    let payload: String = col(r, 4)?;
+    Ok(Event {
+        seq: from_i64(col(r, 0)?, "an event number")?,
+        time: from_i64(col(r, 1)?, "a time")?,
+        instance: col(r, 2)?,
+        kind: col(r, 3)?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| corrupt(format!("an event payload is not JSON: {e}")))?,
+    })
+}
+
+/// Parses a stored txid.
+fn parse_txid(text: &str) -> Result<Txid, StateError> {
+    text.parse()
+        .map_err(|e| corrupt(format!("a stored txid `{text}` does not parse: {e}")))
+}
+
+/// Parses a stored network name.
+fn parse_network(text: &str) -> Result<Network, StateError> {
+    text.parse()
+        .map_err(|_| corrupt(format!("unknown stored network `{text}`")))
+}
+
+/// Converts a stored integer that must not be negative.
+fn from_i64<T: TryFrom<i64>>(value: i64, what: &str) -> Result<T, StateError> {
+    T::try_from(value).map_err(|_| corrupt(format!("{what} out of range: {value}")))
+}
+
+/// Converts a caller's integer for storage.
+fn to_i64(value: u64, what: &str) -> Result<i64, StateError> {
+    i64::try_from(value).map_err(|_| invalid(format!("{what} too large to store: {value}")))
+}
+
+fn amount(sat: i64) -> Result<Amount, StateError> {
+    Ok(Amount::from_sat(from_i64(sat, "an amount")?))
+}
+
+fn opt_height(height: Option<i64>) -> Result<Option<u32>, StateError> {
+    height.map(|h| from_i64(h, "a height")).transpose()
+}
+
+/// Encodes ordered name/value pairs as a JSON array of pairs.
+fn args_to_json(args: &[(String, String)]) -> Result<String, StateError> {
+    serde_json::to_string(args).map_err(|e| invalid(format!("arguments do not encode: {e}")))
+}
+
+fn args_from_json(text: &str) -> Result<Vec<(String, String)>, StateError> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("stored arguments do not decode: {e}")))
+}

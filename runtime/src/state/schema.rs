@@ -1,0 +1,167 @@
+//! The store's SQL schema and how a connection is set up.
+//!
+//! In: a fresh connection to `state.sqlite`. Out: the same connection in WAL mode with
+//! `synchronous=FULL`, foreign keys on, the exclusive lock taken and the tables present, or an
+//! error if the file is from a newer version ([`StateError::NewerSchema`]) or is not a state
+//! store.
+//!
+//! The schema version lives in `PRAGMA user_version`: 0 means an empty file (the tables are
+//! created and the version set in one transaction), [`SCHEMA_VERSION`] is this build's.
+
+use rusqlite::{Connection, ErrorCode};
+
+use super::error::{sql, StateError};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The tables. Statuses and kinds are checked by the database itself, so no writer can store
+/// a value a reader does not know.
+const CREATE: &str = "
+CREATE TABLE artifacts (
+    id TEXT PRIMARY KEY,
+    contract TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE instance_counters (
+    prefix TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+);
+CREATE TABLE instances (
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    artifact_id TEXT NOT NULL REFERENCES artifacts(id),
+    contract TEXT NOT NULL,
+    network TEXT NOT NULL,
+    args TEXT NOT NULL,
+    descriptor TEXT NOT NULL,
+    address TEXT NOT NULL,
+    script_pubkey TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    funding_txid TEXT NOT NULL,
+    funding_vout INTEGER NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('funding', 'deployed', 'spending', 'spent', 'failed')),
+    height INTEGER,
+    spend_txid TEXT,
+    spent_height INTEGER,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE transactions (
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    txid TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL REFERENCES instances(id),
+    kind TEXT NOT NULL CHECK (kind IN ('fund', 'spend', 'bump')),
+    purpose TEXT NOT NULL CHECK (purpose IN ('fund', 'spend')),
+    status TEXT NOT NULL
+        CHECK (status IN ('recorded', 'broadcast', 'confirmed', 'replaced', 'abandoned')),
+    raw TEXT NOT NULL,
+    fee INTEGER NOT NULL CHECK (fee >= 0),
+    height INTEGER,
+    replaces TEXT REFERENCES transactions(txid),
+    time INTEGER NOT NULL
+);
+CREATE INDEX transactions_instance ON transactions(instance_id);
+CREATE TABLE executions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL REFERENCES instances(id),
+    path TEXT NOT NULL,
+    txid TEXT NOT NULL REFERENCES transactions(txid),
+    args TEXT NOT NULL,
+    fee INTEGER NOT NULL CHECK (fee >= 0),
+    vsize INTEGER NOT NULL,
+    height INTEGER,
+    time INTEGER NOT NULL
+);
+CREATE INDEX executions_instance ON executions(instance_id);
+CREATE INDEX executions_txid ON executions(txid);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    instance_id TEXT REFERENCES instances(id),
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX events_instance ON events(instance_id);
+CREATE INDEX instances_status ON instances(status) WHERE status IN ('funding', 'spending');
+";
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, StateError> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql("reading the schema version"))
+}
+
+/// Configures `conn` and creates or checks the schema.
+///
+/// `path` is only used in messages.
+pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateError> {
+    let in_use = |context: &'static str| {
+        move |e: rusqlite::Error| {
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            ) {
+                StateError::InUse {
+                    path: path.to_string(),
+                }
+            } else {
+                StateError::Sqlite {
+                    context: context.to_string(),
+                    source: e,
+                }
+            }
+        }
+    };
+    conn.busy_timeout(std::time::Duration::from_millis(0))
+        .map_err(sql("configuring state.sqlite"))?;
+    // The version is checked before anything is written, so a newer file is never touched.
+    let version = user_version(conn).map_err(|e| match e {
+        StateError::Sqlite { source, .. } => in_use("reading the schema version")(source),
+        other => other,
+    })?;
+    if version > SCHEMA_VERSION {
+        return Err(StateError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .map_err(in_use("configuring state.sqlite"))?;
+    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+        .map_err(in_use("configuring state.sqlite"))?;
+    // The first write transaction takes the exclusive lock and keeps it until the connection
+    // closes.
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; BEGIN EXCLUSIVE; COMMIT;")
+        .map_err(in_use("locking state.sqlite"))?;
+    // Read again under the lock: another process may have created the tables meanwhile.
+    let version = user_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(StateError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(sql("reading the schema"))?;
+        if tables != 0 {
+            return Err(StateError::NotAStateStore {
+                path: path.to_string(),
+            });
+        }
+        let tx = conn
+            .transaction()
+            .map_err(sql("creating the state tables"))?;
+        tx.execute_batch(CREATE)
+            .map_err(sql("creating the state tables"))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql("setting the schema version"))?;
+        tx.commit().map_err(sql("creating the state tables"))?;
+    }
+    Ok(())
+}

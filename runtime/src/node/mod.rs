@@ -1,0 +1,500 @@
+//! `biscol node`: an [`EmbeddedChain`] served on loopback over HTTP.
+//!
+//! In: an open [`EmbeddedChain`] and a [`NodeConfig`] (address to bind, authentication). Out: a
+//! [`Node`] serving, on one background thread,
+//!
+//! * Bitcoin Core's JSON-RPC (1.0 and 2.0, single and batch requests) on `POST /` and
+//!   `POST /wallet/<name>`, with HTTP basic authentication (a user and password, or a cookie file
+//!   `.cookie` written in the chain folder like Core's, `__cookie__:<64 hex digits>`, mode 0600,
+//!   removed on shutdown). Methods and result shapes follow Core; see [`rpc`] for the list and
+//!   the one extension, `biscol_generate` (mining with a time advance);
+//! * a subset of the Esplora REST API under `/esplora/` (no authentication, like Esplora), enough
+//!   for `esplora-client`'s blocking client and [`crate::chain::esplora::EsploraChain`]; see
+//!   [`esplora`].
+//!
+//! Invariants: no request, however malformed, panics or stops the server; request bodies above
+//! [`MAX_BODY`] bytes are refused with HTTP 413; the cookie's contents are never logged; the
+//! chain is owned by the worker thread, so requests are served one at a time, in order.
+//! [`Node::shutdown`] stops the worker, removes the cookie and hands the chain back.
+
+pub mod esplora;
+pub mod rpc;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bitcoin::BlockHash;
+use tiny_http::{Header, Method, Response, Server};
+
+use crate::chain::embedded::EmbeddedChain;
+
+/// The largest request body the node reads (4 MiB).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The default address: loopback, Bitcoin Core's regtest RPC port.
+pub const DEFAULT_BIND: &str = "127.0.0.1:18443";
+/// The cookie file's name in the chain folder.
+pub const COOKIE_FILE: &str = ".cookie";
+/// The user name in the cookie file, as Core writes it.
+pub const COOKIE_USER: &str = "__cookie__";
+
+/// How clients authenticate to the JSON-RPC endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A fixed user and password.
+    UserPass {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// A random password written to `<chain folder>/.cookie` for user `__cookie__`.
+    Cookie,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password is a secret: it is never printed.
+        match self {
+            Auth::UserPass { user, .. } => f
+                .debug_struct("UserPass")
+                .field("user", user)
+                .field("password", &"<hidden>")
+                .finish(),
+            Auth::Cookie => f.write_str("Cookie"),
+        }
+    }
+}
+
+/// Where and how the node serves.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The address to bind; port 0 picks a free port ([`Node::local_addr`] tells which).
+    pub bind: SocketAddr,
+    /// The JSON-RPC authentication.
+    pub auth: Auth,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 18443)),
+            auth: Auth::Cookie,
+        }
+    }
+}
+
+/// Why the node could not start or stop.
+#[derive(Debug)]
+pub enum NodeError {
+    /// The address could not be bound (in use, not permitted...).
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the HTTP server said.
+        detail: String,
+    },
+    /// The cookie file could not be written or removed.
+    Cookie {
+        /// The cookie file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The worker thread died (a bug: it should never panic).
+    Worker,
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Bind { addr, detail } => write!(f, "cannot listen on {addr}: {detail}"),
+            NodeError::Cookie { path, source } => {
+                write!(f, "cookie file {}: {source}", path.display())
+            }
+            NodeError::Worker => write!(f, "the node's worker thread stopped unexpectedly"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NodeError::Cookie { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A running node. Dropping it shuts it down too (without handing the chain back).
+pub struct Node {
+    addr: SocketAddr,
+    cookie: Option<PathBuf>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<EmbeddedChain>>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("addr", &self.addr)
+            .field("cookie", &self.cookie)
+            .finish()
+    }
+}
+
+/// The chain plus what the server derives from it: a block-hash index.
+pub(crate) struct State {
+    pub(crate) chain: EmbeddedChain,
+    index: HashMap<BlockHash, u32>,
+}
+
+impl State {
+    fn new(chain: EmbeddedChain) -> State {
+        let mut s = State {
+            chain,
+            index: HashMap::new(),
+        };
+        s.sync_index();
+        s
+    }
+
+    /// Brings the hash index up to the tip (blocks are only ever appended).
+    pub(crate) fn sync_index(&mut self) {
+        let tip = self.chain.height();
+        let from = self.index.len() as u32;
+        for h in from..=tip {
+            if let Some(hash) = self.chain.block_hash(h) {
+                self.index.insert(hash, h);
+            }
+        }
+    }
+
+    /// The height of a block on the chain.
+    pub(crate) fn height_of(&self, hash: &BlockHash) -> Option<u32> {
+        self.index.get(hash).copied()
+    }
+}
+
+/// Fills `buf` with operating-system randomness.
+fn random_hex(bytes: usize) -> String {
+    use bitcoin::secp256k1::rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    bitcoin::secp256k1::rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Writes the cookie file with owner-only permissions, replacing an old one.
+fn write_cookie(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(format!("{COOKIE_USER}:{secret}").as_bytes())?;
+    f.sync_all()
+}
+
+/// Standard base64 (RFC 4648, with padding), for comparing `Authorization` headers.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
+                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'=')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Node {
+    /// Binds `config.bind`, writes the cookie when asked to, and starts serving `chain` on a
+    /// background thread.
+    pub fn start(chain: EmbeddedChain, config: NodeConfig) -> Result<Node, NodeError> {
+        let server = Server::http(config.bind).map_err(|e| NodeError::Bind {
+            addr: config.bind,
+            detail: e.to_string(),
+        })?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| NodeError::Bind {
+                addr: config.bind,
+                detail: "the server has no IP address".into(),
+            })?;
+        let (expected, cookie) = match &config.auth {
+            Auth::UserPass { user, password } => (format!("{user}:{password}"), None),
+            Auth::Cookie => {
+                let secret = random_hex(32);
+                let path = chain.path().join(COOKIE_FILE);
+                write_cookie(&path, &secret).map_err(|source| NodeError::Cookie {
+                    path: path.clone(),
+                    source,
+                })?;
+                (format!("{COOKIE_USER}:{secret}"), Some(path))
+            }
+        };
+        let expected_header = format!("Basic {}", base64(expected.as_bytes()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_worker = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("biscol-node".into())
+            .spawn(move || {
+                let mut state = State::new(chain);
+                while !stop_worker.load(Ordering::SeqCst) {
+                    match server.recv_timeout(Duration::from_millis(50)) {
+                        Ok(Some(request)) => serve(&mut state, &expected_header, request),
+                        Ok(None) => {}
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+                state.chain
+            })
+            .map_err(|e| NodeError::Bind {
+                addr: config.bind,
+                detail: format!("cannot start the worker thread: {e}"),
+            })?;
+        Ok(Node {
+            addr,
+            cookie,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Starts a node, calls `ready` with it (to print the address), serves until `stop`
+    /// returns true (polled every 100 ms), then shuts down. For a foreground `biscol node`.
+    pub fn run_until(
+        chain: EmbeddedChain,
+        config: NodeConfig,
+        ready: impl FnOnce(&Node),
+        stop: impl Fn() -> bool,
+    ) -> Result<EmbeddedChain, NodeError> {
+        let node = Node::start(chain, config)?;
+        ready(&node);
+        while !stop() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        node.shutdown()
+    }
+
+    /// The address the node listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The JSON-RPC URL, `http://<addr>`.
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The Esplora base URL, `http://<addr>/esplora`.
+    pub fn esplora_url(&self) -> String {
+        format!("http://{}/esplora", self.addr)
+    }
+
+    /// The cookie file, when the node authenticates with one.
+    pub fn cookie_path(&self) -> Option<&Path> {
+        self.cookie.as_deref()
+    }
+
+    fn stop_worker(&mut self) -> Result<EmbeddedChain, NodeError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let joined = match self.thread.take() {
+            Some(t) => t.join().map_err(|_| NodeError::Worker),
+            None => Err(NodeError::Worker),
+        };
+        let removed = match self.cookie.take() {
+            Some(path) => match std::fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(NodeError::Cookie { path, source }),
+            },
+            None => Ok(()),
+        };
+        let chain = joined?;
+        removed?;
+        Ok(chain)
+    }
+
+    /// Stops serving, waits for the worker, removes the cookie and returns the chain.
+    pub fn shutdown(mut self) -> Result<EmbeddedChain, NodeError> {
+        self.stop_worker()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.stop_worker();
+        }
+    }
+}
+
+/// An HTTP answer before it becomes a `tiny_http::Response`.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn text(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain",
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub(crate) fn json(status: u16, value: &serde_json::Value) -> Reply {
+        let mut body = value.to_string().into_bytes();
+        body.push(b'\n');
+        Reply {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+
+    pub(crate) fn binary(body: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "application/octet-stream",
+            body,
+        }
+    }
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+/// Reads at most [`MAX_BODY`] bytes; `None` when the body is larger or unreadable.
+fn read_body(request: &mut tiny_http::Request) -> Option<Vec<u8>> {
+    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+        return None;
+    }
+    let mut body = Vec::new();
+    let limit = MAX_BODY as u64 + 1;
+    request.as_reader().take(limit).read_to_end(&mut body).ok()?;
+    if body.len() > MAX_BODY {
+        return None;
+    }
+    Some(body)
+}
+
+/// Answers one HTTP request. Every failure becomes an HTTP answer; nothing here panics.
+fn serve(state: &mut State, expected_auth: &str, mut request: tiny_http::Request) {
+    let url = request.url().to_string();
+    let path = url.split('?').next().unwrap_or("").to_string();
+    let method = request.method().clone();
+    let reply = if let Some(rest) = path.strip_prefix("/esplora") {
+        match method {
+            Method::Get => esplora::get(state, rest),
+            Method::Post => match read_body(&mut request) {
+                Some(body) => esplora::post(state, rest, &body),
+                None => Reply::text(413, "Request body too large"),
+            },
+            _ => Reply::text(405, "Method not allowed"),
+        }
+    } else if path == "/" || path.starts_with("/wallet/") {
+        let authorized = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .is_some_and(|h| constant_time_eq(h.value.as_bytes(), expected_auth.as_bytes()));
+        if !authorized {
+            // Core answers 401 with no body and a challenge; so does this node.
+            let mut r = Response::empty(401);
+            if let Some(h) = header("WWW-Authenticate", "Basic realm=\"jsonrpc\"") {
+                r.add_header(h);
+            }
+            let _ = request.respond(r);
+            return;
+        }
+        if method != Method::Post {
+            Reply::text(405, "JSONRPC server handles only POST requests")
+        } else {
+            match read_body(&mut request) {
+                Some(body) => rpc::handle(state, &body),
+                None => Reply::text(413, "Request body too large"),
+            }
+        }
+    } else {
+        Reply::text(404, "Not found")
+    };
+    let mut response = Response::from_data(reply.body).with_status_code(reply.status);
+    if let Some(h) = header("Content-Type", reply.content_type) {
+        response.add_header(h);
+    }
+    let _ = request.respond(response);
+}
+
+/// Formats satoshis as a BTC JSON number.
+pub(crate) fn btc(sats: u64) -> serde_json::Value {
+    serde_json::Number::from_f64(sats as f64 / 100_000_000.0)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Formats satoshis as Core's `FormatMoney` does (at least two decimals, trailing zeros cut).
+pub(crate) fn format_money(sats: u64) -> String {
+    let mut s = format!("{}.{:08}", sats / 100_000_000, sats % 100_000_000);
+    while s.ends_with('0') && s.len() > s.find('.').map_or(0, |p| p + 3) {
+        s.pop();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn money_formats_like_core() {
+        assert_eq!(format_money(5_000_000_000), "50.00");
+        assert_eq!(format_money(1), "0.00000001");
+        assert_eq!(format_money(10_000), "0.0001");
+    }
+}

@@ -140,9 +140,9 @@ impl ChainBackend for EsploraChain {
                 if (400..500).contains(&status) =>
             {
                 match core_error(&message) {
-                    Some((code, msg)) => Err(rejection(&*self, tx, code, &msg, &|op| {
-                        self.spender(op)
-                    })),
+                    Some((code, msg)) => {
+                        Err(rejection(&*self, tx, code, &msg, &|op| self.spender(op)))
+                    }
                     None => Err(rejection(&*self, tx, -26, message.trim(), &|op| {
                         self.spender(op)
                     })),

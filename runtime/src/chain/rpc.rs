@@ -159,7 +159,8 @@ impl CoreRpcChain {
         method: &str,
         args: &[Value],
     ) -> Result<T, ChainError> {
-        self.try_call(method, args).map_err(|e| self.fail(method, e))
+        self.try_call(method, args)
+            .map_err(|e| self.fail(method, e))
     }
 
     fn fail(&self, method: &str, e: CallError) -> ChainError {
@@ -223,8 +224,10 @@ impl ChainBackend for CoreRpcChain {
                 .ok_or_else(|| ChainError::Corrupt {
                     detail: "sendrawtransaction did not return a txid".into(),
                 }),
-            Err(CallError::Rpc { code, message }) if matches!(code, -25..=-22) => {
-                Err(rejection(&*self, tx, code, &message, &|op| self.spender(op)))
+            Err(CallError::Rpc { code, message }) if matches!(code, -27..=-25) => {
+                Err(rejection(&*self, tx, code, &message, &|op| {
+                    self.spender(op)
+                }))
             }
             Err(e) => {
                 let _ = txid;
@@ -247,12 +250,12 @@ impl ChainBackend for CoreRpcChain {
         {
             let txid: Txid = field_parse(u, "txid", what)?;
             let vout = field_u32(u, "vout", what)?;
-            let value = u
-                .get("amount")
-                .and_then(btc_to_sat)
-                .ok_or_else(|| ChainError::Corrupt {
-                    detail: "scantxoutset: bad 'amount'".into(),
-                })?;
+            let value =
+                u.get("amount")
+                    .and_then(btc_to_sat)
+                    .ok_or_else(|| ChainError::Corrupt {
+                        detail: "scantxoutset: bad 'amount'".into(),
+                    })?;
             out.push(Utxo {
                 outpoint: OutPoint { txid, vout },
                 txout: TxOut {
@@ -274,10 +277,7 @@ impl ChainBackend for CoreRpcChain {
                 Err(CallError::Rpc { code: -5, .. }) => return Ok(TxStatus::Unknown),
                 Err(e) => return Err(self.fail("getrawtransaction", e)),
             };
-        let confirmations = r
-            .get("confirmations")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let confirmations = r.get("confirmations").and_then(Value::as_u64).unwrap_or(0);
         let Some(block_hash) = r
             .get("blockhash")
             .and_then(Value::as_str)
@@ -298,8 +298,10 @@ impl ChainBackend for CoreRpcChain {
     }
 
     fn transaction(&self, txid: &Txid) -> Result<Option<Transaction>, ChainError> {
-        match self.try_call::<String>("getrawtransaction", &[json!(txid.to_string()), json!(false)])
-        {
+        match self.try_call::<String>(
+            "getrawtransaction",
+            &[json!(txid.to_string()), json!(false)],
+        ) {
             Ok(hex) => deserialize_hex(&hex)
                 .map(Some)
                 .map_err(|e| ChainError::Corrupt {
@@ -363,7 +365,8 @@ impl ChainBackend for CoreRpcChain {
                 );
                 if let Err(CallError::Rpc { code: -32601, .. }) = r {
                     return Err(ChainError::Unsupported {
-                        operation: "mining with a time advance (only biscol node has biscol_generate)",
+                        operation:
+                            "mining with a time advance (only biscol node has biscol_generate)",
                     });
                 }
                 r
@@ -441,7 +444,10 @@ fn fee_of(chain: &dyn ChainBackend, tx: &Transaction) -> Option<u64> {
 }
 
 /// The coins `tx` spends with their confirmation height (`None` in the mempool).
-fn spent_coins(chain: &dyn ChainBackend, tx: &Transaction) -> Option<Vec<(TxOut, Option<u32>, bool)>> {
+fn spent_coins(
+    chain: &dyn ChainBackend,
+    tx: &Transaction,
+) -> Option<Vec<(TxOut, Option<u32>, bool)>> {
     let mut v = Vec::with_capacity(tx.input.len());
     for i in &tx.input {
         let prev = chain.transaction(&i.previous_output.txid).ok()??;
@@ -545,10 +551,7 @@ pub(crate) fn rejection(
         )
     };
     if code == -27
-        || matches!(
-            reason_token,
-            "txn-already-in-mempool" | "txn-already-known"
-        )
+        || matches!(reason_token, "txn-already-in-mempool" | "txn-already-known")
         || message.starts_with("Transaction already in block chain")
         || message.starts_with("Transaction outputs already in utxo set")
     {
@@ -584,7 +587,10 @@ pub(crate) fn rejection(
         let relay = rules::vsize(tx) * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
         if let (Some(conflict), Some(tail)) = (
             conflict_from_inputs(),
-            message.rsplit("; ").next().filter(|_| message.contains(" < ")),
+            message
+                .rsplit("; ")
+                .next()
+                .filter(|_| message.contains(" < ")),
         ) {
             if let Some((a, b)) = two_numbers(tail, parse_money) {
                 let rule = if message.contains("less fees than conflicting") {
@@ -676,16 +682,23 @@ pub(crate) fn rejection(
             }),
             Err(_) => generic(),
         },
-        "bad-txns-too-many-sigops" => match message.rsplit(", ").next().and_then(|n| n.parse().ok())
+        "bad-txns-too-many-sigops" => {
+            match message.rsplit(", ").next().and_then(|n| n.parse().ok()) {
+                Some(cost) => rejected(TxReject::SigopCost {
+                    cost,
+                    max: rules::MAX_STANDARD_TX_SIGOPS_COST,
+                }),
+                None => generic(),
+            }
+        }
+        "min" | "mempool"
+            if message.contains("min fee not met") || message.contains("min relay fee not met") =>
         {
-            Some(cost) => rejected(TxReject::SigopCost {
-                cost,
-                max: rules::MAX_STANDARD_TX_SIGOPS_COST,
-            }),
-            None => generic(),
-        },
-        "min" | "mempool" if message.contains("min fee not met") || message.contains("min relay fee not met") => {
-            match message.rsplit(", ").next().and_then(|t| two_numbers(t, |n| n.parse().ok())) {
+            match message
+                .rsplit(", ")
+                .next()
+                .and_then(|t| two_numbers(t, |n| n.parse().ok()))
+            {
                 Some((fee, min)) => rejected(TxReject::FeeTooLow { fee, min }),
                 None => generic(),
             }
@@ -695,11 +708,9 @@ pub(crate) fn rejection(
             let prevouts: Option<Vec<TxOut>> =
                 spent_coins(chain, tx).map(|c| c.into_iter().map(|(o, _, _)| o).collect());
             if let Some(prevouts) = prevouts {
-                if let Err((input, error)) = biscol_script::verify_tx(
-                    tx,
-                    &prevouts,
-                    biscol_script::VerifyFlags::CONSENSUS,
-                ) {
+                if let Err((input, error)) =
+                    biscol_script::verify_tx(tx, &prevouts, biscol_script::VerifyFlags::CONSENSUS)
+                {
                     return rejected(TxReject::Script {
                         input: input.unwrap_or(0),
                         error,
@@ -730,8 +741,13 @@ pub(crate) fn rejection(
                 Ok(()) => generic(),
             }
         }
-        "version" | "tx-size" | "tx-size-small" | "scriptsig-size" | "scriptsig-not-pushonly"
-        | "scriptpubkey" | "dust" => match rules::check_standard(tx) {
+        "version"
+        | "tx-size"
+        | "tx-size-small"
+        | "scriptsig-size"
+        | "scriptsig-not-pushonly"
+        | "scriptpubkey"
+        | "dust" => match rules::check_standard(tx) {
             Err(r) => rejected(r),
             Ok(()) => generic(),
         },

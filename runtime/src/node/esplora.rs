@@ -349,11 +349,7 @@ fn tx(state: &State, txid: &str, rest: &[&str]) -> Reply {
 fn outspend(state: &State, op: OutPoint) -> Value {
     for t in state.chain.mempool_txids() {
         if let Ok(Some(spender)) = state.chain.transaction(&t) {
-            if let Some(vin) = spender
-                .input
-                .iter()
-                .position(|i| i.previous_output == op)
-            {
+            if let Some(vin) = spender.input.iter().position(|i| i.previous_output == op) {
                 return json!({"spent": true, "txid": t.to_string(), "vin": vin, "status": {"confirmed": false}});
             }
         }

@@ -407,7 +407,11 @@ fn read_body(request: &mut tiny_http::Request) -> Option<Vec<u8>> {
     }
     let mut body = Vec::new();
     let limit = MAX_BODY as u64 + 1;
-    request.as_reader().take(limit).read_to_end(&mut body).ok()?;
+    request
+        .as_reader()
+        .take(limit)
+        .read_to_end(&mut body)
+        .ok()?;
     if body.len() > MAX_BODY {
         return None;
     }
@@ -454,7 +458,11 @@ fn serve(state: &mut State, expected_auth: &str, mut request: tiny_http::Request
     } else {
         Reply::text(404, "Not found")
     };
-    let mut response = Response::from_data(reply.body).with_status_code(reply.status);
+    // Always a Content-Length, never chunked: Core's clients (rust-jsonrpc) refuse chunked
+    // answers.
+    let mut response = Response::from_data(reply.body)
+        .with_status_code(reply.status)
+        .with_chunked_threshold(usize::MAX);
     if let Some(h) = header("Content-Type", reply.content_type) {
         response.add_header(h);
     }

@@ -26,9 +26,7 @@
 //! broadcasts there, then deletes the copy.
 
 use bitcoin::consensus::encode::{deserialize_hex, serialize_hex};
-use bitcoin::{
-    Address, Block, BlockHash, Network, OutPoint, Script, ScriptBuf, Transaction, Txid,
-};
+use bitcoin::{Address, Block, BlockHash, Network, OutPoint, Script, ScriptBuf, Transaction, Txid};
 use serde_json::{json, Map, Value};
 
 use super::{btc, format_money, Reply, State};
@@ -299,7 +297,10 @@ fn usage(method: &str, names: &[&str], required: usize) -> RpcError {
             }
         })
         .collect();
-    err(-1, format!("{method} {}", args.join(" ")).trim().to_string())
+    err(
+        -1,
+        format!("{method} {}", args.join(" ")).trim().to_string(),
+    )
 }
 
 /// Runs one method.
@@ -534,7 +535,10 @@ fn header_json(state: &State, height: u32, block: &Block, with_sizes: bool) -> V
     });
     if let Some(o) = v.as_object_mut() {
         if height > 0 {
-            o.insert("previousblockhash".into(), json!(h.prev_blockhash.to_string()));
+            o.insert(
+                "previousblockhash".into(),
+                json!(h.prev_blockhash.to_string()),
+            );
         }
         if let Some(next) = state.chain.block_hash(height + 1) {
             o.insert("nextblockhash".into(), json!(next.to_string()));
@@ -645,7 +649,8 @@ fn tx_json(tx: &Transaction) -> Value {
                 })
             };
             if !i.witness.is_empty() {
-                v["txinwitness"] = Value::Array(i.witness.iter().map(|w| json!(hex::encode(w))).collect());
+                v["txinwitness"] =
+                    Value::Array(i.witness.iter().map(|w| json!(hex::encode(w))).collect());
             }
             v["sequence"] = json!(i.sequence.0);
             v
@@ -747,16 +752,18 @@ fn gettxout(state: &State, p: &Params) -> Result<Value, RpcError> {
         }
         if mempool.contains(&txid) {
             let tx = state.chain.transaction(&txid).map_err(internal)?;
-            return Ok(match tx.as_ref().and_then(|t| t.output.get(vout as usize)) {
-                Some(o) => json!({
-                    "bestblock": tip.hash.to_string(),
-                    "confirmations": 0,
-                    "value": btc(o.value.to_sat()),
-                    "scriptPubKey": script_pubkey_json(&o.script_pubkey),
-                    "coinbase": false,
-                }),
-                None => Value::Null,
-            });
+            return Ok(
+                match tx.as_ref().and_then(|t| t.output.get(vout as usize)) {
+                    Some(o) => json!({
+                        "bestblock": tip.hash.to_string(),
+                        "confirmations": 0,
+                        "value": btc(o.value.to_sat()),
+                        "scriptPubKey": script_pubkey_json(&o.script_pubkey),
+                        "coinbase": false,
+                    }),
+                    None => Value::Null,
+                },
+            );
         }
     }
     Ok(
@@ -816,7 +823,12 @@ fn scantxoutset(state: &State, p: &Params) -> Result<Value, RpcError> {
                 .get("desc")
                 .and_then(Value::as_str)
                 .ok_or_else(|| err(-8, "Scan object needs to be either a string or an object"))?,
-            _ => return Err(err(-8, "Scan object needs to be either a string or an object")),
+            _ => {
+                return Err(err(
+                    -8,
+                    "Scan object needs to be either a string or an object",
+                ))
+            }
         };
         scripts.push((scan_descriptor(desc)?, desc.to_string()));
     }

@@ -270,7 +270,7 @@ fn scenario_through_the_trait_with_the_cookie() {
         1_000,
         Sequence::ENABLE_RBF_NO_LOCKTIME,
     );
-    sign_p2tr_key(&mut early, &[young.txout.clone()], &signer);
+    sign_p2tr_key(&mut early, std::slice::from_ref(&young.txout), &signer);
     assert_eq!(
         rejected(c.broadcast(&early)),
         TxReject::CoinbaseMaturity {
@@ -295,7 +295,7 @@ fn scenario_through_the_trait_with_the_cookie() {
         other.txout.value.to_sat() - 100,
         Sequence::ENABLE_RBF_NO_LOCKTIME,
     );
-    sign_p2tr_key(&mut dust, &[other.txout.clone()], &signer);
+    sign_p2tr_key(&mut dust, std::slice::from_ref(&other.txout), &signer);
     assert!(matches!(
         rejected(c.broadcast(&dust)),
         TxReject::Dust {
@@ -501,7 +501,7 @@ fn core_response_shapes() {
         2_000,
         Sequence::ENABLE_RBF_NO_LOCKTIME,
     );
-    sign_p2tr_key(&mut tx, &[coin.clone()], &signer);
+    sign_p2tr_key(&mut tx, std::slice::from_ref(&coin), &signer);
     let txid = tx.compute_txid().to_string();
     let hex = serialize_hex(&tx);
     let before = raw.ok("getrawmempool", json!([]));

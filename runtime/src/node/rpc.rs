@@ -344,7 +344,7 @@ pub(crate) fn call(state: &mut State, method: &str, params: Value) -> Result<Val
             };
             match verbosity {
                 0 => Ok(json!(serialize_hex(&block))),
-                1 | 2 | 3 => {
+                1..=3 => {
                     let mut v = header_json(state, height, &block, true);
                     let txs: Vec<Value> = if verbosity == 1 {
                         block
@@ -353,7 +353,7 @@ pub(crate) fn call(state: &mut State, method: &str, params: Value) -> Result<Val
                             .map(|t| json!(t.compute_txid().to_string()))
                             .collect()
                     } else {
-                        block.txdata.iter().map(|t| tx_json(t)).collect()
+                        block.txdata.iter().map(tx_json).collect()
                     };
                     if let Some(o) = v.as_object_mut() {
                         o.insert("tx".into(), Value::Array(txs));

@@ -1,0 +1,352 @@
+//! `EsploraChain` against `biscol node`'s `/esplora` endpoint: a real HTTP server on loopback
+//! over a temporary embedded chain. Blocks are mined through a `CoreRpcChain` to the same node.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use biscol_runtime::chain::embedded::EmbeddedChain;
+use biscol_runtime::chain::esplora::EsploraChain;
+use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
+use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
+use biscol_runtime::keystore::Keystore;
+use biscol_runtime::node::{self, Node, NodeConfig};
+use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
+use bitcoin::{Amount, Network, ScriptBuf, Sequence};
+use common::scenario::{one_in_one_out, sign_p2tr_key};
+
+fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
+    match r {
+        Err(ChainError::Rejected { reason, .. }) => reason,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn scenario_through_esplora() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keystore::open(dir.path().join("keys")).unwrap();
+    keys.create("miner").unwrap();
+    keys.create("payee").unwrap();
+    let wallet = Wallet::new(&keys, "miner").unwrap();
+    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+    let to = ScriptBuf::new_p2tr(&secp, keys.show("payee").unwrap().x_only(), None);
+    let config = NodeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        auth: node::Auth::Cookie,
+    };
+    let node = Node::start(
+        EmbeddedChain::open(dir.path().join("chain")).unwrap(),
+        config,
+    )
+    .unwrap();
+    let mut miner = CoreRpcChain::connect(
+        &node.rpc_url(),
+        Auth::CookieFile(node.cookie_path().unwrap().to_path_buf()),
+        Network::Regtest,
+    )
+    .unwrap();
+    let mut esplora = EsploraChain::connect(&node.esplora_url(), Network::Regtest).unwrap();
+    let e: &mut dyn ChainBackend = &mut esplora;
+
+    let hashes = wallet.mine(&mut miner, 101).unwrap();
+    let tip = e.tip().unwrap();
+    assert_eq!(tip, miner.tip().unwrap());
+    assert_eq!((tip.height, tip.hash), (101, hashes[100]));
+    assert_eq!(e.median_time_past_at(101).unwrap(), tip.median_time_past);
+    assert_eq!(e.median_time_past_at(0).unwrap(), 1_296_688_602);
+    assert_eq!(
+        e.median_time_past_at(50).unwrap(),
+        miner.median_time_past_at(50).unwrap()
+    );
+    assert!(matches!(
+        e.median_time_past_at(500),
+        Err(ChainError::InvalidArgument { .. })
+    ));
+    let coins = e.utxos(wallet.script_pubkey()).unwrap();
+    assert_eq!(coins.len(), 101);
+    assert!(coins.iter().all(|u| u.is_coinbase && u.height.is_some()));
+    assert!(matches!(
+        e.mine(1, wallet.script_pubkey(), None),
+        Err(ChainError::Unsupported { .. })
+    ));
+
+    // Pay through Esplora: the payment and the change are listed while unconfirmed.
+    let f = wallet
+        .fund(e, &to, Amount::from_sat(1_000_000), DEFAULT_FEE_RATE)
+        .unwrap();
+    assert_eq!(e.tx_status(&f.txid).unwrap(), TxStatus::Mempool);
+    assert_eq!(e.transaction(&f.txid).unwrap(), Some(f.tx.clone()));
+    let pending = e.utxos(&to).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].height, None);
+    let spent = f.tx.input[0].previous_output;
+    assert!(e
+        .utxos(wallet.script_pubkey())
+        .unwrap()
+        .iter()
+        .all(|u| u.outpoint != spent));
+
+    let mined = wallet.mine(&mut miner, 1).unwrap();
+    let e: &mut dyn ChainBackend = &mut esplora;
+    assert_eq!(
+        e.tx_status(&f.txid).unwrap(),
+        TxStatus::Confirmed {
+            height: 102,
+            block_hash: mined[0],
+            confirmations: 1
+        }
+    );
+    let paid = e.utxos(&to).unwrap();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0].outpoint, f.outpoint);
+    assert_eq!(paid[0].height, Some(102));
+    assert!(!paid[0].is_coinbase);
+    assert_eq!(
+        e.tx_status(&bitcoin::Txid::from_raw_hash(
+            bitcoin::hashes::Hash::all_zeros()
+        ))
+        .unwrap(),
+        TxStatus::Unknown
+    );
+    assert_eq!(
+        e.transaction(&bitcoin::Txid::from_raw_hash(
+            bitcoin::hashes::Hash::all_zeros()
+        ))
+        .unwrap(),
+        None
+    );
+
+    // Double spend of a coin spent in a block.
+    let mut double = f.tx.clone();
+    double.output[0].value = Amount::from_sat(900_000);
+    assert_eq!(
+        rejected(e.broadcast(&double)),
+        TxReject::SpentInChain {
+            input: 0,
+            outpoint: spent
+        }
+    );
+
+    // A mempool conflict that does not pay more.
+    let signer = keys.signing_key("miner").unwrap();
+    let next = e.tip().unwrap().height + 1;
+    let coin = e
+        .utxos(wallet.script_pubkey())
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.is_coinbase && next - u.height.unwrap() >= 100)
+        .max_by_key(|u| u.height)
+        .unwrap();
+    let prevouts = [coin.txout.clone()];
+    let mut first = one_in_one_out(
+        coin.outpoint,
+        coin.txout.value,
+        to.clone(),
+        1_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+    );
+    sign_p2tr_key(&mut first, &prevouts, &signer);
+    assert_eq!(e.broadcast(&first).unwrap(), first.compute_txid());
+    let mut second = one_in_one_out(
+        coin.outpoint,
+        coin.txout.value,
+        wallet.script_pubkey().to_owned(),
+        1_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+    );
+    sign_p2tr_key(&mut second, &prevouts, &signer);
+    match rejected(e.broadcast(&second)) {
+        TxReject::ReplacementRefused {
+            conflict,
+            rule:
+                ReplacementRule::FeeRate {
+                    new_sat_per_kvb,
+                    old_sat_per_kvb,
+                },
+        } => {
+            assert_eq!(conflict, first.compute_txid());
+            assert_eq!(new_sat_per_kvb, old_sat_per_kvb);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Paying more replaces it.
+    let mut third = one_in_one_out(
+        coin.outpoint,
+        coin.txout.value,
+        wallet.script_pubkey().to_owned(),
+        5_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+    );
+    sign_p2tr_key(&mut third, &prevouts, &signer);
+    e.broadcast(&third).unwrap();
+    assert_eq!(
+        e.tx_status(&first.compute_txid()).unwrap(),
+        TxStatus::Unknown
+    );
+
+    // An immature coinbase.
+    let young = e
+        .utxos(wallet.script_pubkey())
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.is_coinbase)
+        .max_by_key(|u| u.height)
+        .unwrap();
+    let mut early = one_in_one_out(
+        young.outpoint,
+        young.txout.value,
+        to.clone(),
+        1_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+    );
+    sign_p2tr_key(&mut early, std::slice::from_ref(&young.txout), &signer);
+    assert_eq!(
+        rejected(e.broadcast(&early)),
+        TxReject::CoinbaseMaturity {
+            input: 0,
+            needs: 100,
+            has: 1
+        }
+    );
+
+    // Mining with a time advance, through the RPC client; Esplora sees the new times.
+    let before = e.tip().unwrap();
+    miner.mine(1, wallet.script_pubkey(), Some(4_000)).unwrap();
+    let after = esplora.tip().unwrap();
+    assert_eq!(after.height, before.height + 1);
+    assert!(after.time >= before.time + 4_000);
+
+    node.shutdown().unwrap();
+}
+
+#[test]
+fn esplora_client_shapes_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keystore::open(dir.path().join("keys")).unwrap();
+    keys.create("miner").unwrap();
+    let wallet = Wallet::new(&keys, "miner").unwrap();
+    let config = NodeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        auth: node::Auth::UserPass {
+            user: "u".into(),
+            password: "p".into(),
+        },
+    };
+    let node = Node::start(
+        EmbeddedChain::open(dir.path().join("chain")).unwrap(),
+        config,
+    )
+    .unwrap();
+    let mut miner = CoreRpcChain::connect(
+        &node.rpc_url(),
+        Auth::UserPass("u".into(), "p".into()),
+        Network::Regtest,
+    )
+    .unwrap();
+    let hashes = wallet.mine(&mut miner, 101).unwrap();
+
+    let wrong = EsploraChain::connect(&node.esplora_url(), Network::Testnet).unwrap_err();
+    assert!(
+        matches!(wrong, ChainError::InvalidArgument { .. }),
+        "{wrong}"
+    );
+    let nowhere = EsploraChain::connect("http://127.0.0.1:1", Network::Regtest).unwrap_err();
+    assert!(matches!(nowhere, ChainError::Io { .. }), "{nowhere}");
+
+    // The client's own calls, parsed by the client.
+    let client = esplora_client::Builder::new(&node.esplora_url()).build_blocking();
+    assert_eq!(client.get_height().unwrap(), 101);
+    assert_eq!(client.get_tip_hash().unwrap(), hashes[100]);
+    assert_eq!(client.get_block_hash(1).unwrap(), hashes[0]);
+    let header = client.get_header_by_hash(&hashes[0]).unwrap();
+    assert_eq!(header.block_hash(), hashes[0]);
+    let status = client.get_block_status(&hashes[0]).unwrap();
+    assert!(status.in_best_chain);
+    assert_eq!(status.height, Some(1));
+    assert_eq!(status.next_best, Some(hashes[1]));
+    let block = client.get_block_by_hash(&hashes[0]).unwrap().unwrap();
+    assert_eq!(block.block_hash(), hashes[0]);
+    let info = client.get_block_info(&hashes[100]).unwrap();
+    assert_eq!(info.height, 101);
+    assert_eq!(info.previousblockhash, Some(hashes[99]));
+    let cb = block.txdata[0].compute_txid();
+    assert_eq!(
+        client.get_txid_at_block_index(&hashes[0], 0).unwrap(),
+        Some(cb)
+    );
+    assert_eq!(client.get_block_txids(&hashes[0]).unwrap(), vec![cb]);
+    let tx = client.get_tx_info(&cb).unwrap().unwrap();
+    assert!(tx.vin[0].is_coinbase);
+    assert_eq!(tx.fee, 0);
+    assert_eq!(tx.status.block_height, Some(1));
+    assert_eq!(tx.to_tx(), block.txdata[0]);
+    let st = client.get_tx_status(&cb).unwrap();
+    assert!(st.confirmed);
+    assert_eq!(st.block_hash, Some(hashes[0]));
+    let unknown = bitcoin::Txid::from_raw_hash(bitcoin::hashes::Hash::all_zeros());
+    assert!(!client.get_tx_status(&unknown).unwrap().confirmed);
+    assert_eq!(client.get_tx(&unknown).unwrap(), None);
+    let by_address = client
+        .get_address_utxos(&wallet.address(Network::Regtest))
+        .unwrap();
+    assert_eq!(by_address.len(), 101);
+    let by_script = client.get_scripthash_utxos(wallet.script_pubkey()).unwrap();
+    assert_eq!(by_script, by_address);
+    let out = client.get_output_status(&cb, 0).unwrap().unwrap();
+    assert!(!out.spent);
+    assert!(client.get_mempool_txids().unwrap().is_empty());
+
+    // Raw paths: text answers, 404s and 400s, never a crash.
+    let addr = node.local_addr();
+    let (status, body) = get(addr, &format!("/esplora/tx/{cb}/hex"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        bitcoin::consensus::encode::serialize_hex(&block.txdata[0])
+    );
+    assert_eq!(get(addr, "/esplora/tx/zz").0, 400);
+    assert_eq!(get(addr, &format!("/esplora/tx/{unknown}")).0, 404);
+    assert_eq!(get(addr, "/esplora/block-height/999").0, 404);
+    assert_eq!(get(addr, "/esplora/address/notanaddress/utxo").0, 400);
+    assert_eq!(get(addr, "/esplora/nothing/here").0, 404);
+
+    // A rejected broadcast: electrs's error text with Core's code and message.
+    let mut bad = block.txdata[0].clone();
+    bad.input[0].previous_output.vout = 0;
+    let err = client.broadcast(&bad).unwrap_err();
+    match err {
+        esplora_client::Error::HttpResponse { status, message } => {
+            assert_eq!(status, 400);
+            assert!(
+                message.starts_with("sendrawtransaction RPC error: {"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    node.shutdown().unwrap();
+}

@@ -188,6 +188,31 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// BIP340 signature of a 32-byte message with the key tweaked for a P2TR output with
+    /// `merkle_root` (the BIP341 key path). The tweaked key pair is erased before returning.
+    pub fn sign_schnorr_tap_tweaked(
+        &self,
+        msg: &secp256k1::Message,
+        merkle_root: Option<bitcoin::TapNodeHash>,
+    ) -> secp256k1::schnorr::Signature {
+        let secp = Secp256k1::new();
+        let mut tweaked = self.keypair.tap_tweak(&secp, merkle_root).to_keypair();
+        let sig = secp.sign_schnorr(msg, &tweaked);
+        tweaked.non_secure_erase();
+        sig
+    }
+
+    /// Runs `f` with a copy of the secret key, erased afterwards. Crate-private: only the
+    /// MuSig2 signer of the spend engine needs the scalar itself (`musig2` signs with it).
+    pub(crate) fn with_secret_key<R>(&self, f: impl FnOnce(&secp256k1::SecretKey) -> R) -> R {
+        let mut sk = self.keypair.secret_key();
+        let out = f(&sk);
+        sk.non_secure_erase();
+        out
+    }
+}
+
 impl Drop for SigningKey {
     fn drop(&mut self) {
         self.keypair.non_secure_erase();
@@ -427,6 +452,18 @@ impl Keystore {
             name: name.to_string(),
             keypair: x.0.to_keypair(&secp),
         })
+    }
+
+    /// The key whose master public key is `key` (compared in full, parity included), if the
+    /// keystore holds one. Only master keys are compared; no derivation is tried.
+    pub fn find_public_key(&self, key: &PublicKey) -> Result<Option<KeyInfo>, KeystoreError> {
+        Ok(self.list()?.into_iter().find(|k| k.public_key == *key))
+    }
+
+    /// The key whose master public key has the x-only form `key` (either parity), if the
+    /// keystore holds one. Only master keys are compared; no derivation is tried.
+    pub fn find_x_only(&self, key: &XOnlyPublicKey) -> Result<Option<KeyInfo>, KeystoreError> {
+        Ok(self.list()?.into_iter().find(|k| k.x_only() == *key))
     }
 
     /// Resolves `@NAME` to that key's public key.

@@ -169,6 +169,14 @@ fn scenario_through_the_trait_with_the_cookie() {
     assert_eq!(c.tx_status(&f.txid).unwrap(), TxStatus::Mempool);
     assert_eq!(c.transaction(&f.txid).unwrap(), Some(f.tx.clone()));
     assert!(c.utxos(&to).unwrap().is_empty(), "scantxoutset: chain only");
+    let spent = f.tx.input[0].previous_output;
+    assert!(
+        c.utxos(wallet.script_pubkey())
+            .unwrap()
+            .iter()
+            .all(|u| u.outpoint != spent),
+        "a coin the mempool spends is not listed"
+    );
 
     // The same transaction again: Core answers with its id.
     assert_eq!(c.broadcast(&f.tx).unwrap(), f.txid);
@@ -210,7 +218,6 @@ fn scenario_through_the_trait_with_the_cookie() {
     // A double spend of the coin the payment spent, now in a block.
     let mut double = f.tx.clone();
     double.output[0].value = Amount::from_sat(900_000);
-    let spent = f.tx.input[0].previous_output;
     assert_eq!(
         rejected(c.broadcast(&double)),
         TxReject::SpentInChain {
@@ -370,9 +377,19 @@ fn user_and_password_and_wrong_credentials() {
         network.to_string().contains("runs chain 'regtest'"),
         "{network}"
     );
-    // Mining on a chain configured as another network is refused before any call.
+    // No credentials at all: 401 with a challenge, like Core.
     let (status, _) = http(node.local_addr(), "POST", "/", None, "{}");
     assert_eq!(status, 401);
+    // Only loopback addresses are served.
+    let outside = NodeConfig {
+        bind: "0.0.0.0:0".parse().unwrap(),
+        auth: node::Auth::Cookie,
+    };
+    let chain2 = EmbeddedChain::open(dir.path().join("chain2")).unwrap();
+    assert!(matches!(
+        Node::start(chain2, outside),
+        Err(node::NodeError::Bind { .. })
+    ));
     node.shutdown().unwrap();
 }
 

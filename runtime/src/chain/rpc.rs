@@ -9,8 +9,8 @@
 //!
 //! What a Core node cannot tell, and so this backend does not:
 //! * [`ChainBackend::utxos`] uses `scantxoutset`, which sees the UTXO set of the chain only:
-//!   mempool outputs are missing and outputs a mempool transaction spends are still listed.
-//!   Every [`Utxo`] returned has a height.
+//!   outputs of mempool transactions are missing (every [`Utxo`] returned has a height). Outputs
+//!   a mempool transaction spends are dropped with one `gettxout` (mempool included) per output.
 //! * [`ChainBackend::tx_status`] and [`ChainBackend::transaction`] use `getrawtransaction`,
 //!   which finds a confirmed transaction only when the node runs with `-txindex` (a
 //!   `biscol node` indexes everything); otherwise a confirmed transaction is `Unknown`.
@@ -256,6 +256,14 @@ impl ChainBackend for CoreRpcChain {
                     .ok_or_else(|| ChainError::Corrupt {
                         detail: "scantxoutset: bad 'amount'".into(),
                     })?;
+            // Drop what a mempool transaction spends (gettxout with the mempool says null).
+            let live: Value = self.call(
+                "gettxout",
+                &[json!(txid.to_string()), json!(vout), json!(true)],
+            )?;
+            if live.is_null() {
+                continue;
+            }
             out.push(Utxo {
                 outpoint: OutPoint { txid, vout },
                 txout: TxOut {
@@ -514,7 +522,7 @@ fn relative_lock(chain: &dyn ChainBackend, tx: &Transaction) -> Option<TxReject>
                 });
             }
         } else {
-            let has = next - coin_height;
+            let has = next.saturating_sub(coin_height);
             if has < value {
                 return Some(TxReject::RelativeHeightLock {
                     input,

@@ -182,7 +182,7 @@ impl State {
     }
 }
 
-/// Fills `buf` with operating-system randomness.
+/// `bytes` bytes of operating-system randomness, in hex.
 fn random_hex(bytes: usize) -> String {
     use bitcoin::secp256k1::rand::RngCore;
     let mut buf = vec![0u8; bytes];
@@ -238,9 +238,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Node {
-    /// Binds `config.bind`, writes the cookie when asked to, and starts serving `chain` on a
-    /// background thread.
+    /// Binds `config.bind` (a loopback address; others are refused), writes the cookie when
+    /// asked to, and starts serving `chain` on a background thread.
     pub fn start(chain: EmbeddedChain, config: NodeConfig) -> Result<Node, NodeError> {
+        if !config.bind.ip().is_loopback() {
+            // The Esplora endpoint has no authentication and the RPC password travels in
+            // clear text: the node stays on the local machine.
+            return Err(NodeError::Bind {
+                addr: config.bind,
+                detail: "the node serves only on a loopback address (127.0.0.1 or ::1)".into(),
+            });
+        }
         let server = Server::http(config.bind).map_err(|e| NodeError::Bind {
             addr: config.bind,
             detail: e.to_string(),
@@ -273,7 +281,13 @@ impl Node {
                 let mut state = State::new(chain);
                 while !stop_worker.load(Ordering::SeqCst) {
                     match server.recv_timeout(Duration::from_millis(50)) {
-                        Ok(Some(request)) => serve(&mut state, &expected_header, request),
+                        Ok(Some(request)) => {
+                            // A bug must not take the server down: a panicking request is
+                            // dropped (its client sees the connection close) and serving goes on.
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                serve(&mut state, &expected_header, request)
+                            }));
+                        }
                         Ok(None) => {}
                         Err(_) => std::thread::sleep(Duration::from_millis(50)),
                     }

@@ -740,3 +740,121 @@ fn the_node_runs_in_the_foreground_until_told_to_stop() {
     // The folder is free again once the node is gone.
     EmbeddedChain::open(dir.path().join("chain")).unwrap();
 }
+
+#[test]
+fn rejections_come_back_with_their_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = node::Auth::UserPass {
+        user: "u".into(),
+        password: "p".into(),
+    };
+    let (node, keys, wallet) = start(dir.path(), auth);
+    let mut chain = CoreRpcChain::connect(
+        &node.rpc_url(),
+        Auth::UserPass("u".into(), "p".into()),
+        Network::Regtest,
+    )
+    .unwrap();
+    let c: &mut dyn ChainBackend = &mut chain;
+    wallet.mine(c, 101).unwrap();
+    let signer = keys.signing_key("miner").unwrap();
+    let to = payee(&keys);
+    let coin = c
+        .utxos(wallet.script_pubkey())
+        .unwrap()
+        .into_iter()
+        .min_by_key(|u| u.height)
+        .unwrap();
+    let tip = c.tip().unwrap();
+    let rbf = Sequence::ENABLE_RBF_NO_LOCKTIME;
+
+    // No fee at all.
+    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 0, rbf);
+    sign_p2tr_key(&mut tx, std::slice::from_ref(&coin.txout), &signer);
+    let vsize = tx.weight().to_wu().div_ceil(4);
+    assert_eq!(
+        rejected(c.broadcast(&tx)),
+        TxReject::FeeTooLow { fee: 0, min: vsize }
+    );
+
+    // More out than in (amounts are checked before scripts, so no signature is needed).
+    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 0, rbf);
+    tx.output[0].value = coin.txout.value + Amount::from_sat(1);
+    assert_eq!(
+        rejected(c.broadcast(&tx)),
+        TxReject::ValueCreation {
+            inputs: coin.txout.value.to_sat(),
+            outputs: coin.txout.value.to_sat() + 1
+        }
+    );
+
+    // nLockTime in the future.
+    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 1_000, rbf);
+    tx.lock_time = bitcoin::absolute::LockTime::from_height(tip.height + 10).unwrap();
+    assert_eq!(
+        rejected(c.broadcast(&tx)),
+        TxReject::NonFinal {
+            lock_time: tip.height + 10,
+            next_height: tip.height + 1,
+            median_time_past: tip.median_time_past
+        }
+    );
+
+    // A signature by the wrong key: the script engine's error for input 0.
+    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 1_000, rbf);
+    sign_p2tr_key(
+        &mut tx,
+        std::slice::from_ref(&coin.txout),
+        &keys.signing_key("payee").unwrap(),
+    );
+    assert!(matches!(
+        rejected(c.broadcast(&tx)),
+        TxReject::Script { input: 0, .. }
+    ));
+
+    // BIP68 locks, height and time, recomputed from the coins' confirmations.
+    let blocks = Sequence::from_height(5);
+    let time = Sequence::from_512_second_intervals(4);
+    let by_height = common::scenario::csv_script(blocks, &signer);
+    let by_time = common::scenario::csv_script(time, &signer);
+    let amount = Amount::from_sat(100_000);
+    let fh = wallet
+        .fund(
+            c,
+            &ScriptBuf::new_p2wsh(&by_height.wscript_hash()),
+            amount,
+            DEFAULT_FEE_RATE,
+        )
+        .unwrap();
+    wallet.mine(c, 1).unwrap();
+    let ft = wallet
+        .fund(
+            c,
+            &ScriptBuf::new_p2wsh(&by_time.wscript_hash()),
+            amount,
+            DEFAULT_FEE_RATE,
+        )
+        .unwrap();
+    wallet.mine(c, 1).unwrap();
+    let tx = one_in_one_out(fh.outpoint, amount, to.clone(), 1_000, blocks);
+    assert_eq!(
+        rejected(c.broadcast(&tx)),
+        TxReject::RelativeHeightLock {
+            input: 0,
+            needs: 5,
+            has: 2
+        }
+    );
+    let tip = c.tip().unwrap();
+    let base = c.median_time_past_at(tip.height - 1).unwrap();
+    let tx = one_in_one_out(ft.outpoint, amount, to.clone(), 1_000, time);
+    assert_eq!(
+        rejected(c.broadcast(&tx)),
+        TxReject::RelativeTimeLock {
+            input: 0,
+            needs_seconds: 4 * 512,
+            has_seconds: tip.median_time_past - base
+        }
+    );
+    node.shutdown().unwrap();
+}

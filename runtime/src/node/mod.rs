@@ -75,9 +75,10 @@ impl fmt::Debug for Auth {
 /// Where and how the node serves.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The address to bind; port 0 picks a free port ([`Node::local_addr`] tells which).
+    /// The address to bind, a loopback one (default `127.0.0.1:18443`, Core's regtest RPC
+    /// port); port 0 picks a free port ([`Node::local_addr`] tells which).
     pub bind: SocketAddr,
-    /// The JSON-RPC authentication.
+    /// The JSON-RPC authentication (default: the cookie file).
     pub auth: Auth,
 }
 

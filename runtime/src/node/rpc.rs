@@ -23,7 +23,9 @@
 //!
 //! `testmempoolaccept` never changes the mempool: the embedded chain has no public dry-run
 //! validation, so the node copies the chain's database to a scratch folder, opens the copy and
-//! broadcasts there, then deletes the copy.
+//! broadcasts there, then deletes the copy. Several transactions are tried in order, each on
+//! top of the ones before it (Core validates them as a package; the results agree when every
+//! transaction is accepted, and the first refusal is reported the same way).
 
 use bitcoin::consensus::encode::{deserialize_hex, serialize_hex};
 use bitcoin::{Address, Block, BlockHash, Network, OutPoint, Script, ScriptBuf, Transaction, Txid};

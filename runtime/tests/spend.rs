@@ -114,7 +114,7 @@ fn check_spend(coin: &Coin, s: &PreparedSpend) {
     biscol_script::verify_input(
         &s.tx,
         0,
-        &[coin.txout.clone()],
+        std::slice::from_ref(&coin.txout),
         biscol_script::VerifyFlags::STANDARD,
     )
     .unwrap();
@@ -455,6 +455,56 @@ fn request_errors() {
     assert!(matches!(
         prepare(&c, &small, &st, &ks, &request("refund", &[])),
         Err(SpendError::InsufficientValue { .. })
+    ));
+}
+
+#[test]
+fn inconsistent_contracts_are_internal_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ks, c) = htlc(dir.path());
+    let coin = coin(&c, Some(100), None);
+    let claim = request("claim", &[("preimage", hex::encode(PREIMAGE))]);
+    // A control block that does not commit the script to the output key.
+    let mut bad = c.clone();
+    let i = bad
+        .instance
+        .leaves
+        .iter()
+        .position(|l| l.path == "claim")
+        .unwrap();
+    let other = bad
+        .instance
+        .leaves
+        .iter()
+        .position(|l| l.path == "refund")
+        .unwrap();
+    bad.instance.leaves[i].control_block = bad.instance.leaves[other].control_block.clone();
+    bad.instance.leaves[i].script = bad.instance.leaves[other].script.clone();
+    match prepare(&bad, &coin, &chain(102, 0), &ks, &claim) {
+        Err(e @ SpendError::Internal { .. }) => {
+            assert!(
+                e.to_string().contains("does not match its script")
+                    || e.to_string().contains("control block"),
+                "{e}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bad = c.clone();
+    let cb = &bad.instance.leaves[other].control_block;
+    bad.instance.leaves[i].control_block = cb.clone();
+    match prepare(&bad, &coin, &chain(102, 0), &ks, &claim) {
+        Err(e @ SpendError::Internal { .. }) => {
+            assert!(e.to_string().contains("does not commit the script"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // An output key that is not the tweaked internal key.
+    let mut bad = c.clone();
+    bad.instance.internal_key = bad.instance.output_key.clone();
+    assert!(matches!(
+        prepare(&bad, &coin, &chain(102, 0), &ks, &claim),
+        Err(SpendError::Internal { .. })
     ));
 }
 

@@ -780,13 +780,20 @@ fn prepare_script_path(
             })
             .unwrap_or_default()
     };
+    let depth = contract
+        .instance
+        .leaves
+        .get(leaf.index)
+        .map(|l| l.depth)
+        .unwrap_or_default();
     let mut steps = vec![format!(
-        "spend {} ({} sat) through path `{}`, leaf {} of {}: {}",
+        "spend {} ({} sat) through path `{}`: leaf {} (depth {depth}, the cheapest satisfiable \
+         of the path's {}): {}",
         coin.outpoint,
         coin.txout.value.to_sat(),
         abi_path.name,
         leaf.index,
-        indices.len().max(1),
+        indices.len(),
         leaf.ms
     )];
     let mut signers = Vec::new();

@@ -181,6 +181,10 @@ pub(crate) fn witness_len(items: &[Vec<u8>]) -> usize {
 
 /// A template atom: the fragment text as the source map writes it and the parameter names.
 struct TemplateAtom {
+    /// The fragment kind: `pk`, `multi_a`, a hash function, `older` or `after`.
+    kind: &'static str,
+    /// The consensus value of a literal timelock (a parameter's placeholder is not one).
+    literal: Option<u32>,
     fragments: Vec<String>,
     names: Vec<String>,
 }
@@ -192,23 +196,29 @@ fn template_atoms(
 ) -> Vec<TemplateAtom> {
     let mut out = Vec::new();
     for node in template.pre_order_iter() {
-        let lock = |v: u32, op: &str| {
-            let name = timelock_names
-                .get(&v)
-                .cloned()
-                .unwrap_or_else(|| v.to_string());
+        let lock = |v: u32, op: &'static str| {
+            let (name, literal) = match timelock_names.get(&v) {
+                Some(name) => (name.clone(), None),
+                None => (v.to_string(), Some(v)),
+            };
             TemplateAtom {
+                kind: op,
+                literal,
                 fragments: vec![format!("{op}({name})")],
                 names: vec![name],
             }
         };
-        let one = |fun: &str, name: String| TemplateAtom {
+        let one = |fun: &'static str, name: String| TemplateAtom {
+            kind: fun,
+            literal: None,
             fragments: vec![format!("{fun}({name})")],
             names: vec![name],
         };
         let atom = match &node.node {
             Terminal::PkK(k) | Terminal::PkH(k) => one("pk", k.to_string()),
             Terminal::MultiA(t) => TemplateAtom {
+                kind: "multi_a",
+                literal: None,
                 fragments: t.iter().map(|k| format!("pk({k})")).collect(),
                 names: t.iter().map(|k| k.to_string()).collect(),
             },
@@ -265,7 +275,56 @@ fn instance_atoms(ms: &Miniscript<XOnlyPublicKey, Tap>) -> Vec<LeafAtom> {
 
 /// True when `a` (instance) and `t` (template) are the same kind of atom.
 fn same_shape(a: &LeafAtom, t: &TemplateAtom) -> bool {
-    a.names.len() == t.names.len()
+    let (kind, value) = match &a.kind {
+        AtomKind::Key(_) => ("pk", None),
+        AtomKind::Multi { .. } => ("multi_a", None),
+        AtomKind::Hash(h) => (h.function(), None),
+        AtomKind::Older(v) => ("older", Some(*v)),
+        AtomKind::After(v) => ("after", Some(*v)),
+    };
+    kind == t.kind && a.names.len() == t.names.len() && (t.literal.is_none() || t.literal == value)
+}
+
+/// Keys of an instance's Miniscript text to x-only keys (extended keys derived at their
+/// fixed path).
+struct ToXOnly;
+
+impl miniscript::Translator<miniscript::DescriptorPublicKey> for ToXOnly {
+    type TargetPk = XOnlyPublicKey;
+    type Error = ();
+
+    fn pk(&mut self, pk: &miniscript::DescriptorPublicKey) -> Result<XOnlyPublicKey, ()> {
+        let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+        let definite = pk.clone().at_derivation_index(0).map_err(|_| ())?;
+        let full = definite.derive_public_key(&secp);
+        Ok(full.inner.x_only_public_key().0)
+    }
+
+    fn sha256(&mut self, h: &sha256::Hash) -> Result<sha256::Hash, ()> {
+        Ok(*h)
+    }
+
+    fn hash256(&mut self, h: &hash256::Hash) -> Result<hash256::Hash, ()> {
+        Ok(*h)
+    }
+
+    fn ripemd160(&mut self, h: &ripemd160::Hash) -> Result<ripemd160::Hash, ()> {
+        Ok(*h)
+    }
+
+    fn hash160(&mut self, h: &hash160::Hash) -> Result<hash160::Hash, ()> {
+        Ok(*h)
+    }
+}
+
+/// The instance's Miniscript text with x-only keys; `None` when it does not parse.
+fn instance_miniscript(text: &str) -> Option<Miniscript<XOnlyPublicKey, Tap>> {
+    let ms = Miniscript::<miniscript::DescriptorPublicKey, Tap>::from_str_ext(
+        text,
+        &miniscript::ExtParams::allow_all(),
+    )
+    .ok()?;
+    ms.translate_pk(&mut ToXOnly).ok()
 }
 
 /// Decodes and checks the leaves `indices` of the contract for path `abi_path`.
@@ -316,6 +375,16 @@ pub(crate) fn load_leaves(
             return Err(internal(format!(
                 "leaf {index}: the decoded Miniscript does not encode to the same script"
             )));
+        }
+        // The instance's Miniscript text must be this script.
+        if let Some(text) = instance_miniscript(&inst.miniscript) {
+            if text != ms {
+                return Err(internal(format!(
+                    "leaf {index}: the instance's Miniscript `{}` does not match its script \
+                     (`{ms}`)",
+                    inst.miniscript
+                )));
+            }
         }
         let cb_bytes = hex::decode(&inst.control_block)
             .map_err(|e| internal(format!("leaf {index}: the control block is not hex: {e}")))?;

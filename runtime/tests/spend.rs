@@ -513,7 +513,7 @@ fn inconsistent_contracts_are_internal_errors() {
 #[test]
 fn vault_withdraw_and_single_key_path() {
     let dir = tempfile::tempdir().unwrap();
-    let ks = keystore(dir.path(), &["hot", "cold"]);
+    let ks = keystore(&dir.path().join("keys"), &["hot", "cold"]);
     let c = contract(
         artifact_of("vault.bsc", include_str!("../../stdlib/vault.bsc")),
         &[("hot", pk(&ks, "hot")), ("cold", pk(&ks, "cold"))],
@@ -541,6 +541,21 @@ fn vault_withdraw_and_single_key_path() {
     let s = prepare(&c, &coin, &chain(20, 0), &ks, &request("key", &[])).unwrap();
     check_spend(&coin, &s);
     assert_eq!(s.signers, vec!["cold".to_string()]);
+    // Without the cold key, the key path is refused and names it.
+    let hot_only = partial(&ks, &dir.path().join("hot_only"), &["hot"]);
+    let v = refusals(prepare(
+        &c,
+        &coin,
+        &chain(20, 0),
+        &hot_only,
+        &request("key", &[]),
+    ));
+    assert!(
+        v[0].reason.contains("the key path needs `cold`"),
+        "{}",
+        v[0]
+    );
+    assert!(v[0].reason.contains("script path instead: withdraw"));
 }
 
 #[test]
@@ -1022,6 +1037,13 @@ fn chain_htlc_refund_after_144_blocks() {
         "{}",
         v[0]
     );
+    // The chain agrees: the same spend built as if the coin were one block older is
+    // rejected for its relative lock.
+    let mut older = coin.clone();
+    older.height = coin.height.map(|h| h - 1);
+    let early = prepare(&c, &older, &state(&env), &env.keys, &request("refund", &[])).unwrap();
+    let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
+    assert!(err.contains("relative lock needs 144 blocks"), "{err}");
     env.wallet.mine(&mut env.chain, 1).unwrap();
     let s = prepare(&c, &coin, &state(&env), &env.keys, &request("refund", &[])).unwrap();
     broadcast_and_confirm(&mut env, &c, &s);
@@ -1070,6 +1092,14 @@ fn chain_inheritance_after_a_date() {
         &request("inherit", &[]),
     ));
     assert!(v[0].reason.contains("to go"), "{}", v[0]);
+    // The chain agrees: built as if the unlock time had passed, the spend is not final yet.
+    let claimed = ChainState {
+        median_time_past: unlock + 1,
+        ..state(&env)
+    };
+    let early = prepare(&c, &coin, &claimed, &env.keys, &request("inherit", &[])).unwrap();
+    let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
+    assert!(err.contains("nLockTime"), "{err}");
     // Twelve blocks a day apart move the median time past well beyond the unlock time.
     // The time advance applies to the first block of a call, so one call per block.
     let miner = env.wallet.script_pubkey().to_owned();
@@ -1081,4 +1111,54 @@ fn chain_inheritance_after_a_date() {
     let s = prepare(&c, &coin, &st, &env.keys, &request("inherit", &[])).unwrap();
     assert_eq!(s.lock_time.to_consensus_u32(), unlock);
     broadcast_and_confirm(&mut env, &c, &s);
+}
+
+#[test]
+fn chain_duration_lock_matches_consensus() {
+    let mut env = on_chain(&["hot", "cold"]);
+    let c = contract(
+        artifact_of(
+            "timed_vault.bsc",
+            include_str!("data/spend/timed_vault.bsc"),
+        ),
+        &[
+            ("hot", pk(&env.keys, "hot")),
+            ("cold", pk(&env.keys, "cold")),
+        ],
+    );
+    let coin = fund(&mut env, &c);
+    let base = coin.mtp_before.unwrap();
+    let needed = 169 * 512;
+    // Blocks six hours apart until the engine accepts; before that, each refusal is also the
+    // chain's: the spend built with a median time past claimed just late enough is rejected.
+    let miner = env.wallet.script_pubkey().to_owned();
+    let mut refused = 0;
+    loop {
+        let st = state(&env);
+        match prepare(&c, &coin, &st, &env.keys, &request("withdraw", &[])) {
+            Ok(s) => {
+                assert!(st.median_time_past - base >= needed);
+                assert_eq!(s.n_sequence.to_consensus_u32(), (1 << 22) | 169);
+                broadcast_and_confirm(&mut env, &c, &s);
+                break;
+            }
+            Err(SpendError::Refused(v)) => {
+                assert!(st.median_time_past - base < needed);
+                assert!(v[0].reason.contains("to go"), "{}", v[0]);
+                let claimed = ChainState {
+                    height: st.height,
+                    median_time_past: base + needed,
+                };
+                let early =
+                    prepare(&c, &coin, &claimed, &env.keys, &request("withdraw", &[])).unwrap();
+                let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
+                assert!(err.contains("relative lock"), "{err}");
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(refused < 40, "the lock never matured");
+        env.chain.mine(1, &miner, Some(6 * 3600)).unwrap();
+    }
+    assert!(refused > 0);
 }

@@ -5,13 +5,16 @@
 //! IO errors.
 
 mod build;
+mod chain_cmd;
 mod check;
+mod contract_cmd;
 mod debug_verify;
 mod explain;
 mod fmt;
 mod instantiate;
 mod lsp_cmd;
 mod output;
+mod session_args;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "biscol", version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// The state folder (chain, keys, contract store). Default: `.biscol/` beside the nearest
+    /// `Biscol.toml`, or in the current folder outside a project.
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +58,39 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
+    /// Create a project: `Biscol.toml`, `contracts/` and an example contract.
+    Init(chain_cmd::InitArgs),
+    /// Manage the keystore's named BIP32 keys (`@NAME` in arguments means that key).
+    #[command(subcommand)]
+    Key(chain_cmd::KeyCommand),
+    /// Instantiate an artifact, fund its address and wait for one confirmation.
+    ///
+    /// Prints the instance id (`htlc-1`) that `spend` and `state` take. On the embedded chain
+    /// the wallet mines its own coins when it has too few, and the confirmation is mined.
+    Deploy(contract_cmd::DeployArgs),
+    /// Spend a deployed instance through one of its paths (or `key`).
+    ///
+    /// Plans the witness, sets nSequence/nLockTime from the path's timelocks, signs with the
+    /// keystore's keys and verifies with the script engine before broadcasting. A spend that
+    /// cannot work is explained at the `require` that fails, exit code 1, nothing broadcast.
+    Spend(contract_cmd::SpendArgs),
+    /// Replace a deployment or spend still in the mempool with one paying a higher fee.
+    Bump(contract_cmd::BumpArgs),
+    /// Show an instance: status, outpoint, arguments and its spends (all instances without one).
+    State(contract_cmd::StateArgs),
+    /// Print the event log (deployments, spends, refusals, mined blocks); `--follow` watches.
+    Events(contract_cmd::EventsArgs),
+    /// Take a checkpoint of the contract store and the embedded chain (`--list` lists them).
+    Checkpoint(contract_cmd::CheckpointArgs),
+    /// Go back to a checkpoint: the store and the embedded chain as they were.
+    Restore(contract_cmd::RestoreArgs),
+    /// Mine blocks on the embedded chain (to the wallet); `--advance 30d` moves time forward.
+    Mine(chain_cmd::MineArgs),
+    /// Look at the chain.
+    #[command(subcommand)]
+    Chain(chain_cmd::ChainCommand),
+    /// Serve the embedded chain over Bitcoin Core's JSON-RPC and an Esplora API on loopback.
+    Node(chain_cmd::NodeArgs),
     /// Low-level tools for looking inside transactions and scripts.
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -82,6 +122,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
+    let state = cli.state_dir.as_deref();
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
@@ -89,6 +130,18 @@ fn run(cli: Cli) -> ExitCode {
         Command::Instantiate(args) => instantiate::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => lsp_cmd::run(),
+        Command::Init(args) => chain_cmd::init(&args),
+        Command::Key(command) => chain_cmd::key(state, &command),
+        Command::Deploy(args) => contract_cmd::deploy(state, &args),
+        Command::Spend(args) => contract_cmd::spend(state, &args),
+        Command::Bump(args) => contract_cmd::bump(state, &args),
+        Command::State(args) => contract_cmd::state(state, &args),
+        Command::Events(args) => contract_cmd::events(state, &args),
+        Command::Checkpoint(args) => contract_cmd::checkpoint(state, &args),
+        Command::Restore(args) => contract_cmd::restore(state, &args),
+        Command::Mine(args) => chain_cmd::mine(state, &args),
+        Command::Chain(command) => chain_cmd::chain(state, &command),
+        Command::Node(args) => chain_cmd::node(state, &args),
         Command::Debug(DebugCommand::Verify(args)) => debug_verify::run(&args),
     }
 }

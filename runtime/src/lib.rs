@@ -18,6 +18,7 @@ pub mod project;
 pub mod session;
 pub mod spend;
 pub mod state;
+pub mod testing;
 pub mod wallet;
 
 pub use chain::embedded::EmbeddedChain;

@@ -1,1 +1,1050 @@
-//! Placeholder; filled in by the work on issue 7.
+//! A session: one state folder's chain, keystore, wallet and contract store, and the
+//! operations a person runs on them (deploy, spend, mine, bump, state, events, checkpoints).
+//!
+//! In: a state folder ([`StateLayout`]), [`SessionOptions`] and a chain (the embedded regtest
+//! chain in the state folder, or a remote [`ChainBackend`]). Out: [`Deployment`]s,
+//! [`SpendOutcome`]s and the store's records. Every command-line operation on contracts is one
+//! method here, so that the command line, the test API ([`crate::testing`]) and the benchmarks
+//! run the same code.
+//!
+//! Crash consistency: the store records a transaction *before* it is broadcast, and
+//! [`Session::open`] (and every [`Session::mine`]) reconciles the store's pending instances with
+//! the chain: a recorded transaction the chain does not know is broadcast again (or, when the
+//! chain refuses it, the instance is marked failed or its spend abandoned); a confirmed one is
+//! recorded as confirmed. Killing the process at any point therefore loses no deployed instance
+//! and leaves the store consistent with the chain once the next session opens.
+//!
+//! Invariants: nothing is broadcast that the spend engine has not verified with the script
+//! engine; a refused spend broadcasts nothing and is logged as an event (when audit logging is
+//! on); the wallet key `wallet` is created on first use and never printed.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, Txid};
+use serde::Serialize;
+
+use biscol_compiler::artifact::{Artifact, ArtifactError};
+
+use crate::chain::embedded::EmbeddedChain;
+use crate::chain::{ChainBackend, ChainError, Tip, TxStatus};
+use crate::keystore::{Keystore, KeystoreError};
+use crate::project::StateLayout;
+use crate::spend::{self, ChainState, Coin, Contract, PreparedSpend, SpendError, SpendRequest};
+use crate::state::{
+    event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, StateError, Store, TxKind,
+};
+use crate::wallet::{Wallet, WalletError};
+
+/// The keystore key the session's wallet uses.
+pub const WALLET_KEY: &str = "wallet";
+/// Blocks mined to the wallet when it has too little to fund a deployment (coinbase maturity
+/// plus one).
+const FUNDING_BLOCKS: u32 = 101;
+
+/// How a session behaves.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// The network contracts are instantiated for.
+    pub network: Network,
+    /// The fee rate when a call does not give one.
+    pub fee_rate: FeeRate,
+    /// Record refused spends in the event log.
+    pub audit_logging: bool,
+    /// Sign MuSig2 key paths in process when every key is local.
+    pub musig2: bool,
+    /// How long to wait for a confirmation on chains that do not mine on demand.
+    pub confirmation_timeout: Duration,
+    /// How often to ask such a chain whether the transaction confirmed.
+    pub poll_interval: Duration,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            network: Network::Regtest,
+            fee_rate: crate::wallet::DEFAULT_FEE_RATE,
+            audit_logging: true,
+            musig2: true,
+            confirmation_timeout: Duration::from_secs(3 * 3600),
+            poll_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The chain a session talks to.
+enum Chain {
+    /// The embedded chain in the state folder (it mines on demand).
+    Embedded(Box<EmbeddedChain>),
+    /// Any other backend.
+    Remote(Box<dyn ChainBackend + Send>),
+}
+
+impl Chain {
+    fn backend(&self) -> &dyn ChainBackend {
+        match self {
+            Chain::Embedded(c) => c.as_ref(),
+            Chain::Remote(c) => c.as_ref(),
+        }
+    }
+    fn backend_mut(&mut self) -> &mut dyn ChainBackend {
+        match self {
+            Chain::Embedded(c) => c.as_mut(),
+            Chain::Remote(c) => c.as_mut(),
+        }
+    }
+}
+
+/// A deployed instance, as [`Session::deploy`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    /// The instance id (`htlc-1`).
+    pub instance: String,
+    /// The funding transaction.
+    pub txid: Txid,
+    /// The contract's output in it.
+    pub vout: u32,
+    /// The contract's address.
+    pub address: String,
+    /// Its descriptor.
+    pub descriptor: String,
+    /// The amount locked.
+    #[serde(with = "bitcoin::amount::serde::as_sat")]
+    pub amount: Amount,
+    /// The funding fee.
+    #[serde(with = "bitcoin::amount::serde::as_sat")]
+    pub fee: Amount,
+    /// The confirmation height; `None` when not waited for.
+    pub height: Option<u32>,
+}
+
+/// What a spend did (or, for a dry run, would do).
+#[derive(Debug, Clone)]
+pub struct SpendOutcome {
+    /// The instance.
+    pub instance: String,
+    /// The signed, verified transaction and its plan.
+    pub prepared: PreparedSpend,
+    /// Its txid.
+    pub txid: Txid,
+    /// Whether it was broadcast (false for a dry run).
+    pub broadcast: bool,
+    /// The confirmation height, when waited for.
+    pub height: Option<u32>,
+}
+
+/// What the chain looks like, as `biscol chain info` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainInfo {
+    /// The network name.
+    pub network: String,
+    /// `embedded` or `remote`.
+    pub backend: &'static str,
+    /// The tip's height.
+    pub height: u32,
+    /// The tip's hash.
+    pub tip: String,
+    /// The tip's timestamp.
+    pub time: u32,
+    /// The tip's median time past.
+    pub median_time_past: u32,
+    /// Transactions waiting in the mempool (embedded chain only).
+    pub mempool: Option<usize>,
+    /// The wallet's address.
+    pub wallet_address: String,
+    /// The wallet's confirmed, spendable balance.
+    #[serde(with = "bitcoin::amount::serde::as_sat")]
+    pub wallet_balance: Amount,
+}
+
+/// A fee bump, as [`Session::bump`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bump {
+    /// The transaction replaced.
+    pub replaced: Txid,
+    /// The replacement.
+    pub txid: Txid,
+    /// The replacement's fee.
+    #[serde(with = "bitcoin::amount::serde::as_sat")]
+    pub fee: Amount,
+}
+
+/// Where a spend pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// The session's wallet.
+    Wallet,
+    /// An address (checked against the session's network).
+    Address(String),
+    /// A keystore key's BIP86 key-path address (`@NAME`).
+    Key(String),
+}
+
+impl Destination {
+    /// Reads `--to`: `@NAME` or an address.
+    pub fn parse(text: &str) -> Destination {
+        match text.strip_prefix('@') {
+            Some(name) => Destination::Key(name.to_string()),
+            None => Destination::Address(text.to_string()),
+        }
+    }
+}
+
+/// A session over one state folder.
+pub struct Session {
+    layout: StateLayout,
+    options: SessionOptions,
+    chain: Chain,
+    keystore: Keystore,
+    wallet: Wallet,
+    store: Store,
+    progress: Box<dyn FnMut(&str) + Send>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("state_dir", &self.layout.root)
+            .field("network", &self.options.network)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Session {
+    /// Opens the state folder with its embedded regtest chain.
+    pub fn open(layout: StateLayout, options: SessionOptions) -> Result<Session, SessionError> {
+        if options.network != Network::Regtest {
+            return Err(SessionError::Usage(format!(
+                "the embedded chain is a regtest chain; the session asks for {}",
+                options.network
+            )));
+        }
+        let chain = EmbeddedChain::open(layout.chain())?;
+        Session::open_with(layout, options, Chain::Embedded(Box::new(chain)))
+    }
+
+    /// Opens the state folder's keystore and store over a remote chain.
+    pub fn open_remote(
+        layout: StateLayout,
+        options: SessionOptions,
+        chain: Box<dyn ChainBackend + Send>,
+    ) -> Result<Session, SessionError> {
+        Session::open_with(layout, options, Chain::Remote(chain))
+    }
+
+    fn open_with(
+        layout: StateLayout,
+        options: SessionOptions,
+        chain: Chain,
+    ) -> Result<Session, SessionError> {
+        let keystore = Keystore::open(layout.keys())?;
+        if let Err(KeystoreError::NotFound { .. }) = keystore.show(WALLET_KEY) {
+            keystore.create(WALLET_KEY)?;
+        }
+        let wallet = Wallet::new(&keystore, WALLET_KEY)?;
+        let store = Store::open(layout.store())?;
+        let mut session = Session {
+            layout,
+            options,
+            chain,
+            keystore,
+            wallet,
+            store,
+            progress: Box::new(|_| {}),
+        };
+        session.reconcile()?;
+        Ok(session)
+    }
+
+    /// Sets where progress messages go (the command line prints them on stderr).
+    pub fn on_progress(&mut self, progress: impl FnMut(&str) + Send + 'static) {
+        self.progress = Box::new(progress);
+    }
+
+    /// The state folder.
+    pub fn layout(&self) -> &StateLayout {
+        &self.layout
+    }
+
+    /// The keystore.
+    pub fn keystore(&self) -> &Keystore {
+        &self.keystore
+    }
+
+    /// The contract store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &dyn ChainBackend {
+        self.chain.backend()
+    }
+
+    /// The embedded chain, when the session runs on it.
+    pub fn embedded(&self) -> Option<&EmbeddedChain> {
+        match &self.chain {
+            Chain::Embedded(c) => Some(c.as_ref()),
+            Chain::Remote(_) => None,
+        }
+    }
+
+    /// The session's options.
+    pub fn options(&self) -> &SessionOptions {
+        &self.options
+    }
+
+    /// The wallet's address.
+    pub fn wallet_address(&self) -> Address {
+        self.wallet.address(self.options.network)
+    }
+
+    /// Replaces `@NAME` references in an argument value by the keys' public keys (hex), also
+    /// inside comma-separated arrays (`@bob,@carol`).
+    pub fn resolve_value(&self, value: &str) -> Result<String, SessionError> {
+        if !value.contains('@') {
+            return Ok(value.to_string());
+        }
+        let mut parts = Vec::new();
+        for part in value.split(',') {
+            let part = part.trim();
+            if part.starts_with('@') {
+                parts.push(self.keystore.resolve(part)?.to_string());
+            } else {
+                parts.push(part.to_string());
+            }
+        }
+        Ok(parts.join(","))
+    }
+
+    fn resolve_args(
+        &self,
+        args: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, SessionError> {
+        args.iter()
+            .map(|(n, v)| Ok((n.clone(), self.resolve_value(v)?)))
+            .collect()
+    }
+
+    /// Mines `count` blocks to the wallet (the first `advance` seconds later than it would be),
+    /// then records what they confirmed. Only chains that mine.
+    pub fn mine(&mut self, count: u32, advance: Option<u32>) -> Result<Tip, SessionError> {
+        let spk = self.wallet.script_pubkey().to_owned();
+        let hashes = self.chain.backend_mut().mine(count, &spk, advance)?;
+        let tip = self.chain.backend().tip()?;
+        self.store.record_event(
+            None,
+            event_kind::MINED,
+            &serde_json::json!({
+                "blocks": hashes.len(),
+                "height": tip.height,
+                "tip": tip.hash.to_string(),
+                "median_time_past": tip.median_time_past,
+                "advance": advance,
+            }),
+            now(),
+        )?;
+        self.reconcile()?;
+        Ok(tip)
+    }
+
+    /// Brings the store in line with the chain: records confirmations of pending transactions,
+    /// broadcasts again what the chain does not know, and gives up on what it refuses.
+    pub fn reconcile(&mut self) -> Result<(), SessionError> {
+        for pending in self.store.pending()? {
+            let status = self.chain.backend().tx_status(&pending.txid)?;
+            match status {
+                TxStatus::Confirmed { height, .. } => self.record_confirmation(
+                    &pending.instance,
+                    pending.status,
+                    &pending.txid,
+                    height,
+                )?,
+                TxStatus::Mempool => {
+                    if pending.tx_status == crate::state::TransactionStatus::Recorded {
+                        self.store.mark_broadcast(&pending.txid, now())?;
+                    }
+                }
+                TxStatus::Unknown => {
+                    let tx: Transaction = bitcoin::consensus::encode::deserialize_hex(
+                        &pending.raw_hex,
+                    )
+                    .map_err(|e| {
+                        SessionError::Usage(format!(
+                            "stored transaction {} does not decode: {e}",
+                            pending.txid
+                        ))
+                    })?;
+                    match self.chain.backend_mut().broadcast(&tx) {
+                        Ok(_) => self.store.mark_broadcast(&pending.txid, now())?,
+                        Err(ChainError::Rejected { reason, .. }) => {
+                            let reason =
+                                format!("the chain refused the recorded transaction: {reason}");
+                            if pending.status == InstanceStatus::Funding {
+                                self.store.mark_failed(&pending.instance, &reason, now())?;
+                            } else {
+                                self.store
+                                    .abandon_spend(&pending.instance, &reason, now())?;
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record_confirmation(
+        &mut self,
+        instance: &str,
+        status: InstanceStatus,
+        txid: &Txid,
+        height: u32,
+    ) -> Result<(), SessionError> {
+        match status {
+            InstanceStatus::Funding => self.store.confirm_funding(instance, txid, height, now())?,
+            InstanceStatus::Spending => self.store.confirm_spend(instance, txid, height, now())?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Waits for `txid` to confirm: on the embedded chain by mining a block to the wallet, on
+    /// others by polling. Returns the height of its block.
+    fn confirm(&mut self, txid: &Txid) -> Result<u32, SessionError> {
+        if let Chain::Embedded(_) = self.chain {
+            let spk = self.wallet.script_pubkey().to_owned();
+            self.chain.backend_mut().mine(1, &spk, None)?;
+        }
+        let start = Instant::now();
+        loop {
+            match self.chain.backend().tx_status(txid)? {
+                TxStatus::Confirmed { height, .. } => {
+                    self.reconcile()?;
+                    return Ok(height);
+                }
+                status => {
+                    if matches!(self.chain, Chain::Embedded(_)) {
+                        return Err(SessionError::Usage(format!(
+                            "transaction {txid} is {status:?} after mining a block"
+                        )));
+                    }
+                    if start.elapsed() > self.options.confirmation_timeout {
+                        return Err(SessionError::Timeout { txid: *txid });
+                    }
+                    (self.progress)(&format!(
+                        "waiting for {txid} to confirm ({}s so far)",
+                        start.elapsed().as_secs()
+                    ));
+                    std::thread::sleep(self.options.poll_interval);
+                }
+            }
+        }
+    }
+
+    /// Funds the wallet on the embedded chain when it holds less than `needed`.
+    fn ensure_funds(&mut self, needed: Amount) -> Result<(), SessionError> {
+        if !matches!(self.chain, Chain::Embedded(_)) {
+            return Ok(());
+        }
+        for _ in 0..3 {
+            let balance = self.wallet.balance(self.chain.backend())?;
+            if balance.confirmed >= needed {
+                return Ok(());
+            }
+            (self.progress)(&format!(
+                "mining {FUNDING_BLOCKS} blocks to the wallet (it holds {} spendable)",
+                balance.confirmed
+            ));
+            self.mine(FUNDING_BLOCKS, None)?;
+        }
+        Ok(())
+    }
+
+    /// Instantiates `artifact_json` with `args` (`@NAME` allowed), pays `amount` to its
+    /// address, records the instance and, when `wait`, waits for one confirmation.
+    pub fn deploy(
+        &mut self,
+        artifact_json: &str,
+        args: &[(String, String)],
+        amount: Amount,
+        fee_rate: Option<FeeRate>,
+        wait: bool,
+    ) -> Result<Deployment, SessionError> {
+        let artifact = Artifact::from_json(artifact_json)?;
+        let args = self.resolve_args(args)?;
+        let contract = Contract::instantiate(artifact, &args, self.options.network)?;
+        let instance = &contract.instance;
+        let spk = ScriptBuf::from_hex(&instance.script_pubkey)
+            .map_err(|e| SessionError::Usage(format!("the instance's scriptPubKey: {e}")))?;
+        let fee_rate = fee_rate.unwrap_or(self.options.fee_rate);
+        self.ensure_funds(amount + Amount::from_sat(100_000))?;
+        let funding = self
+            .wallet
+            .prepare_fund(self.chain.backend(), &spk, amount, fee_rate)?;
+        let artifact_id = self
+            .store
+            .record_artifact(artifact_json, &contract.artifact.contract)?;
+        let ordered_args: Vec<(String, String)> = contract
+            .artifact
+            .abi
+            .params
+            .iter()
+            .filter_map(|p| {
+                contract
+                    .args
+                    .get(&p.name)
+                    .map(|v| (p.name.clone(), v.clone()))
+            })
+            .collect();
+        let id = self.store.record_funding(&NewInstance {
+            artifact_id: &artifact_id,
+            contract: &contract.artifact.contract,
+            network: self.options.network,
+            args: &ordered_args,
+            descriptor: &instance.descriptor,
+            address: &instance.address,
+            script_pubkey: &spk,
+            amount,
+            funding_tx: &funding.tx,
+            vout: funding.outpoint.vout,
+            fee: funding.fee,
+            time: now(),
+        })?;
+        if let Err(e) = self.chain.backend_mut().broadcast(&funding.tx) {
+            self.store
+                .mark_failed(&id, &format!("broadcast failed: {e}"), now())?;
+            return Err(e.into());
+        }
+        self.store.mark_broadcast(&funding.txid, now())?;
+        let height = if wait {
+            Some(self.confirm(&funding.txid)?)
+        } else {
+            None
+        };
+        Ok(Deployment {
+            instance: id,
+            txid: funding.txid,
+            vout: funding.outpoint.vout,
+            address: instance.address.clone(),
+            descriptor: instance.descriptor.clone(),
+            amount,
+            fee: funding.fee,
+            height,
+        })
+    }
+
+    /// The instance `id`, or [`SessionError::UnknownInstance`].
+    pub fn instance(&self, id: &str) -> Result<InstanceRecord, SessionError> {
+        match self.store.instance(id)? {
+            Some(r) => Ok(r),
+            None => {
+                let known: Vec<String> = self
+                    .store
+                    .instances()?
+                    .into_iter()
+                    .rev()
+                    .take(5)
+                    .map(|s| s.id)
+                    .collect();
+                Err(SessionError::UnknownInstance {
+                    id: id.to_string(),
+                    known,
+                })
+            }
+        }
+    }
+
+    /// The contract of a recorded instance, instantiated again from its stored artifact (and
+    /// checked against the stored address).
+    pub fn contract(&self, record: &InstanceRecord) -> Result<Contract, SessionError> {
+        let json = self.store.artifact(&record.artifact_id)?.ok_or_else(|| {
+            SessionError::Usage(format!(
+                "the artifact of {} is missing from the store",
+                record.id
+            ))
+        })?;
+        let artifact = Artifact::from_json(&json)?;
+        let contract = Contract::instantiate(artifact, &record.args, record.network)?;
+        if contract.instance.address != record.address {
+            return Err(SessionError::Usage(format!(
+                "{}: the stored artifact gives address {}, the store says {}",
+                record.id, contract.instance.address, record.address
+            )));
+        }
+        Ok(contract)
+    }
+
+    fn destination(&self, to: &Destination) -> Result<ScriptBuf, SessionError> {
+        match to {
+            Destination::Wallet => Ok(self.wallet.script_pubkey().to_owned()),
+            Destination::Key(name) => Ok(Wallet::new(&self.keystore, name)?
+                .script_pubkey()
+                .to_owned()),
+            Destination::Address(text) => {
+                let address: Address<bitcoin::address::NetworkUnchecked> = text
+                    .parse()
+                    .map_err(|e| SessionError::Usage(format!("`{text}` is not an address: {e}")))?;
+                let address = address.require_network(self.options.network).map_err(|_| {
+                    SessionError::Usage(format!(
+                        "`{text}` is not an address for {}",
+                        self.options.network
+                    ))
+                })?;
+                Ok(address.script_pubkey())
+            }
+        }
+    }
+
+    /// The coin of a deployed instance and the chain state a spend is checked against.
+    fn coin(&self, record: &InstanceRecord) -> Result<(Coin, ChainState), SessionError> {
+        let chain = self.chain.backend();
+        let outpoint = OutPoint {
+            txid: record.funding_txid,
+            vout: record.funding_vout,
+        };
+        let utxo = chain
+            .utxos(&record.script_pubkey)?
+            .into_iter()
+            .find(|u| u.outpoint == outpoint)
+            .ok_or_else(|| {
+                SessionError::Usage(format!(
+                    "{}: the chain has no unspent output {outpoint}",
+                    record.id
+                ))
+            })?;
+        let mtp_before = match utxo.height {
+            Some(h) if h > 0 => Some(chain.median_time_past_at(h - 1)?),
+            _ => None,
+        };
+        let tip = chain.tip()?;
+        Ok((
+            Coin {
+                outpoint,
+                txout: utxo.txout,
+                height: utxo.height,
+                mtp_before,
+            },
+            ChainState {
+                height: tip.height,
+                median_time_past: tip.median_time_past,
+            },
+        ))
+    }
+
+    /// Spends instance `id` through `path` (`key` for the key path): plans, signs and verifies
+    /// the transaction; unless `dry_run`, records and broadcasts it and, when `wait`, waits for
+    /// one confirmation. A refused spend broadcasts nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spend(
+        &mut self,
+        id: &str,
+        path: &str,
+        args: &[(String, String)],
+        to: &Destination,
+        fee_rate: Option<FeeRate>,
+        dry_run: bool,
+        wait: bool,
+    ) -> Result<SpendOutcome, SessionError> {
+        let record = self.instance(id)?;
+        match record.status {
+            InstanceStatus::Deployed => {}
+            InstanceStatus::Funding => {
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail: format!(
+                        "its funding transaction {} has not confirmed yet",
+                        record.funding_txid
+                    ),
+                })
+            }
+            InstanceStatus::Spending | InstanceStatus::Spent => {
+                let txid = record.spend_txid.map(|t| t.to_string()).unwrap_or_default();
+                let detail = if record.status == InstanceStatus::Spent {
+                    format!("it was spent by {txid}")
+                } else {
+                    format!("spend {txid} is waiting to confirm (`biscol bump` or `biscol mine`)")
+                };
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail,
+                });
+            }
+            InstanceStatus::Failed => {
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail: "its funding transaction never made it to the chain".into(),
+                })
+            }
+        }
+        let contract = self.contract(&record)?;
+        if path == "key" && !self.options.musig2 && contract.instance.key_path.kind == "musig" {
+            return Err(SessionError::Usage(
+                "[features] musig2 = false: this session does not sign MuSig2 key paths".into(),
+            ));
+        }
+        let (coin, chain_state) = self.coin(&record)?;
+        let request = SpendRequest {
+            path: path.to_string(),
+            args: args.to_vec(),
+            destination: self.destination(to)?,
+            fee_rate: fee_rate.unwrap_or(self.options.fee_rate),
+        };
+        let prepared =
+            match spend::prepare(&contract, &coin, &chain_state, &self.keystore, &request) {
+                Ok(p) => p,
+                Err(e) => {
+                    if let (SpendError::Refused(refusals), true) = (&e, self.options.audit_logging)
+                    {
+                        let reasons: Vec<String> = refusals.iter().map(|r| r.to_string()).collect();
+                        self.store.record_refusal(id, path, &reasons, now())?;
+                    }
+                    return Err(SessionError::Spend(e));
+                }
+            };
+        let txid = prepared.tx.compute_txid();
+        if dry_run {
+            return Ok(SpendOutcome {
+                instance: id.into(),
+                prepared,
+                txid,
+                broadcast: false,
+                height: None,
+            });
+        }
+        self.store.record_spend(&NewSpend {
+            instance: id,
+            path,
+            args,
+            tx: &prepared.tx,
+            fee: prepared.fee,
+            vsize: prepared.vsize,
+            time: now(),
+        })?;
+        if let Err(e) = self.chain.backend_mut().broadcast(&prepared.tx) {
+            self.store
+                .abandon_spend(id, &format!("broadcast failed: {e}"), now())?;
+            return Err(e.into());
+        }
+        self.store.mark_broadcast(&txid, now())?;
+        let height = if wait {
+            Some(self.confirm(&txid)?)
+        } else {
+            None
+        };
+        Ok(SpendOutcome {
+            instance: id.into(),
+            prepared,
+            txid,
+            broadcast: true,
+            height,
+        })
+    }
+
+    /// Replaces a recorded transaction still in the mempool by one paying `fee_rate`: a
+    /// funding transaction through the wallet, a contract spend by planning it again.
+    pub fn bump(&mut self, txid: &Txid, fee_rate: FeeRate) -> Result<Bump, SessionError> {
+        let record = self
+            .store
+            .transaction(txid)?
+            .ok_or_else(|| SessionError::Usage(format!("no recorded transaction {txid}")))?;
+        let replacement = match record.purpose {
+            TxKind::Spend => {
+                let instance = self.instance(&record.instance)?;
+                let execution = instance
+                    .executions
+                    .iter()
+                    .rev()
+                    .find(|e| e.txid == *txid)
+                    .cloned()
+                    .ok_or_else(|| {
+                        SessionError::Usage(format!(
+                            "{txid} is not the current spend of {}",
+                            record.instance
+                        ))
+                    })?;
+                let contract = self.contract(&instance)?;
+                let old = record.transaction()?;
+                let destination = old
+                    .output
+                    .first()
+                    .map(|o| o.script_pubkey.clone())
+                    .ok_or_else(|| SessionError::Usage(format!("{txid} has no output")))?;
+                let (coin, chain_state) = self.coin_for_bump(&instance)?;
+                let request = SpendRequest {
+                    path: execution.path.clone(),
+                    args: execution.args.clone(),
+                    destination,
+                    fee_rate,
+                };
+                let prepared =
+                    spend::prepare(&contract, &coin, &chain_state, &self.keystore, &request)
+                        .map_err(SessionError::Spend)?;
+                (prepared.tx, prepared.fee)
+            }
+            _ => {
+                let f = self
+                    .wallet
+                    .prepare_bump(self.chain.backend(), *txid, fee_rate)?;
+                (f.tx, f.fee)
+            }
+        };
+        let (tx, fee) = replacement;
+        let new_txid = self.store.record_bump(txid, &tx, fee, now())?;
+        self.chain.backend_mut().broadcast(&tx)?;
+        self.store.mark_broadcast(&new_txid, now())?;
+        Ok(Bump {
+            replaced: *txid,
+            txid: new_txid,
+            fee,
+        })
+    }
+
+    /// The coin of an instance whose spend is in the mempool (the chain's UTXO query hides it).
+    fn coin_for_bump(&self, record: &InstanceRecord) -> Result<(Coin, ChainState), SessionError> {
+        let chain = self.chain.backend();
+        let funding = chain.transaction(&record.funding_txid)?.ok_or_else(|| {
+            SessionError::Usage(format!("the chain does not know {}", record.funding_txid))
+        })?;
+        let txout = funding
+            .output
+            .get(record.funding_vout as usize)
+            .cloned()
+            .ok_or_else(|| {
+                SessionError::Usage(format!(
+                    "{} has no output {}",
+                    record.funding_txid, record.funding_vout
+                ))
+            })?;
+        let height = match chain.tx_status(&record.funding_txid)? {
+            TxStatus::Confirmed { height, .. } => Some(height),
+            _ => None,
+        };
+        let mtp_before = match height {
+            Some(h) if h > 0 => Some(chain.median_time_past_at(h - 1)?),
+            _ => None,
+        };
+        let tip = chain.tip()?;
+        Ok((
+            Coin {
+                outpoint: OutPoint {
+                    txid: record.funding_txid,
+                    vout: record.funding_vout,
+                },
+                txout,
+                height,
+                mtp_before,
+            },
+            ChainState {
+                height: tip.height,
+                median_time_past: tip.median_time_past,
+            },
+        ))
+    }
+
+    /// The chain's tip and the wallet, for `biscol chain info`.
+    pub fn chain_info(&self) -> Result<ChainInfo, SessionError> {
+        let chain = self.chain.backend();
+        let tip = chain.tip()?;
+        let balance = self.wallet.balance(chain)?;
+        Ok(ChainInfo {
+            network: network_name(self.options.network).to_string(),
+            backend: match self.chain {
+                Chain::Embedded(_) => "embedded",
+                Chain::Remote(_) => "remote",
+            },
+            height: tip.height,
+            tip: tip.hash.to_string(),
+            time: tip.time,
+            median_time_past: tip.median_time_past,
+            mempool: self.embedded().map(|c| c.mempool_txids().len()),
+            wallet_address: self.wallet_address().to_string(),
+            wallet_balance: balance.confirmed,
+        })
+    }
+
+    /// Takes a checkpoint of the store and, on the embedded chain, of the chain beside it.
+    pub fn checkpoint(
+        &mut self,
+        label: Option<&str>,
+    ) -> Result<crate::state::Checkpoint, SessionError> {
+        let checkpoint = self.store.checkpoint(label, now())?;
+        if let Chain::Embedded(chain) = &self.chain {
+            let dir = self.store.checkpoint_dir(checkpoint.id)?.join("chain");
+            chain.backup_to(&dir)?;
+        }
+        Ok(checkpoint)
+    }
+
+    /// Restores checkpoint `id`: the store and, on the embedded chain, the chain. Consumes the
+    /// session, since every handle to the old state must go.
+    pub fn restore(self, id: u64) -> Result<Session, SessionError> {
+        let Session {
+            layout,
+            options,
+            chain,
+            keystore,
+            wallet,
+            store,
+            progress,
+        } = self;
+        let chain_backup = store.checkpoint_dir(id)?.join("chain");
+        let chain = match chain {
+            Chain::Embedded(c) => {
+                if !chain_backup.is_dir() {
+                    return Err(SessionError::Usage(format!(
+                        "checkpoint {id} holds no copy of the chain"
+                    )));
+                }
+                Chain::Embedded(Box::new(c.restore(&chain_backup)?))
+            }
+            remote => remote,
+        };
+        let store = store.restore(id, now())?;
+        let mut session = Session {
+            layout,
+            options,
+            chain,
+            keystore,
+            wallet,
+            store,
+            progress,
+        };
+        session.reconcile()?;
+        Ok(session)
+    }
+
+    /// The path of the state folder's root.
+    pub fn state_dir(&self) -> PathBuf {
+        self.layout.root.clone()
+    }
+}
+
+/// The name `biscol` prints for a network.
+pub fn network_name(network: Network) -> &'static str {
+    match network {
+        Network::Bitcoin => "mainnet",
+        Network::Testnet => "testnet",
+        Network::Testnet4 => "testnet4",
+        Network::Signet => "signet",
+        Network::Regtest => "regtest",
+    }
+}
+
+/// Why a session operation failed.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The chain failed or refused a transaction.
+    Chain(ChainError),
+    /// The keystore failed (e.g. an unknown `@NAME`).
+    Keystore(KeystoreError),
+    /// The wallet could not fund or bump.
+    Wallet(WalletError),
+    /// The store failed.
+    State(StateError),
+    /// The artifact is unreadable, from a newer format, or its arguments are wrong.
+    Artifact(ArtifactError),
+    /// The spend engine refused or could not build the spend.
+    Spend(SpendError),
+    /// No instance has this id.
+    UnknownInstance {
+        /// The id given.
+        id: String,
+        /// The most recent instances.
+        known: Vec<String>,
+    },
+    /// The instance cannot be spent now.
+    NotSpendable {
+        /// The instance.
+        id: String,
+        /// Why.
+        detail: String,
+    },
+    /// A transaction did not confirm in time.
+    Timeout {
+        /// The transaction.
+        txid: Txid,
+    },
+    /// A request that cannot be met, said in words.
+    Usage(String),
+}
+
+impl SessionError {
+    /// Whether the failure is the spend's (exit code 1) rather than the caller's or the
+    /// environment's (exit code 2).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Spend(SpendError::Refused(_))
+                | SessionError::Chain(ChainError::Rejected { .. })
+        )
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Chain(e) => write!(f, "{e}"),
+            SessionError::Keystore(e) => write!(f, "{e}"),
+            SessionError::Wallet(e) => write!(f, "{e}"),
+            SessionError::State(e) => write!(f, "{e}"),
+            SessionError::Artifact(e) => write!(f, "{e}"),
+            SessionError::Spend(e) => write!(f, "{e}"),
+            SessionError::UnknownInstance { id, known } => {
+                write!(f, "no instance `{id}`")?;
+                if known.is_empty() {
+                    write!(f, " (nothing is deployed in this state folder)")
+                } else {
+                    write!(f, "; recent instances: {}", known.join(", "))
+                }
+            }
+            SessionError::NotSpendable { id, detail } => {
+                write!(f, "{id} cannot be spent: {detail}")
+            }
+            SessionError::Timeout { txid } => write!(f, "{txid} did not confirm in time"),
+            SessionError::Usage(detail) => f.write_str(detail),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Chain(e) => Some(e),
+            SessionError::Keystore(e) => Some(e),
+            SessionError::Wallet(e) => Some(e),
+            SessionError::State(e) => Some(e),
+            SessionError::Artifact(e) => Some(e),
+            SessionError::Spend(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! from_error {
+    ($($variant:ident($ty:ty)),*) => {
+        $(impl From<$ty> for SessionError {
+            fn from(e: $ty) -> Self {
+                SessionError::$variant(e)
+            }
+        })*
+    };
+}
+
+from_error!(
+    Chain(ChainError),
+    Keystore(KeystoreError),
+    Wallet(WalletError),
+    State(StateError),
+    Artifact(ArtifactError),
+    Spend(SpendError)
+);

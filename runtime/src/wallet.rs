@@ -293,6 +293,20 @@ impl Wallet {
         amount: Amount,
         fee_rate: FeeRate,
     ) -> Result<Funding, WalletError> {
+        let funding = self.prepare_fund(&*chain, script_pubkey, amount, fee_rate)?;
+        chain.broadcast(&funding.tx)?;
+        Ok(funding)
+    }
+
+    /// Builds and signs the transaction [`Wallet::fund`] would broadcast, without broadcasting
+    /// it, so that a caller can record it first.
+    pub fn prepare_fund(
+        &self,
+        chain: &dyn ChainBackend,
+        script_pubkey: &Script,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<Funding, WalletError> {
         let threshold = script_pubkey.minimal_non_dust().to_sat();
         if !script_pubkey.is_op_return() && amount.to_sat() < threshold {
             return Err(WalletError::AmountBelowDust {
@@ -304,7 +318,7 @@ impl Wallet {
             value: amount,
             script_pubkey: script_pubkey.to_owned(),
         }];
-        let candidates = self.spendable(&*chain, &[])?;
+        let candidates = self.spendable(chain, &[])?;
         let lock_height = chain.tip()?.height;
         let tx = self.build(
             Vec::new(),
@@ -314,13 +328,26 @@ impl Wallet {
             &|w| fee_for(w, fee_rate),
             fee_rate,
         )?;
-        self.sign_and_send(chain, tx)
+        self.sign(tx)
     }
 
     /// Replaces mempool transaction `txid` (built by this wallet) with one paying `fee_rate`.
     pub fn bump(
         &self,
         chain: &mut dyn ChainBackend,
+        txid: Txid,
+        fee_rate: FeeRate,
+    ) -> Result<Funding, WalletError> {
+        let replacement = self.prepare_bump(&*chain, txid, fee_rate)?;
+        chain.broadcast(&replacement.tx)?;
+        Ok(replacement)
+    }
+
+    /// Builds and signs the replacement [`Wallet::bump`] would broadcast, without broadcasting
+    /// it.
+    pub fn prepare_bump(
+        &self,
+        chain: &dyn ChainBackend,
         txid: Txid,
         fee_rate: FeeRate,
     ) -> Result<Funding, WalletError> {
@@ -365,7 +392,7 @@ impl Wallet {
         {
             payments.pop();
         }
-        let candidates = self.spendable(&*chain, &[txid])?;
+        let candidates = self.spendable(chain, &[txid])?;
         let lock_height = chain.tip()?.height;
         let tx = self.build(
             required,
@@ -379,7 +406,7 @@ impl Wallet {
             },
             fee_rate,
         )?;
-        self.sign_and_send(chain, tx)
+        self.sign(tx)
     }
 
     /// Builds the unsigned transaction (with its prevouts) by the selection described in the
@@ -479,11 +506,7 @@ impl Wallet {
         (tx, inputs.iter().map(|(_, o)| o.clone()).collect())
     }
 
-    fn sign_and_send(
-        &self,
-        chain: &mut dyn ChainBackend,
-        (mut tx, prevouts): (Transaction, Vec<TxOut>),
-    ) -> Result<Funding, WalletError> {
+    fn sign(&self, (mut tx, prevouts): (Transaction, Vec<TxOut>)) -> Result<Funding, WalletError> {
         let secp = Secp256k1::signing_only();
         let tweaked = self.key.tap_tweaked(None).to_keypair();
         let mut sigs = Vec::with_capacity(tx.input.len());
@@ -509,7 +532,7 @@ impl Wallet {
         }
         let in_value: u64 = prevouts.iter().map(|o| o.value.to_sat()).sum();
         let out_value: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
-        let txid = chain.broadcast(&tx)?;
+        let txid = tx.compute_txid();
         let has_change = tx.output.len() > 1
             && tx.output.last().map(|o| &o.script_pubkey) == Some(&self.script_pubkey);
         Ok(Funding {

@@ -47,6 +47,8 @@ use crate::chain::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxS
 pub const REGTEST_BITS: u32 = 0x207f_ffff;
 /// At most this many blocks per [`ChainBackend::mine`] call.
 pub const MAX_MINE_PER_CALL: u32 = 10_000;
+/// The database file in the chain's folder.
+const CHAIN_FILE: &str = "chain.sqlite";
 
 #[derive(Debug, Clone)]
 struct MempoolEntry {
@@ -173,6 +175,44 @@ impl EmbeddedChain {
             chain.store.mempool_replace(None, &dropped)?;
         }
         Ok(chain)
+    }
+
+    /// Writes a consistent copy of the chain into folder `dest` (created when missing; it must
+    /// not already hold a chain), which [`EmbeddedChain::restore`] can put back.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<(), ChainError> {
+        let dest = dest.as_ref();
+        std::fs::create_dir_all(dest).map_err(|source| ChainError::Io {
+            context: format!("creating {}", dest.display()),
+            source,
+        })?;
+        self.store.backup_to(&dest.join(CHAIN_FILE))
+    }
+
+    /// Replaces the chain in `dir` with the copy [`EmbeddedChain::backup_to`] wrote in
+    /// `backup`, then opens it. Consumes the open chain so that no handle to the old state
+    /// survives. The copy is written beside the live file, synced, and renamed over it: a crash
+    /// leaves either the old chain or the restored one.
+    pub fn restore(self, backup: impl AsRef<Path>) -> Result<EmbeddedChain, ChainError> {
+        let dir = self.path.clone();
+        drop(self);
+        let io = |context: String| move |source| ChainError::Io { context, source };
+        let source = backup.as_ref().join(CHAIN_FILE);
+        let temp = dir.join("chain.sqlite.restore");
+        std::fs::copy(&source, &temp).map_err(io(format!("copying {}", source.display())))?;
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(format!("syncing {}", temp.display())))?;
+        for stale in ["chain.sqlite-wal", "chain.sqlite-shm"] {
+            match std::fs::remove_file(dir.join(stale)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io(format!("removing {stale}"))(e))
+                }
+                _ => {}
+            }
+        }
+        std::fs::rename(&temp, dir.join(CHAIN_FILE))
+            .map_err(io(format!("replacing {}", dir.join(CHAIN_FILE).display())))?;
+        EmbeddedChain::open(dir)
     }
 
     /// The state folder.

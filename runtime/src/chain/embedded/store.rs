@@ -69,7 +69,7 @@ impl Store {
             context: format!("creating the chain folder {}", dir.display()),
             source,
         })?;
-        let file = dir.join("chain.sqlite");
+        let file = dir.join(super::CHAIN_FILE);
         let conn = Connection::open(&file).map_err(store_err("opening chain.sqlite"))?;
         let in_use = |e: rusqlite::Error| {
             if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
@@ -116,6 +116,18 @@ impl Store {
             )));
         }
         Ok(Store { conn })
+    }
+
+    /// Writes a consistent copy of the database to `file` (which must not exist), as of the
+    /// last commit.
+    pub(crate) fn backup_to(&self, file: &Path) -> Result<(), ChainError> {
+        let target = file.to_str().ok_or_else(|| ChainError::InvalidArgument {
+            detail: format!("{} is not valid UTF-8", file.display()),
+        })?;
+        self.conn
+            .execute("VACUUM INTO ?1", [target])
+            .map_err(store_err("copying chain.sqlite"))?;
+        Ok(())
     }
 
     /// Every block, by height from 0.

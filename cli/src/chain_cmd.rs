@@ -1,0 +1,293 @@
+//! The project and chain commands: `init`, `key`, `mine`, `chain info` and `node`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use biscol_runtime::chain::embedded::EmbeddedChain;
+use biscol_runtime::keystore::Keystore;
+use biscol_runtime::node::{Auth, Node, NodeConfig};
+use biscol_runtime::project::Project;
+
+use crate::output::{self, Format};
+use crate::session_args::{self, fail};
+
+/// Arguments of `biscol init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The project folder (created when missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Runs `biscol init`.
+pub fn init(args: &InitArgs) -> ExitCode {
+    match Project::init(&args.dir) {
+        Ok(p) => {
+            println!("created a BiSCOL project in {}", p.root.display());
+            println!(
+                "  Biscol.toml         network {}, the embedded regtest chain",
+                p.config.biscol.network
+            );
+            println!("  contracts/htlc.bsc  an example contract");
+            println!("  .biscol/            the state folder (chain, keys, contract store), made on first use");
+            println!("next: biscol build contracts/htlc.bsc && biscol key new alice");
+            ExitCode::SUCCESS
+        }
+        Err(e) => output::usage_error(&e.to_string()),
+    }
+}
+
+/// `biscol key` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Create a new BIP32 key named NAME (stored with owner-only permissions).
+    New {
+        /// Letters, digits, `-` and `_`.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List the keys: name, public key, fingerprint.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show a key's xpub and public key (never its secret).
+    Show {
+        /// The key's name.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print a key's extended private key (tprv/xprv). Anyone who sees it can spend.
+    Export {
+        /// The key's name.
+        name: String,
+    },
+}
+
+/// Runs `biscol key ...`. The keystore alone is opened: no chain, no store.
+pub fn key(state_dir: Option<&Path>, command: &KeyCommand) -> ExitCode {
+    let located = match session_args::locate(state_dir) {
+        Ok(l) => l,
+        Err(e) => return output::usage_error(&e),
+    };
+    let keystore = match Keystore::open(located.layout.keys()) {
+        Ok(k) => k,
+        Err(e) => return output::usage_error(&e.to_string()),
+    };
+    let show = |info: &biscol_runtime::KeyInfo, format: Format| match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "name": info.name,
+                "public_key": info.public_key.to_string(),
+                "x_only": info.x_only().to_string(),
+                "xpub": info.xpub.to_string(),
+                "fingerprint": info.xpub.fingerprint().to_string(),
+            }))
+            .unwrap_or_default()
+        ),
+        Format::Human => {
+            println!("{}", info.name);
+            println!("  public key  {}", info.public_key);
+            println!("  x-only      {}", info.x_only());
+            println!("  xpub        {}", info.xpub);
+            println!("  fingerprint {}", info.xpub.fingerprint());
+        }
+    };
+    let result = match command {
+        KeyCommand::New { name, format } => keystore.create(name).map(|i| show(&i, *format)),
+        KeyCommand::Show { name, format } => keystore.show(name).map(|i| show(&i, *format)),
+        KeyCommand::List { format } => keystore.list().map(|list| match format {
+            Format::Json => {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|i| {
+                        serde_json::json!({
+                            "name": i.name,
+                            "public_key": i.public_key.to_string(),
+                            "fingerprint": i.xpub.fingerprint().to_string(),
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&items).unwrap_or_default()
+                );
+            }
+            Format::Human => {
+                for i in &list {
+                    println!("{:<16} {} {}", i.name, i.public_key, i.xpub.fingerprint());
+                }
+            }
+        }),
+        KeyCommand::Export { name } => keystore.export(name).map(|secret| {
+            eprintln!("warning: this is a secret key; anyone who sees it can spend what it guards");
+            println!("{}", secret.as_str());
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => output::usage_error(&e.to_string()),
+    }
+}
+
+/// Arguments of `biscol mine`.
+#[derive(Debug, clap::Args)]
+pub struct MineArgs {
+    /// How many blocks.
+    #[arg(default_value_t = 1)]
+    pub count: u32,
+    /// Move block time forward first, e.g. `30d`, `12h` (to reach time locks).
+    #[arg(long, value_parser = session_args::parse_duration)]
+    pub advance: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol mine`.
+pub fn mine(state_dir: Option<&Path>, args: &MineArgs) -> ExitCode {
+    let mut session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match session.mine(args.count, args.advance) {
+        Ok(tip) => {
+            match args.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "height": tip.height,
+                        "tip": tip.hash.to_string(),
+                        "time": tip.time,
+                        "median_time_past": tip.median_time_past,
+                    }))
+                    .unwrap_or_default()
+                ),
+                Format::Human => println!(
+                    "mined {} block(s); height {}, median time past {}",
+                    args.count, tip.height, tip.median_time_past
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// `biscol chain` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ChainCommand {
+    /// The network, tip height and hash, median time past, and the wallet.
+    Info {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+/// Runs `biscol chain ...`.
+pub fn chain(state_dir: Option<&Path>, command: &ChainCommand) -> ExitCode {
+    let ChainCommand::Info { format } = command;
+    let session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match session.chain_info() {
+        Ok(info) => {
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&info).unwrap_or_default()
+                ),
+                Format::Human => {
+                    println!("network          {} ({})", info.network, info.backend);
+                    println!("height           {}", info.height);
+                    println!("tip              {}", info.tip);
+                    println!("median time past {}", info.median_time_past);
+                    if let Some(n) = info.mempool {
+                        println!("mempool          {n} transaction(s)");
+                    }
+                    println!(
+                        "wallet           {} ({} sat spendable)",
+                        info.wallet_address,
+                        info.wallet_balance.to_sat()
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, *format),
+    }
+}
+
+/// Arguments of `biscol node`.
+#[derive(Debug, clap::Args)]
+pub struct NodeArgs {
+    /// The JSON-RPC port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 18443)]
+    pub rpc_port: u16,
+    /// Authenticate with this user (and `--rpc-password`) instead of a cookie file.
+    #[arg(long, requires = "rpc_password")]
+    pub rpc_user: Option<String>,
+    /// The password for `--rpc-user`.
+    #[arg(long, requires = "rpc_user")]
+    pub rpc_password: Option<String>,
+}
+
+/// Runs `biscol node` in the foreground until Ctrl-C.
+pub fn node(state_dir: Option<&Path>, args: &NodeArgs) -> ExitCode {
+    let located = match session_args::locate(state_dir) {
+        Ok(l) => l,
+        Err(e) => return output::usage_error(&e),
+    };
+    let chain = match EmbeddedChain::open(located.layout.chain()) {
+        Ok(c) => c,
+        Err(e) => return output::usage_error(&e.to_string()),
+    };
+    let auth = match (&args.rpc_user, &args.rpc_password) {
+        (Some(user), Some(password)) => Auth::UserPass {
+            user: user.clone(),
+            password: password.clone(),
+        },
+        _ => Auth::Cookie,
+    };
+    let config = NodeConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], args.rpc_port)),
+        auth,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        return output::usage_error(&format!("cannot watch for Ctrl-C: {e}"));
+    }
+    let result = Node::run_until(
+        chain,
+        config,
+        |node| {
+            println!("serving the embedded regtest chain");
+            println!("  JSON-RPC {}", node.rpc_url());
+            println!("  Esplora  {}", node.esplora_url());
+            if let Some(cookie) = node.cookie_path() {
+                println!("  cookie   {}", cookie.display());
+            }
+            println!("Ctrl-C stops");
+        },
+        || stop.load(Ordering::SeqCst),
+    );
+    match result {
+        Ok(_) => {
+            eprintln!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => output::usage_error(&e.to_string()),
+    }
+}

@@ -1,0 +1,436 @@
+//! The contract commands: `deploy`, `spend`, `bump`, `state`, `events`, `checkpoint` and
+//! `restore`. Each parses its flags, opens a session (see [`crate::session_args`]), calls one
+//! session method and prints the result for people or as JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use biscol_runtime::session::{Destination, Session};
+use biscol_runtime::state::{StateError, Store};
+use bitcoin::Txid;
+
+use crate::output::{self, Format};
+use crate::session_args::{self, fail};
+
+/// Arguments of `biscol deploy`.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The artifact written by `biscol build` (`build/<Contract>.json`).
+    pub artifact: PathBuf,
+    /// A parameter value, `NAME=VALUE`, as `biscol instantiate` takes it; `@NAME` is a
+    /// keystore key's public key (arrays: `@bob,@carol,@dave`).
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    pub args: Vec<String>,
+    /// How much to lock in the contract: `0.01btc` or `1000000sat`.
+    #[arg(long, value_parser = session_args::parse_amount)]
+    pub amount: bitcoin::Amount,
+    /// Fee rate in sat/vB (default: the project's, 2 on regtest).
+    #[arg(long, value_parser = session_args::parse_fee_rate)]
+    pub fee_rate: Option<bitcoin::FeeRate>,
+    /// Broadcast without waiting for a confirmation.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol deploy`.
+pub fn deploy(state_dir: Option<&Path>, args: &DeployArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.artifact) {
+        Ok(t) => t,
+        Err(e) => {
+            return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
+        }
+    };
+    let pairs = match session_args::split_args(&args.args) {
+        Ok(p) => p,
+        Err(e) => return output::usage_error(&e),
+    };
+    let mut session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match session.deploy(&text, &pairs, args.amount, args.fee_rate, !args.no_wait) {
+        Ok(d) => {
+            match args.format {
+                Format::Json => print_json(&d),
+                Format::Human => {
+                    println!("deployed {}", d.instance);
+                    println!("  address  {}", d.address);
+                    println!("  outpoint {}:{}", d.txid, d.vout);
+                    println!(
+                        "  amount   {} sat (fee {} sat)",
+                        d.amount.to_sat(),
+                        d.fee.to_sat()
+                    );
+                    match d.height {
+                        Some(h) => println!("  confirmed in block {h}"),
+                        None => println!("  broadcast; not waiting for a confirmation"),
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Arguments of `biscol spend`.
+#[derive(Debug, clap::Args)]
+pub struct SpendArgs {
+    /// The instance (`htlc-1`), as `deploy` printed it.
+    pub instance: String,
+    /// The spend path, or `key` for the key path.
+    pub path: String,
+    /// A path argument, `NAME=VALUE` (for example `preimage=<64 hex digits>`).
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    pub args: Vec<String>,
+    /// Where the coins go: an address or `@NAME` (a keystore key); default the wallet.
+    #[arg(long, value_name = "ADDRESS|@NAME")]
+    pub to: Option<String>,
+    /// Fee rate in sat/vB.
+    #[arg(long, value_parser = session_args::parse_fee_rate)]
+    pub fee_rate: Option<bitcoin::FeeRate>,
+    /// Plan, sign and verify, print the plan, the witness size and the fee; broadcast nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Broadcast without waiting for a confirmation.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol spend`.
+pub fn spend(state_dir: Option<&Path>, args: &SpendArgs) -> ExitCode {
+    let pairs = match session_args::split_args(&args.args) {
+        Ok(p) => p,
+        Err(e) => return output::usage_error(&e),
+    };
+    let mut session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let to = args
+        .to
+        .as_deref()
+        .map(Destination::parse)
+        .unwrap_or(Destination::Wallet);
+    let result = session.spend(
+        &args.instance,
+        &args.path,
+        &pairs,
+        &to,
+        args.fee_rate,
+        args.dry_run,
+        !args.no_wait,
+    );
+    match result {
+        Ok(o) => {
+            let p = &o.prepared;
+            match args.format {
+                Format::Json => print_json(&serde_json::json!({
+                    "status": if o.broadcast { "broadcast" } else { "planned" },
+                    "instance": o.instance,
+                    "path": p.path,
+                    "txid": o.txid.to_string(),
+                    "height": o.height,
+                    "leaf": p.leaf,
+                    "n_sequence": p.n_sequence.0,
+                    "lock_time": p.lock_time.to_consensus_u32(),
+                    "witness_bytes": p.witness_bytes,
+                    "vsize": p.vsize,
+                    "fee": p.fee.to_sat(),
+                    "signers": p.signers,
+                    "steps": p.steps,
+                    "tx": if o.broadcast { None } else { Some(bitcoin::consensus::encode::serialize_hex(&p.tx)) },
+                })),
+                Format::Human => {
+                    let verb = if o.broadcast { "spent" } else { "would spend" };
+                    println!("{verb} {} through `{}`", o.instance, p.path);
+                    for step in &p.steps {
+                        println!("  - {step}");
+                    }
+                    println!(
+                        "  witness {} bytes, {} vB, fee {} sat",
+                        p.witness_bytes,
+                        p.vsize,
+                        p.fee.to_sat()
+                    );
+                    println!("  txid {}", o.txid);
+                    match (o.broadcast, o.height) {
+                        (false, _) => println!("  dry run: verified, nothing broadcast"),
+                        (true, Some(h)) => println!("  confirmed in block {h}"),
+                        (true, None) => println!("  broadcast; not waiting for a confirmation"),
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Arguments of `biscol bump`.
+#[derive(Debug, clap::Args)]
+pub struct BumpArgs {
+    /// The transaction to replace (a deployment or a spend still in the mempool).
+    pub txid: Txid,
+    /// The new fee rate in sat/vB; it must beat the old one.
+    #[arg(long, value_parser = session_args::parse_fee_rate)]
+    pub fee_rate: bitcoin::FeeRate,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol bump`.
+pub fn bump(state_dir: Option<&Path>, args: &BumpArgs) -> ExitCode {
+    let mut session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match session.bump(&args.txid, args.fee_rate) {
+        Ok(b) => {
+            match args.format {
+                Format::Json => print_json(&b),
+                Format::Human => println!(
+                    "replaced {} by {} (fee {} sat)",
+                    b.replaced,
+                    b.txid,
+                    b.fee.to_sat()
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Arguments of `biscol state`.
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    /// The instance; without it, every instance is listed.
+    pub instance: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol state`.
+pub fn state(state_dir: Option<&Path>, args: &StateArgs) -> ExitCode {
+    let session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some(id) = &args.instance else {
+        return match session.store().instances() {
+            Ok(list) => {
+                match args.format {
+                    Format::Json => print_json(&list),
+                    Format::Human if list.is_empty() => println!("nothing deployed yet"),
+                    Format::Human => {
+                        for i in list {
+                            println!(
+                                "{:<20} {:<10} {:>12} sat  {}",
+                                i.id,
+                                i.status.as_str(),
+                                i.amount.to_sat(),
+                                i.address
+                            );
+                        }
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.into(), args.format),
+        };
+    };
+    let record = match session.instance(id) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, args.format),
+    };
+    match args.format {
+        Format::Json => print_json(&record),
+        Format::Human => {
+            println!("{} ({})", record.id, record.contract);
+            println!("  status   {}", record.status.as_str());
+            println!("  address  {}", record.address);
+            println!(
+                "  outpoint {}:{} ({} sat)",
+                record.funding_txid,
+                record.funding_vout,
+                record.amount.to_sat()
+            );
+            if let Some(h) = record.height {
+                println!("  funded in block {h}");
+            }
+            for (name, value) in &record.args {
+                println!("  {name} = {value}");
+            }
+            if record.executions.is_empty() {
+                println!("  no spends yet");
+            }
+            for e in &record.executions {
+                let at = e
+                    .height
+                    .map(|h| format!("confirmed in block {h}"))
+                    .unwrap_or_else(|| "unconfirmed".into());
+                println!(
+                    "  spend #{} through `{}`: {} ({} vB, fee {} sat), {at}",
+                    e.seq,
+                    e.path,
+                    e.txid,
+                    e.vsize,
+                    e.fee.to_sat()
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Arguments of `biscol events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Only events after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub after: u64,
+    /// Keep watching and print new events as they come (Ctrl-C stops).
+    #[arg(long)]
+    pub follow: bool,
+    /// Output format (JSON: one object per line).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol events`.
+pub fn events(state_dir: Option<&Path>, args: &EventsArgs) -> ExitCode {
+    // `events` reads the store alone (not the chain), opening it for each page, so that a
+    // follower lets other commands take the store between polls.
+    let located = match session_args::locate(state_dir) {
+        Ok(l) => l,
+        Err(e) => return output::usage_error(&e),
+    };
+    let page = located.config.performance.batch_size.max(1) as usize;
+    let mut after = args.after;
+    loop {
+        let events =
+            match Store::open(located.layout.store()).and_then(|s| s.events_since(after, page)) {
+                Ok(e) => e,
+                Err(StateError::InUse { .. }) if args.follow => Vec::new(),
+                Err(e) => return fail(&e.into(), args.format),
+            };
+        for e in &events {
+            match args.format {
+                Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
+                Format::Human => println!(
+                    "#{:<5} {} {:<16} {:<12} {}",
+                    e.seq,
+                    e.time,
+                    e.kind,
+                    e.instance.as_deref().unwrap_or("-"),
+                    e.payload
+                ),
+            }
+            after = e.seq;
+        }
+        if events.len() == page {
+            continue;
+        }
+        if !args.follow {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Arguments of `biscol checkpoint`.
+#[derive(Debug, clap::Args)]
+pub struct CheckpointArgs {
+    /// A label to remember it by.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// List the checkpoints instead of taking one.
+    #[arg(long)]
+    pub list: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `biscol checkpoint`.
+pub fn checkpoint(state_dir: Option<&Path>, args: &CheckpointArgs) -> ExitCode {
+    let mut session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if args.list {
+        return match session.store().checkpoints() {
+            Ok(list) => {
+                match args.format {
+                    Format::Json => print_json(&list),
+                    Format::Human => {
+                        for c in list {
+                            println!(
+                                "{:<4} {} events up to #{} {}",
+                                c.id,
+                                c.time,
+                                c.last_event_seq,
+                                c.label.unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.into(), args.format),
+        };
+    }
+    match session.checkpoint(args.label.as_deref()) {
+        Ok(c) => {
+            match args.format {
+                Format::Json => print_json(&c),
+                Format::Human => println!(
+                    "checkpoint {} taken (store and chain); `biscol restore {}` goes back to it",
+                    c.id, c.id
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Arguments of `biscol restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The checkpoint's id (`biscol checkpoint --list`).
+    pub id: u64,
+}
+
+/// Runs `biscol restore`.
+pub fn restore(state_dir: Option<&Path>, args: &RestoreArgs) -> ExitCode {
+    let session: Session = match session_args::open(state_dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match session.restore(args.id) {
+        Ok(s) => {
+            let height = s.chain().tip().map(|t| t.height).unwrap_or(0);
+            println!("restored checkpoint {} (chain height {height})", args.id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, Format::Human),
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    }
+}

@@ -1,0 +1,245 @@
+//! What every runtime command shares: finding the project and its state folder, opening a
+//! session on the configured chain, parsing amounts, fee rates and durations, and turning a
+//! [`SessionError`] into a message and an exit code.
+//!
+//! The state folder is `--state-dir` when given, else `.biscol/` beside the nearest
+//! `Biscol.toml` above the current folder, else `.biscol/` in the current folder (on the
+//! embedded regtest chain with default settings).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use biscol_runtime::chain::esplora::EsploraChain;
+use biscol_runtime::chain::rpc::{Auth as RpcAuth, CoreRpcChain};
+use biscol_runtime::project::{BackendKind, Config, Project, StateLayout, STATE_DIR};
+use biscol_runtime::session::{Session, SessionError, SessionOptions};
+use biscol_runtime::spend::SpendError;
+use bitcoin::{Amount, FeeRate};
+
+use crate::output::Format;
+
+/// Where the project and its state are.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The state folder.
+    pub layout: StateLayout,
+    /// The project's configuration (the defaults outside a project).
+    pub config: Config,
+}
+
+/// Finds the state folder and configuration for `state_dir` (the `--state-dir` flag).
+pub fn locate(state_dir: Option<&Path>) -> Result<Located, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let project = Project::find(&cwd).map_err(|e| e.to_string())?;
+    let (root, config) = match project {
+        Some(p) => {
+            let root = p.state_dir();
+            (root, p.config)
+        }
+        None => (cwd.join(STATE_DIR), Config::default()),
+    };
+    let root = state_dir.map(Path::to_path_buf).unwrap_or(root);
+    Ok(Located {
+        layout: StateLayout::new(root),
+        config,
+    })
+}
+
+/// Opens a session on the configured chain, printing progress on stderr.
+pub fn open(state_dir: Option<&Path>) -> Result<Session, ExitCode> {
+    let located = locate(state_dir).map_err(|e| crate::output::usage_error(&e))?;
+    open_located(located).map_err(|e| fail(&e, Format::Human))
+}
+
+fn open_located(located: Located) -> Result<Session, SessionError> {
+    let Located { layout, config } = located;
+    let network = config
+        .network()
+        .map_err(|e| SessionError::Usage(e.to_string()))?;
+    let options = SessionOptions {
+        network,
+        fee_rate: fee_rate_from_sat_vb(config.biscol.fee_rate).map_err(SessionError::Usage)?,
+        audit_logging: config.security.audit_logging,
+        musig2: config.features.musig2,
+        ..SessionOptions::default()
+    };
+    let mut session = match config.biscol.backend {
+        BackendKind::Embedded => Session::open(layout, options)?,
+        BackendKind::Core => {
+            let url = config.biscol.rpc_url.clone().unwrap_or_default();
+            let auth =
+                match (&config.biscol.rpc_cookie, &config.biscol.rpc_user) {
+                    (Some(cookie), _) => RpcAuth::CookieFile(PathBuf::from(cookie)),
+                    (None, Some(user)) => RpcAuth::UserPass(
+                        user.clone(),
+                        config.biscol.rpc_password.clone().unwrap_or_default(),
+                    ),
+                    (None, None) => return Err(SessionError::Usage(
+                        "[biscol] backend = \"core\" needs rpc_cookie or rpc_user and rpc_password"
+                            .into(),
+                    )),
+                };
+            let chain = CoreRpcChain::connect(&url, auth, network)?;
+            Session::open_remote(layout, options, Box::new(chain))?
+        }
+        BackendKind::Esplora => {
+            let url = config.biscol.esplora_url.clone().unwrap_or_default();
+            let chain = EsploraChain::connect(&url, network)?;
+            Session::open_remote(layout, options, Box::new(chain))?
+        }
+    };
+    session.on_progress(|message| eprintln!("{message}"));
+    Ok(session)
+}
+
+/// Prints `error` and returns its exit code: 1 when a spend or transaction is refused, 2 for
+/// bad input and environment failures.
+pub fn fail(error: &SessionError, format: Format) -> ExitCode {
+    let code = if error.is_refusal() { 1 } else { 2 };
+    match format {
+        Format::Human => {
+            if let SessionError::Spend(SpendError::Refused(refusals)) = error {
+                eprintln!("error: the spend is refused; nothing was broadcast");
+                for r in refusals {
+                    match &r.require {
+                        Some(q) => {
+                            eprintln!("  --> {}:{}:{}", q.file, q.line, q.column);
+                            let message = q
+                                .message
+                                .as_ref()
+                                .map(|m| format!(", {m:?}"))
+                                .unwrap_or_default();
+                            eprintln!("   | require {}{message}", q.condition);
+                            eprintln!("   = {}", r.reason);
+                        }
+                        None => eprintln!("   = {}", r.reason),
+                    }
+                }
+            } else {
+                eprintln!("error: {error}");
+            }
+        }
+        Format::Json => {
+            let refusals = match error {
+                SessionError::Spend(SpendError::Refused(refusals)) => refusals
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "file": r.require.as_ref().map(|q| q.file.clone()),
+                            "line": r.require.as_ref().map(|q| q.line),
+                            "column": r.require.as_ref().map(|q| q.column),
+                            "condition": r.require.as_ref().map(|q| q.condition.clone()),
+                            "message": r.require.as_ref().and_then(|q| q.message.clone()),
+                            "reason": r.reason,
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let json = serde_json::json!({
+                "status": if code == 1 { "refused" } else { "error" },
+                "error": error.to_string(),
+                "refusals": refusals,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+    }
+    ExitCode::from(code)
+}
+
+/// Parses an amount: `0.01btc`, `1000000sat` (also `sats`), with no space or one.
+pub fn parse_amount(text: &str) -> Result<Amount, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let bad = || format!("`{text}` is not an amount: write it like 0.01btc or 1000000sat");
+    let (number, unit) = if let Some(n) = t.strip_suffix("btc") {
+        (n.trim(), "btc")
+    } else if let Some(n) = t.strip_suffix("sats").or_else(|| t.strip_suffix("sat")) {
+        (n.trim(), "sat")
+    } else {
+        return Err(bad());
+    };
+    let amount = match unit {
+        "btc" => Amount::from_str_in(number, bitcoin::Denomination::Bitcoin),
+        _ => Amount::from_str_in(number, bitcoin::Denomination::Satoshi),
+    }
+    .map_err(|_| bad())?;
+    if amount == Amount::ZERO {
+        return Err(format!("`{text}`: the amount must be above zero"));
+    }
+    Ok(amount)
+}
+
+/// A fee rate in sat/vB (fractions allowed, at least 1).
+pub fn fee_rate_from_sat_vb(sat_vb: f64) -> Result<FeeRate, String> {
+    if !(sat_vb.is_finite() && (1.0..=100_000.0).contains(&sat_vb)) {
+        return Err(format!(
+            "fee rate {sat_vb} sat/vB: must be between 1 and 100000"
+        ));
+    }
+    // 1 sat/vB = 250 sat per 1000 weight units.
+    Ok(FeeRate::from_sat_per_kwu((sat_vb * 250.0).round() as u64))
+}
+
+/// Parses `--fee-rate` (sat/vB).
+pub fn parse_fee_rate(text: &str) -> Result<FeeRate, String> {
+    let value: f64 = text
+        .trim()
+        .trim_end_matches("sat/vB")
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a fee rate in sat/vB (for example 2 or 10.5)"))?;
+    fee_rate_from_sat_vb(value)
+}
+
+/// Parses a duration like `30d`, `12h`, `90m`, `600s` or `2w` into seconds.
+pub fn parse_duration(text: &str) -> Result<u32, String> {
+    let seconds = biscol_taproot::instantiate::parse_duration_seconds(text)
+        .map_err(|_| format!("`{text}` is not a duration (for example 30d, 12h, 90m, 600s)"))?;
+    u32::try_from(seconds).map_err(|_| format!("`{text}` is too long"))
+}
+
+/// Splits `--arg NAME=VALUE` flags.
+pub fn split_args(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    args.iter()
+        .map(|a| crate::instantiate::split_arg(a))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_take_btc_and_sat() {
+        assert_eq!(
+            parse_amount("0.01btc").unwrap(),
+            Amount::from_sat(1_000_000)
+        );
+        assert_eq!(
+            parse_amount("1000000sat").unwrap(),
+            Amount::from_sat(1_000_000)
+        );
+        assert_eq!(parse_amount("5000 sats").unwrap(), Amount::from_sat(5000));
+        assert!(parse_amount("0.000000001btc").is_err());
+        assert!(parse_amount("12").is_err());
+        assert!(parse_amount("0sat").is_err());
+        assert!(parse_amount("-1sat").is_err());
+    }
+
+    #[test]
+    fn fee_rates_and_durations() {
+        assert_eq!(
+            parse_fee_rate("2").unwrap(),
+            FeeRate::from_sat_per_vb_unchecked(2)
+        );
+        assert_eq!(parse_fee_rate("2.5").unwrap().to_sat_per_kwu(), 625);
+        assert!(parse_fee_rate("0.5").is_err());
+        assert!(parse_fee_rate("fast").is_err());
+        assert_eq!(parse_duration("30d").unwrap(), 30 * 86_400);
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -667,7 +667,9 @@ fn inheritance_waits_for_dates() {
     .unwrap();
     check_spend(&coin, &s);
     assert_eq!(s.lock_time.to_consensus_u32(), unlock);
+    // Two heirs, in script order.
     assert_eq!(s.signers.len(), 2);
+    assert!(s.signers[0] < s.signers[1], "{:?}", s.signers);
     assert!(s
         .steps
         .iter()

@@ -786,14 +786,20 @@ fn prepare_script_path(
         .get(leaf.index)
         .map(|l| l.depth)
         .unwrap_or_default();
+    let among = if indices.len() > 1 {
+        format!(
+            ", the cheapest satisfiable of the path's {} leaves",
+            indices.len()
+        )
+    } else {
+        String::new()
+    };
     let mut steps = vec![format!(
-        "spend {} ({} sat) through path `{}`: leaf {} (depth {depth}, the cheapest satisfiable \
-         of the path's {}): {}",
+        "spend {} ({} sat) through path `{}`: leaf {} (depth {depth}{among}): {}",
         coin.outpoint,
         coin.txout.value.to_sat(),
         abi_path.name,
         leaf.index,
-        indices.len(),
         leaf.ms
     )];
     let mut signers = Vec::new();

@@ -152,7 +152,7 @@ pub(crate) struct LeafChoice {
     pub lock_time: absolute::LockTime,
     /// The satisfaction (without script and control block), dummy signatures included.
     pub stack: Vec<Vec<u8>>,
-    /// The keys whose signatures the satisfaction uses, in the order of the held keys.
+    /// The keys whose signatures the satisfaction uses, in script order.
     pub signers: Vec<XOnlyPublicKey>,
     /// The preimages it reveals: (argument name, hash atom).
     pub revealed: Vec<(String, HashAtom)>,
@@ -594,15 +594,14 @@ pub(crate) fn choose(
                 {
                     continue;
                 }
-                let signers: Vec<XOnlyPublicKey> = assets
-                    .keys
-                    .keys()
+                // The keys whose dummy signatures the satisfaction uses, in script order.
+                let signers: Vec<XOnlyPublicKey> = leaf_keys(leaf)
+                    .into_iter()
                     .filter(|k| {
                         dummies
-                            .get(*k)
+                            .get(k)
                             .is_some_and(|d| stack.iter().any(|item| *item == d.to_vec()))
                     })
-                    .copied()
                     .collect();
                 let revealed = leaf
                     .atoms
@@ -632,6 +631,24 @@ pub(crate) fn choose(
         Some(choice) => Ok(Ok(choice)),
         None => Ok(Err(refusals(&leaves, assets, abi_path, files))),
     }
+}
+
+/// The keys of a leaf in script order, each once.
+fn leaf_keys(leaf: &Leaf) -> Vec<XOnlyPublicKey> {
+    let mut out: Vec<XOnlyPublicKey> = Vec::new();
+    for atom in &leaf.atoms {
+        let keys = match &atom.kind {
+            AtomKind::Key(k) => vec![*k],
+            AtomKind::Multi { keys, .. } => keys.clone(),
+            _ => Vec::new(),
+        };
+        for k in keys {
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+    }
+    out
 }
 
 /// `name (hex…)` of a key.

@@ -418,12 +418,16 @@ impl Session {
         Ok(())
     }
 
-    /// Waits for `txid` to confirm: on the embedded chain by mining a block to the wallet, on
-    /// others by polling. Returns the height of its block.
+    /// Waits for `txid` to confirm: on regtest by mining a block to the wallet (the embedded
+    /// chain, or a remote regtest node that mines on request), elsewhere by polling. Returns
+    /// the height of its block.
     fn confirm(&mut self, txid: &Txid) -> Result<u32, SessionError> {
-        if let Chain::Embedded(_) = self.chain {
+        if self.options.network == Network::Regtest {
             let spk = self.wallet.script_pubkey().to_owned();
-            self.chain.backend_mut().mine(1, &spk, None)?;
+            match self.chain.backend_mut().mine(1, &spk, None) {
+                Ok(_) | Err(ChainError::Unsupported { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let start = Instant::now();
         loop {

@@ -22,7 +22,7 @@
 //! so `getrawtransaction` works as with Core's `-txindex`.
 //!
 //! `testmempoolaccept` never changes the mempool: the embedded chain has no public dry-run
-//! validation, so the node copies the chain's database to a scratch folder, opens the copy and
+//! validation, so the node snapshots the chain's database into a scratch folder, opens the copy and
 //! broadcasts there, then deletes the copy. Several transactions are tried in order, each on
 //! top of the ones before it (Core validates them as a package; the results agree when every
 //! transaction is accepted, and the first refusal is reported the same way).
@@ -909,8 +909,9 @@ fn mempool_entry(state: &State, txid: &Txid) -> Result<Value, RpcError> {
     }))
 }
 
-/// Copies the chain's database into a scratch folder and opens it there, so a broadcast can be
-/// tried without touching the real mempool.
+/// Copies the chain (a consistent SQLite snapshot, [`EmbeddedChain::backup_to`]) into a
+/// scratch folder and opens it there, so a broadcast can be tried without touching the real
+/// mempool.
 fn scratch_copy(chain: &EmbeddedChain) -> Result<(EmbeddedChain, ScratchDir), RpcError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -920,17 +921,9 @@ fn scratch_copy(chain: &EmbeddedChain) -> Result<(EmbeddedChain, ScratchDir), Rp
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let guard = ScratchDir(dir.clone());
-    let copy = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&dir)?;
-        for name in ["chain.sqlite", "chain.sqlite-wal"] {
-            let from = chain.path().join(name);
-            if from.exists() {
-                std::fs::copy(&from, dir.join(name))?;
-            }
-        }
-        Ok(())
-    };
-    copy().map_err(|e| err(-1, format!("testmempoolaccept: copying the chain: {e}")))?;
+    chain
+        .backup_to(&dir)
+        .map_err(|e| err(-1, format!("testmempoolaccept: copying the chain: {e}")))?;
     let scratch = EmbeddedChain::open(&dir).map_err(internal)?;
     Ok((scratch, guard))
 }

@@ -330,7 +330,7 @@ pub fn events(state_dir: Option<&Path>, args: &EventsArgs) -> ExitCode {
                 Format::Human => println!(
                     "#{:<5} {} {:<16} {:<12} {}",
                     e.seq,
-                    e.time,
+                    biscol_runtime::spend::rfc3339(e.time as i64),
                     e.kind,
                     e.instance.as_deref().unwrap_or("-"),
                     e.payload

@@ -42,7 +42,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// A unix time as RFC 3339 in UTC, e.g. `2027-01-01T00:00:00Z`.
-pub(crate) fn rfc3339(t: i64) -> String {
+pub fn rfc3339(t: i64) -> String {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

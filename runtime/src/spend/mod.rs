@@ -44,6 +44,8 @@ mod explain;
 mod plan;
 mod sign;
 
+pub use explain::rfc3339;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -59,7 +61,7 @@ use bitcoin::{
 
 use crate::keystore::{Keystore, KeystoreError};
 
-use explain::{check_after, check_older, rfc3339, short_hex, Relative};
+use explain::{check_after, check_older, short_hex, Relative};
 use plan::{Assets, AtomKind, RBF_SEQUENCE};
 
 /// A contract instance: the built artifact, its instance (keys, scripts, control blocks) and

@@ -459,11 +459,14 @@ fn set_tx_status(
     Ok(())
 }
 
-/// Marks every unconfirmed transaction of `instance` with `purpose` as abandoned.
+/// Marks every unconfirmed transaction of `instance` with `purpose` as abandoned, the versions
+/// already replaced included, so that none of them can be confirmed later as an "earlier
+/// version" of a new spend.
 fn abandon_open(c: &Connection, instance: &str, purpose: TxKind) -> Result<(), StateError> {
     c.prepare_cached(
         "UPDATE transactions SET status = 'abandoned'
-         WHERE instance_id = ?1 AND purpose = ?2 AND status IN ('recorded', 'broadcast')",
+         WHERE instance_id = ?1 AND purpose = ?2
+           AND status IN ('recorded', 'broadcast', 'replaced')",
     )
     .and_then(|mut s| s.execute(params![instance, purpose.as_str()]))
     .map_err(sql("abandoning transactions"))?;

@@ -98,7 +98,7 @@ fn one_instance(
             time: seed,
         })
         .expect("record_spend");
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         batch
             .confirm_spend(&id, &stxid, 2, seed)
             .expect("confirm_spend");

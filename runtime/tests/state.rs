@@ -898,20 +898,20 @@ fn child_loop(dir: &Path) -> Result<(), StateError> {
         let id = store.record_funding(&new_instance(&artifact, "Htlc", &a, &script, &ftx, time))?;
         println!("ACK {id} funding");
         store.mark_broadcast(&ftxid, time)?;
-        if seed % 7 == 0 {
+        if seed.is_multiple_of(7) {
             store.mark_failed(&id, "evicted", time + 1)?;
             println!("ACK {id} failed");
             continue;
         }
         store.confirm_funding(&id, &ftxid, seed as u32, time + 1)?;
         println!("ACK {id} deployed");
-        if seed % 5 == 0 {
+        if seed.is_multiple_of(5) {
             store.record_refusal(&id, "refund", &["too early".to_string()], time + 2)?;
         }
         let op = OutPoint::new(ftxid, 0);
         let mut stxid = store.record_spend(&spend(&id, &spend_tx(op, 49_000), &a, time + 2))?;
         println!("ACK {id} spending");
-        if seed % 3 == 0 {
+        if seed.is_multiple_of(3) {
             stxid = store.record_bump(
                 &stxid,
                 &spend_tx(op, 48_000),

@@ -234,7 +234,7 @@ mod tests {
     fn fee_rates_and_durations() {
         assert_eq!(
             parse_fee_rate("2").unwrap(),
-            FeeRate::from_sat_per_vb_unchecked(2)
+            FeeRate::from_sat_per_vb_u32(2)
         );
         assert_eq!(parse_fee_rate("2.5").unwrap().to_sat_per_kwu(), 625);
         assert!(parse_fee_rate("0.5").is_err());

@@ -34,11 +34,14 @@ use bitcoinkernel::{
 };
 use common::e2e::{check_coverage, stdlib_scenario_with, Options};
 
+/// What the block-checked callback saw: the block's hash, whether it is valid, the state.
+type Checked = ([u8; 32], bool, String);
+
 /// Feeds `blocks` (heights 1, 2, …) into a fresh regtest `ChainstateManager` in `data`,
 /// asserting each is accepted and becomes the kernel's tip. Returns the kernel's tip (height,
 /// hash).
 fn feed_to_kernel(blocks: &[Block], data: &Path) -> (i32, [u8; 32]) {
-    let checked: Arc<Mutex<Vec<([u8; 32], bool, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let checked: Arc<Mutex<Vec<Checked>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&checked);
     let context = ContextBuilder::new()
         .chain_type(ChainType::Regtest)

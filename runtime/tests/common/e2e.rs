@@ -702,6 +702,15 @@ impl Ctx<'_> {
             p.tx.output.len() == 1 && p.tx.output[0].value + p.fee == AMOUNT,
             "{context}: output and fee do not add up to the coin"
         );
+        // The fee is what the session's fee rate asks for the transaction as signed.
+        let vsize = p.tx.vsize() as u64;
+        let expected_fee = self.s.options().fee_rate.fee_vb(vsize);
+        ensure!(
+            p.vsize == vsize && Some(p.fee) == expected_fee,
+            "{context}: planned {} vB for {}, signed {vsize} vB for {expected_fee:?}",
+            p.vsize,
+            p.fee
+        );
         let record = self.s.instance(&d.id).map_err(err(&context))?;
         let height = record
             .spent_height

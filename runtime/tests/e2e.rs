@@ -198,7 +198,8 @@ fn htlc_with_the_test_api() {
 #[test]
 fn state_persists_across_sessions() {
     let dir = tempfile::tempdir().unwrap();
-    let (report, tip, before) = {
+    let (_, _, vault_source) = STDLIB.iter().find(|c| c.1 == "Vault").unwrap();
+    let (report, tip, before, vault) = {
         let mut t = TestChain::in_dir(dir.path()).unwrap();
         let options = Options {
             only: Some(vec!["Htlc", "Vault"]),
@@ -206,6 +207,19 @@ fn state_persists_across_sessions() {
         };
         let report = stdlib_scenario_with(t.session(), options).unwrap();
         check_coverage(&report, Some(&["Htlc", "Vault"])).unwrap();
+        // A vault whose delay has not passed when the session ends.
+        let artifact = t.build("vault.bsc", vault_source, "Vault").unwrap();
+        let args = [("hot", "@hot"), ("cold", "@cold"), ("delay", "3")];
+        let vault = t
+            .deploy(&artifact, &args, Amount::from_sat(50_000))
+            .unwrap();
+        t.expect_refusal(
+            &vault.instance,
+            "withdraw",
+            &[],
+            "the hot key must wait for the delay",
+        )
+        .unwrap();
         let s = t.session();
         let tip = s.chain().tip().unwrap();
         let before: Vec<_> = report
@@ -213,7 +227,7 @@ fn state_persists_across_sessions() {
             .iter()
             .map(|id| s.instance(id).unwrap())
             .collect();
-        (report, tip, before)
+        (report, tip, before, vault)
     };
     assert!(!report.left_deployed.is_empty());
 
@@ -226,6 +240,10 @@ fn state_persists_across_sessions() {
         let now = s.instance(&record.id).unwrap();
         assert_eq!(&now, record, "{} after reopening", record.id);
     }
+    assert_eq!(
+        s.instance(&vault.instance).unwrap().status,
+        InstanceStatus::Deployed
+    );
     let statuses: Vec<_> = before.iter().map(|r| r.status).collect();
     assert!(statuses.contains(&InstanceStatus::Spent));
     assert!(statuses.contains(&InstanceStatus::Deployed));
@@ -246,4 +264,17 @@ fn state_persists_across_sessions() {
         other => panic!("{other:?}"),
     }
     assert_eq!(s.mine(1, None).unwrap().height, tip.height + 1);
+
+    // The vault's delay runs on in the new session: one more block and the hot key withdraws.
+    t.expect_refusal(
+        &vault.instance,
+        "withdraw",
+        &[],
+        "the hot key must wait for the delay",
+    )
+    .unwrap();
+    t.mine(1).unwrap();
+    let withdrawn = t.spend(&vault.instance, "withdraw", &[]).unwrap();
+    assert_eq!(withdrawn.height, Some(vault.height.unwrap() + 3));
+    assert!(t.session().store().integrity_check().unwrap().is_empty());
 }

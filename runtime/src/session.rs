@@ -374,6 +374,11 @@ impl Session {
                     }
                 }
                 TxStatus::Unknown => {
+                    // A version this one replaced may have been mined instead.
+                    if let Some((txid, height)) = self.confirmed_earlier_version(&pending)? {
+                        self.record_confirmation(&pending.instance, pending.status, &txid, height)?;
+                        continue;
+                    }
                     let tx: Transaction = bitcoin::consensus::encode::deserialize_hex(
                         &pending.raw_hex,
                     )
@@ -401,6 +406,31 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// A confirmed transaction of `pending`'s instance that the pending one replaced (by a
+    /// bump), with its height.
+    fn confirmed_earlier_version(
+        &self,
+        pending: &crate::state::Pending,
+    ) -> Result<Option<(Txid, u32)>, SessionError> {
+        let Some(record) = self.store.instance(&pending.instance)? else {
+            return Ok(None);
+        };
+        let purpose = if pending.status == InstanceStatus::Funding {
+            TxKind::Fund
+        } else {
+            TxKind::Spend
+        };
+        for tx in record.transactions.iter().filter(|t| t.purpose == purpose) {
+            if tx.txid == pending.txid {
+                continue;
+            }
+            if let TxStatus::Confirmed { height, .. } = self.chain.backend().tx_status(&tx.txid)? {
+                return Ok(Some((tx.txid, height)));
+            }
+        }
+        Ok(None)
     }
 
     fn record_confirmation(

@@ -13,14 +13,16 @@
 //! sighash `SIGHASH_DEFAULT`, BIP340 signature, 64-byte witness), so the weight used for the fee
 //! is the exact weight of the signed transaction.
 //!
-//! Coin selection (documented algorithm, no external crate): spendable coins (confirmed
-//! non-coinbase, mature coinbase with ≥ 100 confirmations, then unconfirmed non-coinbase) sorted
-//! confirmed first, then by value descending, then by outpoint; add them one by one (largest
-//! first) until the inputs pay the outputs and the fee. A change output is added when what is
-//! left after the fee with change is at least the change script's dust threshold (330 sat for
-//! P2TR); otherwise the remainder (below dust plus the change output's own cost) goes to the fee.
-//! Largest-first keeps the number of inputs and the fee low and is deterministic; on regtest
-//! there is no privacy or UTXO-pool shaping concern that would justify branch and bound.
+//! Coin selection with `bdk_coin_select` (the BDK project's selector): spendable coins
+//! (confirmed non-coinbase, mature coinbase with ≥ 100 confirmations, then unconfirmed
+//! non-coinbase) are offered confirmed first, then by value descending, then by outpoint, and
+//! the selector takes them in that order until they pay the outputs and the fee at the rate (and,
+//! for a bump, BIP125's rule 4 over the replaced fee). The library computes with floating-point
+//! rates, so the exact fee of the signed weight then decides: a change output is added when what
+//! is left after the fee with change is at least the change script's dust threshold (330 sat for
+//! P2TR), otherwise the remainder goes to the fee, and in the rare case rounding left the
+//! selection short, the next coin is added. Largest-first order keeps the number of inputs and
+//! the fee low and is deterministic.
 //!
 //! Fee: `ceil(weight / 4) × fee_rate` satoshis. A bump keeps the original inputs and payments,
 //! may add inputs, recomputes the change, and pays at least the replaced fee plus 1 sat/vB of
@@ -327,6 +329,7 @@ impl Wallet {
             lock_height,
             &|w| fee_for(w, fee_rate),
             fee_rate,
+            None,
         )?;
         self.sign(tx)
     }
@@ -405,12 +408,14 @@ impl Wallet {
                 Some(at_rate.max(rule4))
             },
             fee_rate,
+            Some(old_fee),
         )?;
         self.sign(tx)
     }
 
     /// Builds the unsigned transaction (with its prevouts) by the selection described in the
-    /// module documentation.
+    /// module documentation. `replaced_fee` is the fee of the transaction a bump replaces.
+    #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
         required: Vec<(OutPoint, TxOut)>,
@@ -419,6 +424,7 @@ impl Wallet {
         lock_height: u32,
         fee: &dyn Fn(u64) -> Option<u64>,
         fee_rate: FeeRate,
+        replaced_fee: Option<u64>,
     ) -> Result<(Transaction, Vec<TxOut>), WalletError> {
         if fee_rate.to_sat_per_kwu() == 0 {
             return Err(WalletError::BadFeeRate { sat_per_kwu: 0 });
@@ -427,14 +433,27 @@ impl Wallet {
             sat_per_kwu: fee_rate.to_sat_per_kwu(),
         };
         let target: u64 = payments.iter().map(|o| o.value.to_sat()).sum();
-        let available: u64 = required.iter().map(|(_, o)| o.value.to_sat()).sum::<u64>()
-            + candidates
-                .iter()
-                .map(|u| u.txout.value.to_sat())
-                .sum::<u64>();
+        let n_required = required.len();
+        let coins: Vec<(OutPoint, TxOut)> = required
+            .into_iter()
+            .chain(candidates.into_iter().map(|u| (u.outpoint, u.txout)))
+            .collect();
+        let available: u64 = coins.iter().map(|(_, o)| o.value.to_sat()).sum();
         let change_dust = self.script_pubkey.minimal_non_dust().to_sat();
-        let mut inputs: Vec<(OutPoint, TxOut)> = required;
-        let mut rest = candidates.into_iter();
+        let chosen = select_coins(&coins, n_required, &payments, fee_rate, replaced_fee);
+        // The library's selection works with floating-point fee rates; the exact fee of the
+        // signed weight decides. When the selection falls short of it (a rounding case), the
+        // next coins in candidate order are added one by one.
+        let mut inputs: Vec<(OutPoint, TxOut)> = Vec::new();
+        let mut rest = Vec::new();
+        for (i, coin) in coins.into_iter().enumerate() {
+            if chosen.contains(&i) {
+                inputs.push(coin);
+            } else {
+                rest.push(coin);
+            }
+        }
+        let mut rest = rest.into_iter();
         let mut needed = target;
         loop {
             let sum: u64 = inputs.iter().map(|(_, o)| o.value.to_sat()).sum();
@@ -464,7 +483,7 @@ impl Wallet {
                 needed = target + fee_n;
             }
             match rest.next() {
-                Some(u) => inputs.push((u.outpoint, u.txout)),
+                Some(coin) => inputs.push(coin),
                 None => {
                     return Err(WalletError::InsufficientFunds {
                         needed: needed.max(target),
@@ -546,6 +565,49 @@ impl Wallet {
             tx,
         })
     }
+}
+
+/// The indices of the coins to spend, chosen by `bdk_coin_select`: the first `n_required` coins
+/// always, then coins in the given order until the payments, the fee at `fee_rate` (and, for a
+/// replacement, BIP125's absolute-fee rule over `replaced_fee`) are met. When the coins cannot
+/// meet the target, every coin is returned and the exact check in [`Wallet::build`] reports the
+/// shortfall.
+fn select_coins(
+    coins: &[(OutPoint, TxOut)],
+    n_required: usize,
+    payments: &[TxOut],
+    fee_rate: FeeRate,
+    replaced_fee: Option<u64>,
+) -> std::collections::BTreeSet<usize> {
+    use bdk_coin_select::{Candidate, CoinSelector, Replace, Target, TargetFee, TargetOutputs};
+    let candidates: Vec<Candidate> = coins
+        .iter()
+        .map(|(_, o)| Candidate::new_tr_keyspend(o.value.to_sat()))
+        .collect();
+    let mut selector = CoinSelector::new(&candidates);
+    for i in 0..n_required {
+        selector.select(i);
+    }
+    // 1 sat/kwu is 1/1000 sat per weight unit.
+    let rate = bdk_coin_select::FeeRate::from_sat_per_wu(fee_rate.to_sat_per_kwu() as f32 / 1000.0);
+    let target = Target {
+        fee: TargetFee {
+            rate,
+            replace: replaced_fee.map(|fee| Replace {
+                fee,
+                incremental_relay_feerate: bdk_coin_select::FeeRate::from_sat_per_vb(1.0),
+            }),
+        },
+        outputs: TargetOutputs::fund_outputs(
+            payments
+                .iter()
+                .map(|o| (o.weight().to_wu(), o.value.to_sat())),
+        ),
+    };
+    if selector.select_until_target_met(target).is_err() {
+        selector.select_all();
+    }
+    selector.selected_indices().clone()
 }
 
 fn strip_witness(tx: &mut Transaction) {

@@ -145,7 +145,9 @@ pub struct MineArgs {
     /// How many blocks.
     #[arg(default_value_t = 1)]
     pub count: u32,
-    /// Move block time forward first, e.g. `30d`, `12h` (to reach time locks).
+    /// Move block time forward first, e.g. `30d`, `12h` (to reach time locks). Time locks count
+    /// the median time past of the last 11 blocks, which passes the jump once 6 blocks are
+    /// past it: `biscol mine 6 --advance 30d`.
     #[arg(long, value_parser = session_args::parse_duration)]
     pub advance: Option<u32>,
     /// Output format.

@@ -555,6 +555,9 @@ fn dry_run_broadcasts_nothing() {
 #[test]
 fn mine_advance_moves_median_time_past() {
     let p = Project::new();
+    // Eleven blocks at wall-clock time first, so that the median time past is today's and not
+    // the genesis block's.
+    p.run(&["mine", "11"]).ok("mine 11");
     let before = p.info();
     let mtp0 = before["median_time_past"].as_u64().unwrap();
     const THIRTY_DAYS: u64 = 30 * 86_400;
@@ -564,11 +567,16 @@ fn mine_advance_moves_median_time_past() {
         .ok("mine --advance")
         .json();
     assert!(one["time"].as_u64().unwrap() >= mtp0 + THIRTY_DAYS, "{one}");
+    assert!(
+        one["median_time_past"].as_u64().unwrap() < mtp0 + THIRTY_DAYS,
+        "{one}"
+    );
     assert_eq!(one["height"], before["height"].as_u64().unwrap() + 1);
-    // Once 11 blocks are past the jump, the median time past is too.
+    // Once 6 blocks are past the jump (more than half of the last 11), the median time past
+    // is too, as `biscol mine --help` says.
     let more = p
-        .run(&["mine", "11", "--advance", "30d", "--format", "json"])
-        .ok("mine 11")
+        .run(&["mine", "6", "--advance", "30d", "--format", "json"])
+        .ok("mine 6")
         .json();
     assert!(
         more["median_time_past"].as_u64().unwrap() >= mtp0 + 2 * THIRTY_DAYS,
@@ -723,7 +731,8 @@ fn keys_never_print_secrets_except_export() {
     assert!(list.stdout.contains("alice") && list.stdout.contains("bob"));
     p.run(&["key", "show", "carol"]).fails(2, "carol");
     p.run(&["key", "new", "alice"]).fails(2, "alice");
-    p.run(&["key", "new", "bad name!"]).fails(2, "invalid key name");
+    p.run(&["key", "new", "bad name!"])
+        .fails(2, "invalid key name");
 }
 
 /// `biscol node` in the background, killed (SIGKILL) if the test ends early.

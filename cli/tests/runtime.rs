@@ -629,7 +629,7 @@ fn checkpoint_and_restore() {
 }
 
 #[test]
-fn bump_replaces_an_unconfirmed_deploy() {
+fn bump_replaces_an_unconfirmed_deploy_and_spend() {
     let p = Project::new();
     let d = p.deploy(&["--no-wait"]);
     assert!(d["height"].is_null());
@@ -662,7 +662,25 @@ fn bump_replaces_an_unconfirmed_deploy() {
     assert_eq!(s(&st["status"]), "deployed");
     assert_eq!(s(&st["funding_txid"]), new);
     assert!(p.events().iter().any(|e| e["kind"] == "bumped"));
-    p.claim("htlc-1", &[]).ok("claim the bumped deployment");
+
+    // A spend in the mempool is bumped the same way: planned again at the new rate.
+    let spend = p
+        .claim("htlc-1", &["--no-wait", "--format", "json"])
+        .ok("claim --no-wait")
+        .json();
+    let old = s(&spend["txid"]).to_string();
+    assert_eq!(p.status("htlc-1"), "spending");
+    let b = p
+        .run(&["bump", &old, "--fee-rate", "10", "--format", "json"])
+        .ok("bump the spend")
+        .json();
+    let new = s(&b["txid"]).to_string();
+    assert_ne!(new, old);
+    assert!(b["fee"].as_u64().unwrap() > spend["fee"].as_u64().unwrap());
+    p.run(&["mine", "1"]).ok("mine");
+    let st = p.state("htlc-1");
+    assert_eq!(s(&st["status"]), "spent");
+    assert_eq!(s(&st["spend_txid"]), new);
 }
 
 #[test]

@@ -639,24 +639,45 @@ impl Session {
         }
     }
 
-    /// The coin of a deployed instance and the chain state a spend is checked against.
-    fn coin(&self, record: &InstanceRecord) -> Result<(Coin, ChainState), SessionError> {
+    /// The coin of an instance and the chain state a spend is checked against. With
+    /// `unspent`, the coin must be in the chain's unspent set (a spend); without, it may be
+    /// spent by a mempool transaction (a bump of that spend).
+    fn coin(
+        &self,
+        record: &InstanceRecord,
+        unspent: bool,
+    ) -> Result<(Coin, ChainState), SessionError> {
         let chain = self.chain.backend();
         let outpoint = OutPoint {
             txid: record.funding_txid,
             vout: record.funding_vout,
         };
-        let utxo = chain
-            .utxos(&record.script_pubkey)?
-            .into_iter()
-            .find(|u| u.outpoint == outpoint)
-            .ok_or_else(|| {
-                SessionError::Usage(format!(
-                    "{}: the chain has no unspent output {outpoint}",
-                    record.id
-                ))
-            })?;
-        let mtp_before = match utxo.height {
+        let missing = || {
+            SessionError::Usage(format!(
+                "{}: the chain has no {}output {outpoint}",
+                record.id,
+                if unspent { "unspent " } else { "" }
+            ))
+        };
+        let (txout, height) = if unspent {
+            let utxo = chain
+                .utxos(&record.script_pubkey)?
+                .into_iter()
+                .find(|u| u.outpoint == outpoint)
+                .ok_or_else(missing)?;
+            (utxo.txout, utxo.height)
+        } else {
+            let txout = chain
+                .transaction(&outpoint.txid)?
+                .and_then(|tx| tx.output.get(outpoint.vout as usize).cloned())
+                .ok_or_else(missing)?;
+            let height = match chain.tx_status(&outpoint.txid)? {
+                TxStatus::Confirmed { height, .. } => Some(height),
+                _ => None,
+            };
+            (txout, height)
+        };
+        let mtp_before = match height {
             Some(h) if h > 0 => Some(chain.median_time_past_at(h - 1)?),
             _ => None,
         };
@@ -664,8 +685,8 @@ impl Session {
         Ok((
             Coin {
                 outpoint,
-                txout: utxo.txout,
-                height: utxo.height,
+                txout,
+                height,
                 mtp_before,
             },
             ChainState {
@@ -726,7 +747,7 @@ impl Session {
                 "[features] musig2 = false: this session does not sign MuSig2 key paths".into(),
             ));
         }
-        let (coin, chain_state) = self.coin(&record)?;
+        let (coin, chain_state) = self.coin(&record, true)?;
         let request = SpendRequest {
             path: path.to_string(),
             args: args.to_vec(),
@@ -813,7 +834,7 @@ impl Session {
                     .first()
                     .map(|o| o.script_pubkey.clone())
                     .ok_or_else(|| SessionError::Usage(format!("{txid} has no output")))?;
-                let (coin, chain_state) = self.coin_for_bump(&instance)?;
+                let (coin, chain_state) = self.coin(&instance, false)?;
                 let request = SpendRequest {
                     path: execution.path.clone(),
                     args: execution.args.clone(),
@@ -841,48 +862,6 @@ impl Session {
             txid: new_txid,
             fee,
         })
-    }
-
-    /// The coin of an instance whose spend is in the mempool (the chain's UTXO query hides it).
-    fn coin_for_bump(&self, record: &InstanceRecord) -> Result<(Coin, ChainState), SessionError> {
-        let chain = self.chain.backend();
-        let funding = chain.transaction(&record.funding_txid)?.ok_or_else(|| {
-            SessionError::Usage(format!("the chain does not know {}", record.funding_txid))
-        })?;
-        let txout = funding
-            .output
-            .get(record.funding_vout as usize)
-            .cloned()
-            .ok_or_else(|| {
-                SessionError::Usage(format!(
-                    "{} has no output {}",
-                    record.funding_txid, record.funding_vout
-                ))
-            })?;
-        let height = match chain.tx_status(&record.funding_txid)? {
-            TxStatus::Confirmed { height, .. } => Some(height),
-            _ => None,
-        };
-        let mtp_before = match height {
-            Some(h) if h > 0 => Some(chain.median_time_past_at(h - 1)?),
-            _ => None,
-        };
-        let tip = chain.tip()?;
-        Ok((
-            Coin {
-                outpoint: OutPoint {
-                    txid: record.funding_txid,
-                    vout: record.funding_vout,
-                },
-                txout,
-                height,
-                mtp_before,
-            },
-            ChainState {
-                height: tip.height,
-                median_time_past: tip.median_time_past,
-            },
-        ))
     }
 
     /// The chain's tip and the wallet, for `biscol chain info`.

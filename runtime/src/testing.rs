@@ -114,23 +114,7 @@ impl TestChain {
     /// Builds `source` (named `file`) and returns the artifact JSON of `contract`, or the
     /// diagnostics as text.
     pub fn build(&self, file: &str, source: &str, contract: &str) -> Result<String, String> {
-        let mut db = Database::new();
-        let id = db.set_file(file, source.to_string());
-        let out = build::build(&db, id);
-        if out.has_errors() {
-            return Err(out
-                .diagnostics
-                .iter()
-                .map(|d| format!("{} {}", d.code, d.message))
-                .collect::<Vec<_>>()
-                .join("\n"));
-        }
-        out.contracts
-            .iter()
-            .filter_map(|c| c.artifact.as_ref())
-            .find(|a| a.contract == contract)
-            .map(|a| a.to_json())
-            .ok_or_else(|| format!("{file} has no contract `{contract}`"))
+        build_artifact(file, source, contract)
     }
 
     /// Deploys `artifact` with `args` (`@NAME` allowed) and waits for one confirmation.
@@ -214,6 +198,28 @@ impl TestChain {
             Err(e) => Err(format!("{instance} {path}: {e}")),
         }
     }
+}
+
+/// Builds `source` (named `file`) and returns the artifact JSON of `contract`, or the
+/// diagnostics as text (one line each: file, code, message). Needs no chain.
+pub fn build_artifact(file: &str, source: &str, contract: &str) -> Result<String, String> {
+    let mut db = Database::new();
+    let id = db.set_file(file, source.to_string());
+    let out = build::build(&db, id);
+    if out.has_errors() {
+        return Err(out
+            .diagnostics
+            .iter()
+            .map(|d| format!("{file}: {} {}", d.code, d.message))
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    out.contracts
+        .iter()
+        .filter_map(|c| c.artifact.as_ref())
+        .find(|a| a.contract == contract)
+        .map(|a| a.to_json())
+        .ok_or_else(|| format!("{file} has no contract `{contract}`"))
 }
 
 impl Drop for TestChain {

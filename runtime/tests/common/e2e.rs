@@ -32,8 +32,6 @@
 use std::collections::BTreeMap;
 
 use biscol_compiler::artifact::Artifact;
-use biscol_compiler::build;
-use biscol_compiler::db::Database;
 use biscol_runtime::chain::{Tip, TxStatus};
 use biscol_runtime::keystore::KeystoreError;
 use biscol_runtime::session::{Destination, Session, SessionError, SpendOutcome};
@@ -218,23 +216,7 @@ macro_rules! ensure {
 
 /// Builds `source` (named `file`) and returns the artifact JSON of `contract`.
 pub fn build_artifact(file: &str, source: &str, contract: &str) -> R<String> {
-    let mut db = Database::new();
-    let id = db.set_file(file, source.to_string());
-    let out = build::build(&db, id);
-    if out.has_errors() {
-        return Err(out
-            .diagnostics
-            .iter()
-            .map(|d| format!("{file}: {} {}", d.code, d.message))
-            .collect::<Vec<_>>()
-            .join("\n"));
-    }
-    out.contracts
-        .iter()
-        .filter_map(|c| c.artifact.as_ref())
-        .find(|a| a.contract == contract)
-        .map(|a| a.to_json())
-        .ok_or_else(|| format!("{file} has no contract `{contract}`"))
+    biscol_runtime::testing::build_artifact(file, source, contract)
 }
 
 /// A unix time as RFC 3339 in UTC (`2027-01-15T08:00:00Z`), written here independently of the

@@ -866,7 +866,7 @@ fn prepare_script_path(
         chain,
         after_name.as_deref(),
     ));
-    steps.push(fee_step(fee, value, vsize, request));
+    steps.push(fee_step(fee, value, vsize, request, contract));
     steps.push("verified with biscol-script (standard flags)".into());
     Ok(PreparedSpend {
         tx,
@@ -882,14 +882,25 @@ fn prepare_script_path(
     })
 }
 
-/// The step that explains the fee.
-fn fee_step(fee: Amount, value: Amount, vsize: u64, request: &SpendRequest) -> String {
+/// The step that explains the fee, naming the destination by its address on the contract's
+/// network (its script in hex when it has no address form).
+fn fee_step(
+    fee: Amount,
+    value: Amount,
+    vsize: u64,
+    request: &SpendRequest,
+    contract: &Contract,
+) -> String {
+    let destination = biscol_taproot::instantiate::parse_network(&contract.instance.network)
+        .ok()
+        .and_then(|network| bitcoin::Address::from_script(&request.destination, network).ok())
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| request.destination.to_hex_string());
     format!(
-        "fee {} sat ({} sat/kvB × {vsize} vB, rounded up); {} sat go to {}",
+        "fee {} sat ({} sat/kvB × {vsize} vB, rounded up); {} sat go to {destination}",
         fee.to_sat(),
         request.fee_rate.to_sat_per_kwu() * 4,
         value.to_sat(),
-        request.destination.to_hex_string()
     )
 }
 
@@ -1036,7 +1047,7 @@ fn prepare_key_path(
     verify(&tx, coin)?;
     steps.push(sequence_step(sequence, coin, chain, None));
     steps.push(lock_time_step(lock_time, chain, None));
-    steps.push(fee_step(fee, value, vsize, request));
+    steps.push(fee_step(fee, value, vsize, request, contract));
     steps.push("verified with biscol-script (standard flags)".into());
     Ok(PreparedSpend {
         tx,

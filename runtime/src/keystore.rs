@@ -28,7 +28,7 @@ use std::str::FromStr;
 
 use bitcoin::bip32::{ChainCode, Xpriv, Xpub};
 use bitcoin::key::{Keypair, TapTweak, TweakedKeypair};
-use bitcoin::secp256k1::{self, rand::RngCore, PublicKey, Secp256k1, XOnlyPublicKey};
+use bitcoin::secp256k1::{self, rand::RngCore, PublicKey, XOnlyPublicKey};
 use bitcoin::NetworkKind;
 use zeroize::Zeroizing;
 
@@ -167,14 +167,14 @@ impl SigningKey {
 
     /// The key pair tweaked for a P2TR output with `merkle_root` (None: key path only, BIP86).
     pub fn tap_tweaked(&self, merkle_root: Option<bitcoin::TapNodeHash>) -> TweakedKeypair {
-        let secp = Secp256k1::new();
-        self.keypair.tap_tweak(&secp, merkle_root)
+        let secp = bitcoin::secp256k1::SECP256K1;
+        self.keypair.tap_tweak(secp, merkle_root)
     }
 
     /// ECDSA signature (low-S, DER-encodable) of a 32-byte digest, for segwit v0 and legacy
     /// scripts.
     pub fn sign_ecdsa(&self, msg: &secp256k1::Message) -> secp256k1::ecdsa::Signature {
-        let secp = Secp256k1::signing_only();
+        let secp = bitcoin::secp256k1::SECP256K1;
         let mut sk = self.keypair.secret_key();
         let sig = secp.sign_ecdsa(msg, &sk);
         sk.non_secure_erase();
@@ -183,7 +183,7 @@ impl SigningKey {
 
     /// BIP340 signature of a 32-byte message with the untweaked key.
     pub fn sign_schnorr(&self, msg: &secp256k1::Message) -> secp256k1::schnorr::Signature {
-        let secp = Secp256k1::signing_only();
+        let secp = bitcoin::secp256k1::SECP256K1;
         secp.sign_schnorr(msg, &self.keypair)
     }
 }
@@ -196,8 +196,8 @@ impl SigningKey {
         msg: &secp256k1::Message,
         merkle_root: Option<bitcoin::TapNodeHash>,
     ) -> secp256k1::schnorr::Signature {
-        let secp = Secp256k1::new();
-        let mut tweaked = self.keypair.tap_tweak(&secp, merkle_root).to_keypair();
+        let secp = bitcoin::secp256k1::SECP256K1;
+        let mut tweaked = self.keypair.tap_tweak(secp, merkle_root).to_keypair();
         let sig = secp.sign_schnorr(msg, &tweaked);
         tweaked.non_secure_erase();
         sig
@@ -402,8 +402,8 @@ impl Keystore {
     }
 
     fn info_of(&self, name: &str, xpriv: &Xpriv) -> KeyInfo {
-        let secp = Secp256k1::signing_only();
-        let xpub = Xpub::from_priv(&secp, xpriv);
+        let secp = bitcoin::secp256k1::SECP256K1;
+        let xpub = Xpub::from_priv(secp, xpriv);
         KeyInfo {
             name: name.to_string(),
             public_key: xpub.public_key,
@@ -447,10 +447,10 @@ impl Keystore {
     /// A handle that signs with key `name`.
     pub fn signing_key(&self, name: &str) -> Result<SigningKey, KeystoreError> {
         let x = self.load(name)?;
-        let secp = Secp256k1::signing_only();
+        let secp = bitcoin::secp256k1::SECP256K1;
         Ok(SigningKey {
             name: name.to_string(),
-            keypair: x.0.to_keypair(&secp),
+            keypair: x.0.to_keypair(secp),
         })
     }
 

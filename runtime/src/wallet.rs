@@ -32,7 +32,7 @@ use std::fmt;
 
 use bitcoin::hashes::Hash;
 use bitcoin::key::TweakedPublicKey;
-use bitcoin::secp256k1::{Message, Secp256k1};
+use bitcoin::secp256k1::Message;
 use bitcoin::sighash::{Prevouts, SighashCache};
 use bitcoin::{
     absolute, transaction, Address, Amount, BlockHash, FeeRate, Network, OutPoint, Script,
@@ -526,7 +526,7 @@ impl Wallet {
     }
 
     fn sign(&self, (mut tx, prevouts): (Transaction, Vec<TxOut>)) -> Result<Funding, WalletError> {
-        let secp = Secp256k1::signing_only();
+        let secp = bitcoin::secp256k1::SECP256K1;
         let tweaked = self.key.tap_tweaked(None).to_keypair();
         let mut sigs = Vec::with_capacity(tx.input.len());
         {

@@ -421,13 +421,13 @@ fn merkle_root(contract: &Contract) -> Result<Option<TapNodeHash>, SpendError> {
 
 /// The instance's output key, checked against the internal key and merkle root (BIP341).
 fn output_key(contract: &Contract) -> Result<XOnlyPublicKey, SpendError> {
-    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+    let secp = bitcoin::secp256k1::SECP256K1;
     let out = XOnlyPublicKey::from_str(&contract.instance.output_key)
         .map_err(|e| internal(format!("the instance's output key does not parse: {e}")))?;
     let internal_key = XOnlyPublicKey::from_str(&contract.instance.internal_key)
         .map_err(|e| internal(format!("the instance's internal key does not parse: {e}")))?;
     let (tweaked, _) =
-        bitcoin::key::TapTweak::tap_tweak(internal_key, &secp, merkle_root(contract)?);
+        bitcoin::key::TapTweak::tap_tweak(internal_key, secp, merkle_root(contract)?);
     if tweaked.to_x_only_public_key() != out {
         return Err(internal(
             "the instance's output key is not its internal key tweaked with its merkle root",

@@ -294,9 +294,9 @@ impl miniscript::Translator<miniscript::DescriptorPublicKey> for ToXOnly {
     type Error = ();
 
     fn pk(&mut self, pk: &miniscript::DescriptorPublicKey) -> Result<XOnlyPublicKey, ()> {
-        let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+        let secp = bitcoin::secp256k1::SECP256K1;
         let definite = pk.clone().at_derivation_index(0).map_err(|_| ())?;
-        let full = definite.derive_public_key(&secp);
+        let full = definite.derive_public_key(secp);
         Ok(full.inner.x_only_public_key().0)
     }
 
@@ -333,7 +333,7 @@ pub(crate) fn load_leaves(
     abi_path: &AbiPath,
     indices: &[usize],
 ) -> Result<Vec<Leaf>, SpendError> {
-    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
+    let secp = bitcoin::secp256k1::SECP256K1;
     let output_key = XOnlyPublicKey::from_str(&contract.instance.output_key)
         .map_err(|e| internal(format!("the instance's output key does not parse: {e}")))?;
     let parity = if contract.instance.output_key_parity == 0 {
@@ -392,7 +392,7 @@ pub(crate) fn load_leaves(
             .map_err(|e| internal(format!("leaf {index}: bad control block: {e}")))?;
         if control_block.leaf_version != LeafVersion::TapScript
             || control_block.output_key_parity != parity
-            || !control_block.verify_taproot_commitment(&secp, output_key, &script)
+            || !control_block.verify_taproot_commitment(secp, output_key, &script)
         {
             return Err(internal(format!(
                 "leaf {index}: the control block does not commit the script to output key {}",

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use bitcoin::hashes::Hash;
-use bitcoin::secp256k1::{self, schnorr, Message, PublicKey, Secp256k1, XOnlyPublicKey};
+use bitcoin::secp256k1::{self, schnorr, Message, PublicKey, XOnlyPublicKey};
 use bitcoin::sighash::{Prevouts, SighashCache};
 use bitcoin::taproot::TapLeafHash;
 use bitcoin::{TapNodeHash, TapSighashType, Transaction, TxOut};
@@ -54,7 +54,7 @@ pub(crate) fn sign_script_path(
     signers: &[(XOnlyPublicKey, String)],
     msg: &Message,
 ) -> Result<BTreeMap<XOnlyPublicKey, bitcoin::taproot::Signature>, SpendError> {
-    let secp = Secp256k1::verification_only();
+    let secp = bitcoin::secp256k1::SECP256K1;
     let mut out = BTreeMap::new();
     for (key, name) in signers {
         let signing = keystore.signing_key(name).map_err(SpendError::Keystore)?;
@@ -85,7 +85,7 @@ pub(crate) fn sign_key_single(
     output_key: &XOnlyPublicKey,
     msg: &Message,
 ) -> Result<schnorr::Signature, SpendError> {
-    let secp = Secp256k1::verification_only();
+    let secp = bitcoin::secp256k1::SECP256K1;
     let signature = signing.sign_schnorr_tap_tweaked(msg, merkle_root);
     secp.verify_schnorr(&signature, msg, output_key)
         .map_err(|e| {
@@ -199,7 +199,7 @@ pub(crate) fn sign_key_musig(
     let signature: schnorr::Signature = aggregator
         .finalize()
         .map_err(|e| internal(format!("MuSig2 aggregation: {e}")))?;
-    Secp256k1::verification_only()
+    bitcoin::secp256k1::SECP256K1
         .verify_schnorr(&signature, msg, output_key)
         .map_err(|e| {
             internal(format!(

@@ -42,6 +42,12 @@ pub const WALLET_KEY: &str = "wallet";
 /// Blocks mined to the wallet when it has too little to fund a deployment (coinbase maturity
 /// plus one).
 const FUNDING_BLOCKS: u32 = 101;
+/// What the wallet keeps beyond a deployment's amount before it mines more coins: room for the
+/// funding fee at any sensible rate.
+const FEE_RESERVE: Amount = Amount::from_sat(100_000);
+/// How many times the wallet mines [`FUNDING_BLOCKS`] looking for enough coins (the subsidy
+/// halves every 150 blocks on regtest, so a late chain may need more than one round).
+const FUNDING_ROUNDS: u32 = 3;
 
 /// How a session behaves.
 #[derive(Debug, Clone)]
@@ -490,7 +496,7 @@ impl Session {
         if !matches!(self.chain, Chain::Embedded(_)) {
             return Ok(());
         }
-        for _ in 0..3 {
+        for _ in 0..FUNDING_ROUNDS {
             let balance = self.wallet.balance(self.chain.backend())?;
             if balance.confirmed >= needed {
                 return Ok(());
@@ -521,7 +527,7 @@ impl Session {
         let spk = ScriptBuf::from_hex(&instance.script_pubkey)
             .map_err(|e| SessionError::Usage(format!("the instance's scriptPubKey: {e}")))?;
         let fee_rate = fee_rate.unwrap_or(self.options.fee_rate);
-        self.ensure_funds(amount + Amount::from_sat(100_000))?;
+        self.ensure_funds(amount + FEE_RESERVE)?;
         let funding = self
             .wallet
             .prepare_fund(self.chain.backend(), &spk, amount, fee_rate)?;

@@ -20,6 +20,8 @@
 pub mod esplora;
 pub mod rpc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
@@ -29,6 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 use bitcoin::BlockHash;
 use tiny_http::{Header, Method, Response, Server};
@@ -207,37 +210,6 @@ fn write_cookie(path: &Path, secret: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Standard base64 (RFC 4648, with padding), for comparing `Authorization` headers.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Compares two byte strings in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Node {
     /// Binds `config.bind` (a loopback address; others are refused), writes the cookie when
     /// asked to, and starts serving `chain` on a background thread.
@@ -273,7 +245,7 @@ impl Node {
                 (format!("{COOKIE_USER}:{secret}"), Some(path))
             }
         };
-        let expected_header = format!("Basic {}", base64(expected.as_bytes()));
+        let expected_header = format!("Basic {}", BASE64.encode(expected.as_bytes()));
         let stop = Arc::new(AtomicBool::new(false));
         let stop_worker = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -452,7 +424,7 @@ fn serve(state: &mut State, expected_auth: &str, mut request: tiny_http::Request
             .headers()
             .iter()
             .find(|h| h.field.equiv("Authorization"))
-            .is_some_and(|h| constant_time_eq(h.value.as_bytes(), expected_auth.as_bytes()));
+            .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(expected_auth.as_bytes())));
         if !authorized {
             // Core answers 401 with no body and a challenge; so does this node.
             let mut r = Response::empty(401);
@@ -503,16 +475,6 @@ pub(crate) fn format_money(sats: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-    }
 
     #[test]
     fn money_formats_like_core() {

@@ -185,20 +185,13 @@ impl Config {
     }
 }
 
-/// Parses a network name as `Biscol.toml` and `--network` take it.
-pub fn parse_network(name: &str) -> Result<Network, ProjectError> {
-    match name {
-        "regtest" => Ok(Network::Regtest),
-        "signet" => Ok(Network::Signet),
-        "testnet" | "testnet3" => Ok(Network::Testnet),
-        "testnet4" => Ok(Network::Testnet4),
-        "mainnet" | "bitcoin" | "main" => Ok(Network::Bitcoin),
-        other => Err(ProjectError::Config {
-            detail: format!(
-                "unknown network `{other}`: expected regtest, signet, testnet, testnet4 or mainnet"
-            ),
-        }),
-    }
+/// Parses a network name as `Biscol.toml` takes it (the names `biscol instantiate` takes).
+fn parse_network(name: &str) -> Result<Network, ProjectError> {
+    biscol_taproot::instantiate::parse_network(name).map_err(|_| ProjectError::Config {
+        detail: format!(
+            "unknown network `{name}`: expected regtest, signet, testnet, testnet4 or mainnet"
+        ),
+    })
 }
 
 /// A project on disk.

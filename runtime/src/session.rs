@@ -19,7 +19,6 @@
 //! on); the wallet key `wallet` is created on first use and never printed.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, Txid};
@@ -459,10 +458,9 @@ impl Session {
     /// the height of its block.
     fn confirm(&mut self, txid: &Txid) -> Result<u32, SessionError> {
         if self.options.network == Network::Regtest {
-            let spk = self.wallet.script_pubkey().to_owned();
-            match self.chain.backend_mut().mine(1, &spk, None) {
-                Ok(_) | Err(ChainError::Unsupported { .. }) => {}
-                Err(e) => return Err(e.into()),
+            match self.mine(1, None) {
+                Ok(_) | Err(SessionError::Chain(ChainError::Unsupported { .. })) => {}
+                Err(e) => return Err(e),
             }
         }
         let start = Instant::now();
@@ -940,11 +938,6 @@ impl Session {
         };
         session.reconcile()?;
         Ok(session)
-    }
-
-    /// The path of the state folder's root.
-    pub fn state_dir(&self) -> PathBuf {
-        self.layout.root.clone()
     }
 }
 

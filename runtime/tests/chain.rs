@@ -4,11 +4,11 @@ mod common;
 
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, ChainError, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
-use biscol_runtime::keystore::SigningKey;
+use biscol_runtime::keystore::{Keystore, SigningKey};
 use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
 use bitcoin::{absolute, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxOut};
 use common::scenario::{csv_script, one_in_one_out, sign_p2tr_key, sign_p2wsh};
+use tempfile::TempDir;
 
 fn setup(dir: &std::path::Path) -> (Keystore, Wallet, EmbeddedChain) {
     let keys = Keystore::open(dir.join("keys")).unwrap();
@@ -20,28 +20,14 @@ fn setup(dir: &std::path::Path) -> (Keystore, Wallet, EmbeddedChain) {
     (keys, wallet, chain)
 }
 
-/// A chain in a temporary folder with blocks mined to the miner's wallet, and the miner's key.
-struct Mined {
-    dir: tempfile::TempDir,
-    keys: Keystore,
-    wallet: Wallet,
-    chain: EmbeddedChain,
-    key: SigningKey,
-}
-
-/// Opens a chain in a new temporary folder and mines `blocks` blocks to the miner.
-fn mined(blocks: u32) -> Mined {
+/// A chain in a new temporary folder with `blocks` blocks mined to the miner's wallet: the
+/// folder (keep it alive), the keystore, the wallet, the chain and the miner's key.
+fn mined(blocks: u32) -> (TempDir, Keystore, Wallet, EmbeddedChain, SigningKey) {
     let dir = tempfile::tempdir().unwrap();
     let (keys, wallet, mut chain) = setup(dir.path());
     wallet.mine(&mut chain, blocks).unwrap();
     let key = keys.signing_key("miner").unwrap();
-    Mined {
-        dir,
-        keys,
-        wallet,
-        chain,
-        key,
-    }
+    (dir, keys, wallet, chain, key)
 }
 
 /// An unsigned transaction that spends the oldest mature coinbase back to the wallet, paying
@@ -136,13 +122,7 @@ fn second_opener_is_refused() {
 
 #[test]
 fn double_spend_refused_in_mempool_and_chain() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     let (op, out) = coinbase_coin(&chain, &wallet);
     let spend = |fee: u64, to: u8| {
         let mut tx = one_in_one_out(
@@ -181,13 +161,7 @@ fn double_spend_refused_in_mempool_and_chain() {
 
 #[test]
 fn value_creation_refused() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     let (mut tx, out) = spend_coinbase(&chain, &wallet, 0, Sequence::MAX);
     tx.output[0].value = out.value + Amount::from_sat(1);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
@@ -204,13 +178,7 @@ fn value_creation_refused() {
 
 #[test]
 fn coinbase_maturity_refused_with_numbers() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(60);
+    let (_dir, _keys, wallet, mut chain, key) = mined(60);
     let u = chain
         .utxos(wallet.script_pubkey())
         .unwrap()
@@ -244,13 +212,7 @@ fn coinbase_maturity_refused_with_numbers() {
 
 #[test]
 fn bip68_height_and_time_refusals_with_numbers() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     // Funds a CSV script locked by `lock`, confirms it with `blocks` blocks and returns a
     // signed spend of it back to the wallet.
     let csv_spend = |chain: &mut EmbeddedChain, lock: Sequence, blocks: u32| {
@@ -305,13 +267,7 @@ fn bip68_height_and_time_refusals_with_numbers() {
 
 #[test]
 fn bip113_nonfinal_refused_with_numbers() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
 
     // Height lock 110: the next block is 102.
     let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::ENABLE_LOCKTIME_NO_RBF);
@@ -353,13 +309,7 @@ fn bip113_nonfinal_refused_with_numbers() {
 
 #[test]
 fn script_failure_is_named() {
-    let Mined {
-        dir: _dir,
-        keys,
-        wallet,
-        mut chain,
-        ..
-    } = mined(101);
+    let (_dir, keys, wallet, mut chain, _key) = mined(101);
     keys.create("other").unwrap();
     let other = keys.signing_key("other").unwrap();
     let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
@@ -371,13 +321,7 @@ fn script_failure_is_named() {
 
 #[test]
 fn dust_and_fee_policy() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     tx.output.push(TxOut {
         value: Amount::from_sat(100),
@@ -403,12 +347,7 @@ fn dust_and_fee_policy() {
 
 #[test]
 fn blocks_carry_bip34_height_and_witness_commitment() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, _key) = mined(101);
     // Heights 1 to 16 are OP_1..OP_16 (Core's `CScript() << height`), later ones a push.
     let b = chain.block(5).unwrap().unwrap();
     assert_eq!(b.txdata[0].input[0].script_sig.as_bytes()[0], 0x55);
@@ -452,9 +391,7 @@ fn blocks_carry_bip34_height_and_witness_commitment() {
 
 #[test]
 fn subsidy_halves_every_150_blocks() {
-    let Mined {
-        dir: _dir, chain, ..
-    } = mined(151);
+    let (_dir, _keys, _wallet, chain, _key) = mined(151);
     let v = |h| {
         chain.block(h).unwrap().unwrap().txdata[0].output[0]
             .value
@@ -466,13 +403,7 @@ fn subsidy_halves_every_150_blocks() {
 
 #[test]
 fn nonstandard_version_refused() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        mut chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     tx.version = bitcoin::transaction::Version(4);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
@@ -503,13 +434,7 @@ fn consistency_check_detects_a_tampered_utxo_set() {
 
 #[test]
 fn test_accept_is_a_dry_run_on_top_of_the_mempool() {
-    let Mined {
-        dir: _dir,
-        wallet,
-        chain,
-        key,
-        ..
-    } = mined(101);
+    let (_dir, _keys, wallet, chain, key) = mined(101);
     let (mut parent, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     sign_p2tr_key(&mut parent, std::slice::from_ref(&out), &key);
     let mut child = one_in_one_out(

@@ -574,31 +574,26 @@ fn parse_address(s: &str) -> Result<Address, RpcError> {
         .ok_or_else(|| err(-5, "Error: Invalid address"))
 }
 
-/// Core's script type names.
+/// Core's script type names, each with its test, in the order Core tries them.
+const SCRIPT_TYPES: &[(fn(&Script) -> bool, &str)] = &[
+    (Script::is_p2tr, "witness_v1_taproot"),
+    (Script::is_p2wpkh, "witness_v0_keyhash"),
+    (Script::is_p2wsh, "witness_v0_scripthash"),
+    (Script::is_p2pkh, "pubkeyhash"),
+    (Script::is_p2sh, "scripthash"),
+    (Script::is_op_return, "nulldata"),
+    (Script::is_p2pk, "pubkey"),
+    (Script::is_multisig, "multisig"),
+    (|spk| spk.as_bytes() == [0x51, 0x02, 0x4e, 0x73], "anchor"),
+    (|spk| spk.witness_version().is_some(), "witness_unknown"),
+];
+
+/// Core's script type name of `spk` (`nonstandard` when no type fits).
 pub(crate) fn script_type(spk: &Script) -> &'static str {
-    if spk.is_p2tr() {
-        "witness_v1_taproot"
-    } else if spk.is_p2wpkh() {
-        "witness_v0_keyhash"
-    } else if spk.is_p2wsh() {
-        "witness_v0_scripthash"
-    } else if spk.is_p2pkh() {
-        "pubkeyhash"
-    } else if spk.is_p2sh() {
-        "scripthash"
-    } else if spk.is_op_return() {
-        "nulldata"
-    } else if spk.is_p2pk() {
-        "pubkey"
-    } else if spk.is_multisig() {
-        "multisig"
-    } else if spk.as_bytes() == [0x51, 0x02, 0x4e, 0x73] {
-        "anchor"
-    } else if spk.witness_version().is_some() {
-        "witness_unknown"
-    } else {
-        "nonstandard"
-    }
+    SCRIPT_TYPES
+        .iter()
+        .find(|(is, _)| is(spk))
+        .map_or("nonstandard", |(_, name)| name)
 }
 
 /// A descriptor with its checksum: `addr(<address>)` when the script has a regtest address,

@@ -718,6 +718,26 @@ fn confirmable(
     }
 }
 
+/// The start of a confirmation: the instance must wait for a transaction of `purpose`, and
+/// `txid` must be one of its transactions of that purpose that may still confirm. Returns the
+/// instance, the txid as stored and the transaction.
+fn confirmation(
+    c: &Connection,
+    instance: &str,
+    txid: &Txid,
+    purpose: TxKind,
+) -> Result<(InstanceState, String, TxState), StateError> {
+    let st = load_instance(c, instance)?;
+    let (action, allowed): (_, &'static [InstanceStatus]) = match purpose {
+        TxKind::Spend => ("confirm the spend", &[InstanceStatus::Spending]),
+        _ => ("confirm the funding", &[InstanceStatus::Funding]),
+    };
+    require(instance, action, st.status, allowed)?;
+    let txid = txid.to_string();
+    let tx = confirmable(c, instance, &txid, purpose, "confirm")?;
+    Ok((st, txid, tx))
+}
+
 fn confirm_funding(
     c: &Connection,
     instance: &str,
@@ -725,15 +745,7 @@ fn confirm_funding(
     height: u32,
     time: u64,
 ) -> Result<(), StateError> {
-    let st = load_instance(c, instance)?;
-    require(
-        instance,
-        "confirm the funding",
-        st.status,
-        &[InstanceStatus::Funding],
-    )?;
-    let txid = txid.to_string();
-    let tx = confirmable(c, instance, &txid, TxKind::Fund, "confirm")?;
+    let (st, txid, tx) = confirmation(c, instance, txid, TxKind::Fund)?;
     let vout = if txid == st.funding_txid {
         st.funding_vout
     } else {
@@ -844,15 +856,7 @@ fn confirm_spend(
     height: u32,
     time: u64,
 ) -> Result<(), StateError> {
-    let st = load_instance(c, instance)?;
-    require(
-        instance,
-        "confirm the spend",
-        st.status,
-        &[InstanceStatus::Spending],
-    )?;
-    let txid = txid.to_string();
-    let tx = confirmable(c, instance, &txid, TxKind::Spend, "confirm")?;
+    let (st, txid, tx) = confirmation(c, instance, txid, TxKind::Spend)?;
     let current = st.spend_txid.clone().unwrap_or_default();
     if txid != current {
         // An earlier version confirmed: the execution takes its txid, fee and size.

@@ -112,6 +112,25 @@ fn now_secs() -> u32 {
         .unwrap_or(0)
 }
 
+/// The coins a transaction in the block at `height` creates: every output but the provably
+/// unspendable ones.
+fn new_coins(tx: &Transaction, height: u32) -> impl Iterator<Item = (OutPoint, Coin)> + '_ {
+    let txid = tx.compute_txid();
+    let coinbase = tx.is_coinbase();
+    tx.output
+        .iter()
+        .enumerate()
+        .filter(|(_, out)| !rules::is_unspendable(&out.script_pubkey))
+        .map(move |(v, out)| {
+            let coin = Coin {
+                txout: out.clone(),
+                height,
+                coinbase,
+            };
+            (OutPoint::new(txid, v as u32), coin)
+        })
+}
+
 fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Result<(), String> {
     if let Some(prev) = prev {
         if block.header.prev_blockhash != prev {
@@ -328,23 +347,7 @@ impl EmbeddedChain {
                         }
                     }
                 }
-                let txid = tx.compute_txid();
-                for (v, out) in tx.output.iter().enumerate() {
-                    if rules::is_unspendable(&out.script_pubkey) {
-                        continue;
-                    }
-                    rebuilt.insert(
-                        OutPoint {
-                            txid,
-                            vout: v as u32,
-                        },
-                        Coin {
-                            txout: out.clone(),
-                            height,
-                            coinbase: tx.is_coinbase(),
-                        },
-                    );
-                }
+                rebuilt.extend(new_coins(tx, height));
             }
         }
         if blocks.len() != self.headers.len() || prev != self.hashes.last().copied() {
@@ -614,7 +617,6 @@ impl EmbeddedChain {
         let mut spent = Vec::new();
         let mut created: Vec<(OutPoint, Coin)> = Vec::new();
         for tx in &block.txdata {
-            let txid = tx.compute_txid();
             if !tx.is_coinbase() {
                 for i in &tx.input {
                     if let Some(pos) = created.iter().position(|(op, _)| *op == i.previous_output) {
@@ -624,22 +626,7 @@ impl EmbeddedChain {
                     }
                 }
             }
-            for (v, out) in tx.output.iter().enumerate() {
-                if rules::is_unspendable(&out.script_pubkey) {
-                    continue;
-                }
-                created.push((
-                    OutPoint {
-                        txid,
-                        vout: v as u32,
-                    },
-                    Coin {
-                        txout: out.clone(),
-                        height,
-                        coinbase: tx.is_coinbase(),
-                    },
-                ));
-            }
+            created.extend(new_coins(tx, height));
         }
         self.store.connect_block(height, &block, &spent, &created)?;
 

@@ -1,20 +1,14 @@
 //! `biscol build` and `biscol instantiate` end to end, checked against BIP386, BIP341 and
 //! BIP327 vectors (copied under `compiler/taproot/tests/data/` with their provenance).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use bitcoin::key::{Secp256k1, TapTweak, UntweakedPublicKey};
 use bitcoin::taproot::TapNodeHash;
+use common::biscol;
 use serde_json::Value;
-
-fn biscol(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
 
 fn workdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("biscol-cli-build-{}-{name}", std::process::id()));

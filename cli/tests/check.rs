@@ -1,15 +1,10 @@
 //! `biscol check` and `biscol explain` as a user runs them: exit codes, JSON, robustness.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn biscol(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use std::path::PathBuf;
+
+use common::biscol;
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("biscol-cli-check-{}", std::process::id()));

@@ -21,6 +21,8 @@
 //! `biscol mine 1` no instance may be left `funding`, `spending` or `failed`. The test prints
 //! how many kills landed in each phase, inferred from what the store and the chain show.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -31,6 +33,7 @@ use biscol_runtime::chain::ChainBackend;
 use biscol_runtime::state::{InstanceRecord, InstanceStatus, Store};
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::{Address, OutPoint, ScriptBuf, Transaction, Txid};
+use common::htlc_args;
 
 const PREIMAGE: &str = "0707070707070707070707070707070707070707070707070707070707070707";
 const DEFAULT_KILLS: u32 = 100;
@@ -133,20 +136,10 @@ impl Harness {
         self.deploys += 1;
         let hash = format!("hash={}", self.hash);
         let timeout = format!("timeout={}", 10 + self.deploys);
-        self.command(&[
-            "deploy",
-            self.artifact.to_str().unwrap(),
-            "--arg",
-            "sender=@alice",
-            "--arg",
-            "receiver=@bob",
-            "--arg",
-            &hash,
-            "--arg",
-            &timeout,
-            "--amount",
-            "100000sat",
-        ])
+        let mut argv = vec!["deploy", self.artifact.to_str().unwrap()];
+        argv.extend(htlc_args(&hash, &timeout));
+        argv.extend(["--amount", "100000sat"]);
+        self.command(&argv)
     }
 
     fn spend_command(&self, instance: &str) -> Command {

@@ -27,6 +27,22 @@ fn biscol(args: &[&str]) -> Output {
         .expect("run biscol")
 }
 
+/// `biscol debug verify` of input 0 of `tx` against [`PREVOUT`], with more arguments.
+fn verify(tx: &str, more: &[&str]) -> Output {
+    let mut args = vec!["--tx", tx, "--prevouts", PREVOUT, "--index", "0"];
+    args.extend_from_slice(more);
+    biscol(&args)
+}
+
+/// [`verify`] with `--format json`: the exit code and the report.
+fn verify_json(tx: &str, more: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(more);
+    let o = verify(tx, &args);
+    let report = serde_json::from_slice(&o.stdout).unwrap();
+    (o.status.code(), report)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -34,23 +50,12 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn success_case_exits_0() {
     let tx = tx_with_witness(&hex::decode(GOOD_SIG).unwrap());
-    let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0"]);
+    let o = verify(&tx, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("valid"));
 
-    let o = biscol(&[
-        "--tx",
-        &tx,
-        "--prevouts",
-        PREVOUT,
-        "--index",
-        "0",
-        "--format",
-        "json",
-        "--trace",
-    ]);
-    assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, v) = verify_json(&tx, &["--trace"]);
+    assert_eq!(code, Some(0));
     assert_eq!(v["valid"], true);
     assert!(v["error"].is_null());
     let kinds: Vec<&str> = v["trace"]
@@ -69,22 +74,12 @@ fn success_case_exits_0() {
 #[test]
 fn failure_case_exits_1_with_error_name() {
     let tx = tx_with_witness(&hex::decode(BAD_SIG).unwrap());
-    let o = biscol(&["--tx", &tx, "--prevouts", PREVOUT, "--index", "0"]);
+    let o = verify(&tx, &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("SCHNORR_SIG"), "{}", stdout(&o));
 
-    let o = biscol(&[
-        "--tx",
-        &tx,
-        "--prevouts",
-        PREVOUT,
-        "--index",
-        "0",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, v) = verify_json(&tx, &[]);
+    assert_eq!(code, Some(1));
     assert_eq!(v["valid"], false);
     assert_eq!(v["error"], "SCHNORR_SIG");
 }
@@ -96,35 +91,15 @@ fn flipped_signature_byte_is_rejected() {
         let mut sig = good.clone();
         sig[i] ^= 0x01;
         let tx = tx_with_witness(&sig);
-        let o = biscol(&[
-            "--tx",
-            &tx,
-            "--prevouts",
-            PREVOUT,
-            "--index",
-            "0",
-            "--format",
-            "json",
-        ]);
-        assert_eq!(o.status.code(), Some(1), "byte {i}");
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let (code, v) = verify_json(&tx, &[]);
+        assert_eq!(code, Some(1), "byte {i}");
         assert_eq!(v["error"], "SCHNORR_SIG", "byte {i}");
     }
     // The hash type byte: 0x02 -> 0x03 changes the message; 0x00 is never allowed explicitly.
     let mut sig = good.clone();
     sig[64] = 0x00;
-    let o = biscol(&[
-        "--tx",
-        &tx_with_witness(&sig),
-        "--prevouts",
-        PREVOUT,
-        "--index",
-        "0",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, v) = verify_json(&tx_with_witness(&sig), &[]);
+    assert_eq!(code, Some(1));
     assert_eq!(v["error"], "SCHNORR_SIG_HASHTYPE");
 }
 
@@ -132,16 +107,7 @@ fn flipped_signature_byte_is_rejected() {
 fn flags_are_honoured() {
     // Without TAPROOT a v1 output is anyone-can-spend.
     let tx = tx_with_witness(&hex::decode(BAD_SIG).unwrap());
-    let o = biscol(&[
-        "--tx",
-        &tx,
-        "--prevouts",
-        PREVOUT,
-        "--index",
-        "0",
-        "--flags",
-        "P2SH,WITNESS",
-    ]);
+    let o = verify(&tx, &["--flags", "P2SH,WITNESS"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
@@ -187,17 +153,7 @@ fn bad_input_exits_2() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked"), "{err}");
     }
-    let o = biscol(&[
-        "--tx",
-        "zz",
-        "--prevouts",
-        PREVOUT,
-        "--index",
-        "0",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, v) = verify_json("zz", &[]);
+    assert_eq!(code, Some(2));
     assert_eq!(v["error"], "BAD_INPUT");
 }

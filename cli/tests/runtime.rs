@@ -9,11 +9,14 @@
 //! travel, checkpoints, fee bumps, the event log, the keystore's secrecy; and the RPC backend
 //! against `biscol node`, driven from a second project folder.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use bitcoin::hashes::{sha256, Hash};
+use common::htlc_args;
 use serde_json::Value;
 
 /// The preimage the tests claim with, and its hash.
@@ -300,24 +303,10 @@ fn state_persists_across_processes_with_state_dir() {
     run(&["key", "new", "alice"]).ok("alice");
     run(&["key", "new", "bob"]).ok("bob");
     let hash = format!("hash={}", hash_of(PREIMAGE));
-    let d = run(&[
-        "deploy",
-        artifact.to_str().unwrap(),
-        "--arg",
-        "sender=@alice",
-        "--arg",
-        "receiver=@bob",
-        "--arg",
-        &hash,
-        "--arg",
-        "timeout=10",
-        "--amount",
-        "1000000sat",
-        "--format",
-        "json",
-    ])
-    .ok("deploy")
-    .json();
+    let mut argv = vec!["deploy", artifact.to_str().unwrap()];
+    argv.extend(htlc_args(&hash, "timeout=10"));
+    argv.extend(["--amount", "1000000sat", "--format", "json"]);
+    let d = run(&argv).ok("deploy").json();
     assert!(state.join("store").is_dir() && state.join("chain").is_dir());
     assert!(!elsewhere.path().join(".biscol").exists());
 
@@ -380,16 +369,7 @@ fn bad_input_is_exit_2_with_a_message() {
             .unwrap();
     newer["format"] = Value::from("biscol-artifact/99");
     std::fs::write(p.path().join("build/Newer.json"), newer.to_string()).unwrap();
-    let args = [
-        "--arg",
-        "sender=@alice",
-        "--arg",
-        "receiver=@bob",
-        "--arg",
-        &hash,
-        "--arg",
-        "timeout=10",
-    ];
+    let args = htlc_args(&hash, "timeout=10");
     let with = |artifact: &str, amount: &str, extra: &[&str]| {
         let mut argv = vec!["deploy", artifact];
         argv.extend(args);

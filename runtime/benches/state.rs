@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use biscol_runtime::state::{NewInstance, NewSpend, Store};
+use biscol_runtime::state::{NewInstance, NewSpend, Recorder, Store};
 use bitcoin::hashes::Hash;
 use bitcoin::{
     absolute, transaction, Amount, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn,

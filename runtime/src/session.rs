@@ -32,7 +32,8 @@ use crate::keystore::{Keystore, KeystoreError};
 use crate::project::StateLayout;
 use crate::spend::{self, ChainState, Coin, Contract, PreparedSpend, SpendError, SpendRequest};
 use crate::state::{
-    event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, StateError, Store, TxKind,
+    event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, Recorder, StateError, Store,
+    TxKind,
 };
 use crate::wallet::{Wallet, WalletError};
 

@@ -4,10 +4,11 @@ mod common;
 
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, ChainError, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
+use biscol_runtime::keystore::{Keystore, SigningKey};
 use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
-use bitcoin::{absolute, Amount, OutPoint, ScriptBuf, Sequence, TxOut};
+use bitcoin::{absolute, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxOut};
 use common::scenario::{csv_script, one_in_one_out, sign_p2tr_key, sign_p2wsh};
+use tempfile::TempDir;
 
 fn setup(dir: &std::path::Path) -> (Keystore, Wallet, EmbeddedChain) {
     let keys = Keystore::open(dir.join("keys")).unwrap();
@@ -17,6 +18,35 @@ fn setup(dir: &std::path::Path) -> (Keystore, Wallet, EmbeddedChain) {
     let wallet = Wallet::new(&keys, "miner").unwrap();
     let chain = EmbeddedChain::open(dir.join("chain")).unwrap();
     (keys, wallet, chain)
+}
+
+/// A chain in a new temporary folder with `blocks` blocks mined to the miner's wallet: the
+/// folder (keep it alive), the keystore, the wallet, the chain and the miner's key.
+fn mined(blocks: u32) -> (TempDir, Keystore, Wallet, EmbeddedChain, SigningKey) {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, wallet, mut chain) = setup(dir.path());
+    wallet.mine(&mut chain, blocks).unwrap();
+    let key = keys.signing_key("miner").unwrap();
+    (dir, keys, wallet, chain, key)
+}
+
+/// An unsigned transaction that spends the oldest mature coinbase back to the wallet, paying
+/// `fee` sats, with the coin it spends.
+fn spend_coinbase(
+    chain: &EmbeddedChain,
+    wallet: &Wallet,
+    fee: u64,
+    sequence: Sequence,
+) -> (Transaction, TxOut) {
+    let (op, out) = coinbase_coin(chain, wallet);
+    let tx = one_in_one_out(
+        op,
+        out.value,
+        wallet.script_pubkey().to_owned(),
+        fee,
+        sequence,
+    );
+    (tx, out)
 }
 
 fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
@@ -92,10 +122,7 @@ fn second_opener_is_refused() {
 
 #[test]
 fn double_spend_refused_in_mempool_and_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
     let (op, out) = coinbase_coin(&chain, &wallet);
     let spend = |fee: u64, to: u8| {
         let mut tx = one_in_one_out(
@@ -134,18 +161,8 @@ fn double_spend_refused_in_mempool_and_chain() {
 
 #[test]
 fn value_creation_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
-    let (op, out) = coinbase_coin(&chain, &wallet);
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        0,
-        Sequence::MAX,
-    );
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 0, Sequence::MAX);
     tx.output[0].value = out.value + Amount::from_sat(1);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
     let r = rejected(chain.broadcast(&tx));
@@ -161,10 +178,7 @@ fn value_creation_refused() {
 
 #[test]
 fn coinbase_maturity_refused_with_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 60).unwrap();
-    let key = keys.signing_key("miner").unwrap();
+    let (_dir, _keys, wallet, mut chain, key) = mined(60);
     let u = chain
         .utxos(wallet.script_pubkey())
         .unwrap()
@@ -198,26 +212,26 @@ fn coinbase_maturity_refused_with_numbers() {
 
 #[test]
 fn bip68_height_and_time_refusals_with_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
-    let lock = Sequence::from_height(144);
-    let ws = csv_script(lock, &key);
-    let spk = ScriptBuf::new_p2wsh(&ws.wscript_hash());
-    let value = Amount::from_sat(1_000_000);
-    let f = wallet
-        .fund(&mut chain, &spk, value, DEFAULT_FEE_RATE)
-        .unwrap();
-    wallet.mine(&mut chain, 3).unwrap();
-    let mut tx = one_in_one_out(
-        f.outpoint,
-        value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        lock,
-    );
-    sign_p2wsh(&mut tx, &ws, value, &key);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
+    // Funds a CSV script locked by `lock`, confirms it with `blocks` blocks and returns a
+    // signed spend of it back to the wallet.
+    let csv_spend = |chain: &mut EmbeddedChain, lock: Sequence, blocks: u32| {
+        let ws = csv_script(lock, &key);
+        let spk = ScriptBuf::new_p2wsh(&ws.wscript_hash());
+        let value = Amount::from_sat(1_000_000);
+        let f = wallet.fund(chain, &spk, value, DEFAULT_FEE_RATE).unwrap();
+        wallet.mine(chain, blocks).unwrap();
+        let mut tx = one_in_one_out(
+            f.outpoint,
+            value,
+            wallet.script_pubkey().to_owned(),
+            1_000,
+            lock,
+        );
+        sign_p2wsh(&mut tx, &ws, value, &key);
+        tx
+    };
+    let tx = csv_spend(&mut chain, Sequence::from_height(144), 3);
     let r = rejected(chain.broadcast(&tx));
     assert_eq!(
         r,
@@ -235,21 +249,7 @@ fn bip68_height_and_time_refusals_with_numbers() {
     chain.broadcast(&tx).unwrap();
 
     // Time-based: 2 × 512 s.
-    let lock = Sequence::from_512_second_intervals(2);
-    let ws = csv_script(lock, &key);
-    let spk = ScriptBuf::new_p2wsh(&ws.wscript_hash());
-    let f = wallet
-        .fund(&mut chain, &spk, value, DEFAULT_FEE_RATE)
-        .unwrap();
-    wallet.mine(&mut chain, 1).unwrap();
-    let mut tx = one_in_one_out(
-        f.outpoint,
-        value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        lock,
-    );
-    sign_p2wsh(&mut tx, &ws, value, &key);
+    let tx = csv_spend(&mut chain, Sequence::from_512_second_intervals(2), 1);
     match rejected(chain.broadcast(&tx)) {
         TxReject::RelativeTimeLock {
             input: 0,
@@ -267,20 +267,10 @@ fn bip68_height_and_time_refusals_with_numbers() {
 
 #[test]
 fn bip113_nonfinal_refused_with_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
-    let (op, out) = coinbase_coin(&chain, &wallet);
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
 
     // Height lock 110: the next block is 102.
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::ENABLE_LOCKTIME_NO_RBF,
-    );
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::ENABLE_LOCKTIME_NO_RBF);
     tx.lock_time = absolute::LockTime::from_height(110).unwrap();
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
     let r = rejected(chain.broadcast(&tx));
@@ -319,19 +309,10 @@ fn bip113_nonfinal_refused_with_numbers() {
 
 #[test]
 fn script_failure_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
+    let (_dir, keys, wallet, mut chain, _key) = mined(101);
     keys.create("other").unwrap();
     let other = keys.signing_key("other").unwrap();
-    let (op, out) = coinbase_coin(&chain, &wallet);
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::MAX,
-    );
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &other);
     let r = rejected(chain.broadcast(&tx));
     assert!(matches!(r, TxReject::Script { input: 0, .. }), "{r:?}");
@@ -340,18 +321,8 @@ fn script_failure_is_named() {
 
 #[test]
 fn dust_and_fee_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
-    let (op, out) = coinbase_coin(&chain, &wallet);
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::MAX,
-    );
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     tx.output.push(TxOut {
         value: Amount::from_sat(100),
         script_pubkey: wallet.script_pubkey().to_owned(),
@@ -366,13 +337,7 @@ fn dust_and_fee_policy() {
             threshold: 330
         }
     );
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        10,
-        Sequence::MAX,
-    );
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 10, Sequence::MAX);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
     assert!(matches!(
         rejected(chain.broadcast(&tx)),
@@ -382,9 +347,7 @@ fn dust_and_fee_policy() {
 
 #[test]
 fn blocks_carry_bip34_height_and_witness_commitment() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_k, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
+    let (_dir, _keys, wallet, mut chain, _key) = mined(101);
     // Heights 1 to 16 are OP_1..OP_16 (Core's `CScript() << height`), later ones a push.
     let b = chain.block(5).unwrap().unwrap();
     assert_eq!(b.txdata[0].input[0].script_sig.as_bytes()[0], 0x55);
@@ -428,9 +391,7 @@ fn blocks_carry_bip34_height_and_witness_commitment() {
 
 #[test]
 fn subsidy_halves_every_150_blocks() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_k, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 151).unwrap();
+    let (_dir, _keys, _wallet, chain, _key) = mined(151);
     let v = |h| {
         chain.block(h).unwrap().unwrap().txdata[0].output[0]
             .value
@@ -442,18 +403,8 @@ fn subsidy_halves_every_150_blocks() {
 
 #[test]
 fn nonstandard_version_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (keys, wallet, mut chain) = setup(dir.path());
-    wallet.mine(&mut chain, 101).unwrap();
-    let key = keys.signing_key("miner").unwrap();
-    let (op, out) = coinbase_coin(&chain, &wallet);
-    let mut tx = one_in_one_out(
-        op,
-        out.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::MAX,
-    );
+    let (_dir, _keys, wallet, mut chain, key) = mined(101);
+    let (mut tx, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
     tx.version = bitcoin::transaction::Version(4);
     sign_p2tr_key(&mut tx, std::slice::from_ref(&out), &key);
     assert_eq!(
@@ -479,4 +430,46 @@ fn consistency_check_detects_a_tampered_utxo_set() {
         Err(ChainError::Corrupt { detail }) => assert!(detail.contains("differs"), "{detail}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn test_accept_is_a_dry_run_on_top_of_the_mempool() {
+    let (_dir, _keys, wallet, chain, key) = mined(101);
+    let (mut parent, out) = spend_coinbase(&chain, &wallet, 1_000, Sequence::MAX);
+    sign_p2tr_key(&mut parent, std::slice::from_ref(&out), &key);
+    let mut child = one_in_one_out(
+        OutPoint {
+            txid: parent.compute_txid(),
+            vout: 0,
+        },
+        parent.output[0].value,
+        wallet.script_pubkey().to_owned(),
+        2_000,
+        Sequence::MAX,
+    );
+    sign_p2tr_key(&mut child, std::slice::from_ref(&parent.output[0]), &key);
+
+    // The child is checked on top of its parent, and nothing changes.
+    let results = chain.test_accept(&[parent.clone(), child.clone()]);
+    let accepted: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(accepted[0].txid, parent.compute_txid());
+    assert_eq!(accepted[0].fee, Amount::from_sat(1_000));
+    assert_eq!(accepted[1].txid, child.compute_txid());
+    assert_eq!(accepted[1].fee, Amount::from_sat(2_000));
+    assert_eq!(accepted[1].vsize, child.weight().to_wu().div_ceil(4));
+    assert!(chain.mempool_txids().is_empty());
+
+    // Alone, the child misses its input; the same transaction twice is already known.
+    assert_eq!(
+        chain.test_accept(std::slice::from_ref(&child)),
+        vec![Err(TxReject::MissingInput {
+            input: 0,
+            outpoint: child.input[0].previous_output,
+        })]
+    );
+    let twice = chain.test_accept(&[parent.clone(), parent.clone()]);
+    assert!(twice[0].is_ok());
+    assert_eq!(twice[1], Err(TxReject::AlreadyKnown));
+    assert!(chain.mempool_txids().is_empty());
+    chain.check_consistency().unwrap();
 }

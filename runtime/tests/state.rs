@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use biscol_runtime::state::{
-    event_kind, InstanceStatus, NewInstance, NewSpend, StateError, Store, TransactionStatus,
-    TxKind, SCHEMA_VERSION,
+    event_kind, InstanceStatus, NewInstance, NewSpend, Recorder, StateError, Store,
+    TransactionStatus, TxKind, SCHEMA_VERSION,
 };
 use bitcoin::hashes::Hash;
 use bitcoin::{

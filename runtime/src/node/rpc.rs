@@ -21,18 +21,18 @@
 //! [`TxReject`]), -27 already in the chain. Every transaction the embedded chain knows is indexed,
 //! so `getrawtransaction` works as with Core's `-txindex`.
 //!
-//! `testmempoolaccept` never changes the mempool: the embedded chain has no public dry-run
-//! validation, so the node snapshots the chain's database into a scratch folder, opens the copy and
-//! broadcasts there, then deletes the copy. Several transactions are tried in order, each on
-//! top of the ones before it (Core validates them as a package; the results agree when every
-//! transaction is accepted, and the first refusal is reported the same way).
+//! `testmempoolaccept` never changes the mempool: it is the embedded chain's dry run,
+//! [`EmbeddedChain::test_accept`](crate::chain::embedded::EmbeddedChain::test_accept), which validates against the chain and a copy of the mempool
+//! in memory and writes nothing. Several transactions are tried in order, each on top of the
+//! ones before it (Core validates them as a package; the results agree when every transaction
+//! is accepted, and the first refusal is reported the same way).
 
 use bitcoin::consensus::encode::{deserialize_hex, serialize_hex};
 use bitcoin::{Address, Block, BlockHash, Network, OutPoint, Script, ScriptBuf, Transaction, Txid};
 use serde_json::{json, Map, Value};
 
 use super::{btc, format_money, Reply, State};
-use crate::chain::embedded::{rules, EmbeddedChain};
+use crate::chain::embedded::rules;
 use crate::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
 
 /// Regtest's difficulty as Core prints it.
@@ -574,31 +574,26 @@ fn parse_address(s: &str) -> Result<Address, RpcError> {
         .ok_or_else(|| err(-5, "Error: Invalid address"))
 }
 
-/// Core's script type names.
+/// Core's script type names, each with its test, in the order Core tries them.
+const SCRIPT_TYPES: &[(fn(&Script) -> bool, &str)] = &[
+    (Script::is_p2tr, "witness_v1_taproot"),
+    (Script::is_p2wpkh, "witness_v0_keyhash"),
+    (Script::is_p2wsh, "witness_v0_scripthash"),
+    (Script::is_p2pkh, "pubkeyhash"),
+    (Script::is_p2sh, "scripthash"),
+    (Script::is_op_return, "nulldata"),
+    (Script::is_p2pk, "pubkey"),
+    (Script::is_multisig, "multisig"),
+    (|spk| spk.as_bytes() == [0x51, 0x02, 0x4e, 0x73], "anchor"),
+    (|spk| spk.witness_version().is_some(), "witness_unknown"),
+];
+
+/// Core's script type name of `spk` (`nonstandard` when no type fits).
 pub(crate) fn script_type(spk: &Script) -> &'static str {
-    if spk.is_p2tr() {
-        "witness_v1_taproot"
-    } else if spk.is_p2wpkh() {
-        "witness_v0_keyhash"
-    } else if spk.is_p2wsh() {
-        "witness_v0_scripthash"
-    } else if spk.is_p2pkh() {
-        "pubkeyhash"
-    } else if spk.is_p2sh() {
-        "scripthash"
-    } else if spk.is_op_return() {
-        "nulldata"
-    } else if spk.is_p2pk() {
-        "pubkey"
-    } else if spk.is_multisig() {
-        "multisig"
-    } else if spk.as_bytes() == [0x51, 0x02, 0x4e, 0x73] {
-        "anchor"
-    } else if spk.witness_version().is_some() {
-        "witness_unknown"
-    } else {
-        "nonstandard"
-    }
+    SCRIPT_TYPES
+        .iter()
+        .find(|(is, _)| is(spk))
+        .map_or("nonstandard", |(_, name)| name)
 }
 
 /// A descriptor with its checksum: `addr(<address>)` when the script has a regtest address,
@@ -909,34 +904,6 @@ fn mempool_entry(state: &State, txid: &Txid) -> Result<Value, RpcError> {
     }))
 }
 
-/// Copies the chain (a consistent SQLite snapshot, [`EmbeddedChain::backup_to`]) into a
-/// scratch folder and opens it there, so a broadcast can be tried without touching the real
-/// mempool.
-fn scratch_copy(chain: &EmbeddedChain) -> Result<(EmbeddedChain, ScratchDir), RpcError> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "biscol-testmempoolaccept-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let guard = ScratchDir(dir.clone());
-    chain
-        .backup_to(&dir)
-        .map_err(|e| err(-1, format!("testmempoolaccept: copying the chain: {e}")))?;
-    let scratch = EmbeddedChain::open(&dir).map_err(internal)?;
-    Ok((scratch, guard))
-}
-
-/// Removes a scratch folder when dropped.
-struct ScratchDir(std::path::PathBuf);
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn testmempoolaccept(state: &State, p: &Params) -> Result<Value, RpcError> {
     let raw = p
         .get(0)
@@ -950,19 +917,19 @@ fn testmempoolaccept(state: &State, p: &Params) -> Result<Value, RpcError> {
         let s = r.as_str().ok_or_else(|| type_error(r, "string"))?;
         txs.push(decode_tx(s)?);
     }
-    let (mut scratch, _guard) = scratch_copy(&state.chain)?;
-    let mut out = Vec::new();
-    for tx in &txs {
+    let results = state.chain.test_accept(&txs);
+    let mut out = Vec::with_capacity(txs.len());
+    for (tx, result) in txs.iter().zip(results) {
         let txid = tx.compute_txid();
         let mut v = json!({"txid": txid.to_string(), "wtxid": tx.compute_wtxid().to_string()});
-        match scratch.broadcast(tx) {
-            Ok(_) => {
-                let fee = scratch.mempool_fee(&txid).unwrap_or(0);
+        match result {
+            Ok(accepted) => {
+                let fee = accepted.fee.to_sat();
                 v["allowed"] = json!(true);
-                v["vsize"] = json!(rules::vsize(tx));
-                v["fees"] = json!({"base": btc(fee), "effective-feerate": btc(fee * 1000 / rules::vsize(tx).max(1)), "effective-includes": [tx.compute_wtxid().to_string()]});
+                v["vsize"] = json!(accepted.vsize);
+                v["fees"] = json!({"base": btc(fee), "effective-feerate": btc(fee * 1000 / accepted.vsize.max(1)), "effective-includes": [tx.compute_wtxid().to_string()]});
             }
-            Err(ChainError::Rejected { reason, .. }) => {
+            Err(reason) => {
                 let r = if reason == TxReject::AlreadyKnown {
                     if state.chain.mempool_txids().contains(&txid) {
                         CoreReject::new(-26, "txn-already-in-mempool", "")
@@ -976,7 +943,6 @@ fn testmempoolaccept(state: &State, p: &Params) -> Result<Value, RpcError> {
                 v["reject-reason"] = json!(r.reason);
                 v["reject-details"] = json!(r.message());
             }
-            Err(e) => return Err(internal(e)),
         }
         out.push(v);
     }

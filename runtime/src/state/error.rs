@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::types::{InstanceStatus, TransactionStatus};
+use super::status::{InstanceStatus, TransactionStatus, UnknownName};
 
 /// Everything that can go wrong in the state store.
 #[derive(Debug)]
@@ -149,6 +149,13 @@ impl std::error::Error for StateError {
             StateError::Sqlite { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// A stored name no status has means a corrupt store.
+impl From<UnknownName> for StateError {
+    fn from(e: UnknownName) -> StateError {
+        corrupt(e.to_string())
     }
 }
 

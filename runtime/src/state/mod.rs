@@ -16,20 +16,26 @@
 //! * Every operation that changes more than one row is one SQL transaction, and every state
 //!   change writes its event in that same transaction. Nothing lives only in memory, so a
 //!   process killed at any point leaves the state of the last completed operation.
-//! * Transactions are recorded *before* they are broadcast ([`Store::record_funding`],
-//!   [`Store::record_spend`], [`Store::record_bump`]); a crash after the broadcast therefore
-//!   never loses an instance, and [`Store::pending`] lists what to look up on the chain.
+//! * Transactions are recorded *before* they are broadcast ([`Recorder::record_funding`],
+//!   [`Recorder::record_spend`], [`Recorder::record_bump`]); a crash after the broadcast
+//!   therefore never loses an instance, and [`Store::pending`] lists what to look up on the
+//!   chain.
 //! * Instance statuses only move along `funding → deployed → spending → spent`, plus
 //!   `funding → failed` and `spending → deployed` (an abandoned spend); any other request is
 //!   refused with [`StateError::IllegalTransition`].
 //! * Event sequence numbers are 1, 2, 3, … without gaps; rows are never deleted.
 //! * Output order is always a stored order (insertion or sequence number), never hash order.
 //!
-//! Several operations can be grouped into one SQL transaction with [`Store::batch`].
+//! The recording operations are the methods of the [`Recorder`] trait, written once for both
+//! a [`Store`] (each call its own SQL transaction) and a [`Batch`] (several calls in one,
+//! from [`Store::batch`]). Statuses reach SQL only through their enums
+//! ([`InstanceStatus`], [`TransactionStatus`], [`TxKind`]), never as literals written by hand.
 
 mod checkpoint;
 mod error;
+mod integrity;
 mod schema;
+mod status;
 mod types;
 mod write;
 
@@ -41,13 +47,15 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub use error::StateError;
 pub use schema::SCHEMA_VERSION;
+pub use status::{InstanceStatus, TransactionStatus, TxKind, UnknownName};
 pub use types::{
-    event_kind, Checkpoint, Event, ExecutionRecord, InstanceRecord, InstanceStatus,
-    InstanceSummary, NewInstance, NewSpend, Pending, TransactionRecord, TransactionStatus, TxKind,
+    event_kind, Checkpoint, Event, ExecutionRecord, InstanceRecord, InstanceSummary, NewInstance,
+    NewSpend, Pending, TransactionRecord,
 };
-pub use write::Batch;
+pub use write::{Batch, Recorder};
 
 use error::{corrupt, invalid, sql};
+use status::sql_list;
 
 /// The file name of the store in its folder.
 pub const STATE_FILE: &str = "state.sqlite";
@@ -91,20 +99,9 @@ impl Store {
     }
 
     /// Starts a group of operations that commit together ([`Batch::commit`]) or not at all
-    /// (dropping the batch).
+    /// (dropping the batch). The operations are those of [`Recorder`].
     pub fn batch(&mut self) -> Result<Batch<'_>, StateError> {
         Batch::begin(&mut self.conn)
-    }
-
-    /// Runs one operation in its own SQL transaction.
-    fn write<T>(
-        &mut self,
-        f: impl FnOnce(&mut Batch<'_>) -> Result<T, StateError>,
-    ) -> Result<T, StateError> {
-        let mut batch = self.batch()?;
-        let out = f(&mut batch)?;
-        batch.commit()?;
-        Ok(out)
     }
 
     /// Stores an artifact's JSON text (once: storing the same text again changes nothing) and
@@ -119,105 +116,6 @@ impl Store {
             .and_then(|mut s| s.execute(params![id, contract, json]))
             .map_err(sql("recording an artifact"))?;
         Ok(id)
-    }
-
-    /// Records a new instance with its funding transaction, before that transaction is
-    /// broadcast, and returns the instance's id. See [`Batch::record_funding`].
-    pub fn record_funding(&mut self, new: &NewInstance<'_>) -> Result<String, StateError> {
-        self.write(|b| b.record_funding(new))
-    }
-
-    /// Notes that a recorded transaction was handed to the network. See
-    /// [`Batch::mark_broadcast`].
-    pub fn mark_broadcast(&mut self, txid: &Txid, time: u64) -> Result<(), StateError> {
-        self.write(|b| b.mark_broadcast(txid, time))
-    }
-
-    /// Notes that the funding transaction `txid` of `instance` confirmed at `height`: the
-    /// instance is `deployed`. See [`Batch::confirm_funding`].
-    pub fn confirm_funding(
-        &mut self,
-        instance: &str,
-        txid: &Txid,
-        height: u32,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.write(|b| b.confirm_funding(instance, txid, height, time))
-    }
-
-    /// Records a spend of a deployed instance, before it is broadcast, and returns its txid.
-    /// See [`Batch::record_spend`].
-    pub fn record_spend(&mut self, spend: &NewSpend<'_>) -> Result<Txid, StateError> {
-        self.write(|b| b.record_spend(spend))
-    }
-
-    /// Notes that the spend `txid` of `instance` confirmed at `height`: the instance is
-    /// `spent`. See [`Batch::confirm_spend`].
-    pub fn confirm_spend(
-        &mut self,
-        instance: &str,
-        txid: &Txid,
-        height: u32,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.write(|b| b.confirm_spend(instance, txid, height, time))
-    }
-
-    /// Logs that a spend of `instance` along `path` was refused, with the reasons, and returns
-    /// the event's sequence number. Nothing else changes.
-    pub fn record_refusal(
-        &mut self,
-        instance: &str,
-        path: &str,
-        reasons: &[String],
-        time: u64,
-    ) -> Result<u64, StateError> {
-        self.write(|b| b.record_refusal(instance, path, reasons, time))
-    }
-
-    /// Records `new_tx`, a fee bump of the unconfirmed `old_txid`, before it is broadcast, and
-    /// returns its txid. See [`Batch::record_bump`].
-    pub fn record_bump(
-        &mut self,
-        old_txid: &Txid,
-        new_tx: &bitcoin::Transaction,
-        fee: Amount,
-        time: u64,
-    ) -> Result<Txid, StateError> {
-        self.write(|b| b.record_bump(old_txid, new_tx, fee, time))
-    }
-
-    /// Gives up on the funding of `instance`: it is `failed`. See [`Batch::mark_failed`].
-    pub fn mark_failed(
-        &mut self,
-        instance: &str,
-        reason: &str,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.write(|b| b.mark_failed(instance, reason, time))
-    }
-
-    /// Gives up on the pending spend of `instance`: it is `deployed` again. See
-    /// [`Batch::abandon_spend`].
-    pub fn abandon_spend(
-        &mut self,
-        instance: &str,
-        reason: &str,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.write(|b| b.abandon_spend(instance, reason, time))
-    }
-
-    /// Appends an event of any kind (for example [`event_kind::MINED`]) and returns its
-    /// sequence number. See [`Batch::record_event`].
-    pub fn record_event(
-        &mut self,
-        instance: Option<&str>,
-        kind: &str,
-        payload: &serde_json::Value,
-        time: u64,
-    ) -> Result<u64, StateError> {
-        self.write(|b| b.record_event(instance, kind, payload, time))
     }
 
     /// The JSON text of an artifact.
@@ -235,63 +133,45 @@ impl Store {
 
     /// Every instance, in the order they were recorded.
     pub fn instances(&self) -> Result<Vec<InstanceSummary>, StateError> {
-        let ctx = "listing instances";
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, contract, network, status, address, amount, height, created, updated
-                 FROM instances ORDER BY num",
-            )
-            .map_err(sql(ctx))?;
-        let rows = stmt
-            .query_map([], |r| Ok(summary_from(r)))
-            .map_err(sql(ctx))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(sql(ctx))??);
-        }
-        Ok(out)
+        query_all(
+            &self.conn,
+            "listing instances",
+            "SELECT id, contract, network, status, address, amount, height, created, updated
+             FROM instances ORDER BY num",
+            [],
+            summary_from,
+        )
     }
 
     /// The instances waiting for a transaction (`funding` or `spending`), in the order they
     /// were recorded, each with the transaction to look up on the chain. After a crash the
     /// caller checks each: confirmed, in the mempool, or (when `recorded`) maybe never sent.
     pub fn pending(&self) -> Result<Vec<Pending>, StateError> {
-        let ctx = "listing pending instances";
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT i.id, i.status, t.txid, t.status, t.raw
-                 FROM instances i JOIN transactions t
-                   ON t.txid = CASE i.status WHEN 'funding' THEN i.funding_txid
-                                             ELSE i.spend_txid END
-                 WHERE i.status IN ('funding', 'spending')
-                 ORDER BY i.num",
-            )
-            .map_err(sql(ctx))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(sql(ctx))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (instance, status, txid, tx_status, raw_hex) = row.map_err(sql(ctx))?;
-            out.push(Pending {
-                instance,
-                status: InstanceStatus::parse(&status)?,
-                txid: parse_txid(&txid)?,
-                tx_status: TransactionStatus::parse(&tx_status)?,
-                raw_hex,
-            });
-        }
-        Ok(out)
+        // The statuses are literals (from the enum) so that the partial index on pending
+        // instances, whose condition is the same list, serves the query.
+        let query = format!(
+            "SELECT i.id, i.status, t.txid, t.status, t.raw
+             FROM instances i JOIN transactions t
+               ON t.txid = CASE i.status WHEN ?1 THEN i.funding_txid ELSE i.spend_txid END
+             WHERE i.status IN ({})
+             ORDER BY i.num",
+            sql_list(schema::PENDING_STATUSES)
+        );
+        query_all(
+            &self.conn,
+            "listing pending instances",
+            &query,
+            [InstanceStatus::Funding],
+            |r| {
+                Ok(Pending {
+                    instance: col(r, 0)?,
+                    status: InstanceStatus::parse(&col::<String>(r, 1)?)?,
+                    txid: parse_txid(&col::<String>(r, 2)?)?,
+                    tx_status: TransactionStatus::parse(&col::<String>(r, 3)?)?,
+                    raw_hex: col(r, 4)?,
+                })
+            },
+        )
     }
 
     /// Up to `limit` events with a sequence number above `after`, oldest first
@@ -302,44 +182,26 @@ impl Store {
     /// with other events; a reader whose position is above [`Store::last_event_seq`] should
     /// start over.
     pub fn events_since(&self, after: u64, limit: usize) -> Result<Vec<Event>, StateError> {
-        let ctx = "reading events";
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT seq, time, instance_id, kind, payload FROM events
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
-            .map_err(sql(ctx))?;
-        let rows = stmt
-            .query_map(params![after, limit], |r| Ok(event_from(r)))
-            .map_err(sql(ctx))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(sql(ctx))??);
-        }
-        Ok(out)
+        query_all(
+            &self.conn,
+            "reading events",
+            &format!("{EVENT_COLUMNS} WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            params![after, limit],
+            event_from,
+        )
     }
 
     /// The events of one instance, oldest first.
     pub fn instance_events(&self, instance: &str) -> Result<Vec<Event>, StateError> {
-        let ctx = "reading events";
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT seq, time, instance_id, kind, payload FROM events
-                 WHERE instance_id = ?1 ORDER BY seq",
-            )
-            .map_err(sql(ctx))?;
-        let rows = stmt
-            .query_map([instance], |r| Ok(event_from(r)))
-            .map_err(sql(ctx))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(sql(ctx))??);
-        }
-        Ok(out)
+        query_all(
+            &self.conn,
+            "reading events",
+            &format!("{EVENT_COLUMNS} WHERE instance_id = ?1 ORDER BY seq"),
+            [instance],
+            event_from,
+        )
     }
 
     /// The sequence number of the last event, 0 when there is none.
@@ -371,7 +233,25 @@ impl Store {
     }
 }
 
-mod integrity;
+/// Runs a query and decodes every row with `from`, in the query's order.
+fn query_all<T>(
+    conn: &Connection,
+    ctx: &'static str,
+    query: &str,
+    params: impl rusqlite::Params,
+    from: impl Fn(&Row<'_>) -> Result<T, StateError>,
+) -> Result<Vec<T>, StateError> {
+    let mut stmt = conn.prepare_cached(query).map_err(sql(ctx))?;
+    let rows = stmt.query_map(params, |r| Ok(from(r))).map_err(sql(ctx))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.map_err(sql(ctx))??);
+    }
+    Ok(out)
+}
+
+/// The columns [`event_from`] reads, as the start of a query.
+const EVENT_COLUMNS: &str = "SELECT seq, time, instance_id, kind, payload FROM events";
 
 /// The columns [`tx_from`] reads, as the start of a query.
 const TX_COLUMNS: &str = "SELECT txid, instance_id, kind, purpose, status, raw, fee, height, \
@@ -404,25 +284,21 @@ fn read_instance(conn: &Connection, id: &str) -> Result<Option<InstanceRecord>, 
     else {
         return Ok(None);
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, instance_id, path, txid, args, fee, vsize, height, time
-             FROM executions WHERE instance_id = ?1 ORDER BY seq",
-        )
-        .map_err(sql(ctx))?;
-    let rows = stmt
-        .query_map([id], |r| Ok(execution_from(r)))
-        .map_err(sql(ctx))?;
-    for row in rows {
-        record.executions.push(row.map_err(sql(ctx))??);
-    }
-    let mut stmt = conn
-        .prepare_cached(&format!("{TX_COLUMNS} WHERE instance_id = ?1 ORDER BY num"))
-        .map_err(sql(ctx))?;
-    let rows = stmt.query_map([id], |r| Ok(tx_from(r))).map_err(sql(ctx))?;
-    for row in rows {
-        record.transactions.push(row.map_err(sql(ctx))??);
-    }
+    record.executions = query_all(
+        conn,
+        ctx,
+        "SELECT seq, instance_id, path, txid, args, fee, vsize, height, time
+         FROM executions WHERE instance_id = ?1 ORDER BY seq",
+        [id],
+        execution_from,
+    )?;
+    record.transactions = query_all(
+        conn,
+        ctx,
+        &format!("{TX_COLUMNS} WHERE instance_id = ?1 ORDER BY num"),
+        [id],
+        tx_from,
+    )?;
     Ok(Some(record))
 }
 

@@ -11,12 +11,22 @@
 use rusqlite::{Connection, ErrorCode};
 
 use super::error::{sql, StateError};
+use super::status::{sql_list, InstanceStatus, TransactionStatus, TxKind};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The statuses of the instances that wait for a transaction: those [`super::Store::pending`]
+/// lists, and the condition of the partial index that serves it.
+pub(crate) const PENDING_STATUSES: &[InstanceStatus] =
+    &[InstanceStatus::Funding, InstanceStatus::Spending];
+
+/// The purposes a transaction can have (a bump does what the transaction it replaces did).
+const PURPOSES: &[TxKind] = &[TxKind::Fund, TxKind::Spend];
+
 /// The tables. Statuses and kinds are checked by the database itself, so no writer can store
-/// a value a reader does not know.
+/// a value a reader does not know; the lists come from the enums ([`create_tables`] fills them
+/// in: `{instance_statuses}` and so on).
 const CREATE: &str = "
 CREATE TABLE artifacts (
     id TEXT PRIMARY KEY,
@@ -41,7 +51,7 @@ CREATE TABLE instances (
     funding_txid TEXT NOT NULL,
     funding_vout INTEGER NOT NULL,
     status TEXT NOT NULL
-        CHECK (status IN ('funding', 'deployed', 'spending', 'spent', 'failed')),
+        CHECK (status IN ({instance_statuses})),
     height INTEGER,
     spend_txid TEXT,
     spent_height INTEGER,
@@ -52,10 +62,10 @@ CREATE TABLE transactions (
     num INTEGER PRIMARY KEY AUTOINCREMENT,
     txid TEXT NOT NULL UNIQUE,
     instance_id TEXT NOT NULL REFERENCES instances(id),
-    kind TEXT NOT NULL CHECK (kind IN ('fund', 'spend', 'bump')),
-    purpose TEXT NOT NULL CHECK (purpose IN ('fund', 'spend')),
+    kind TEXT NOT NULL CHECK (kind IN ({kinds})),
+    purpose TEXT NOT NULL CHECK (purpose IN ({purposes})),
     status TEXT NOT NULL
-        CHECK (status IN ('recorded', 'broadcast', 'confirmed', 'replaced', 'abandoned')),
+        CHECK (status IN ({transaction_statuses})),
     raw TEXT NOT NULL,
     fee INTEGER NOT NULL CHECK (fee >= 0),
     height INTEGER,
@@ -84,8 +94,18 @@ CREATE TABLE events (
     payload TEXT NOT NULL
 );
 CREATE INDEX events_instance ON events(instance_id);
-CREATE INDEX instances_status ON instances(status) WHERE status IN ('funding', 'spending');
+CREATE INDEX instances_status ON instances(status) WHERE status IN ({pending_statuses});
 ";
+
+/// The schema's SQL text with the lists of statuses and kinds filled in from the enums.
+fn create_tables() -> String {
+    CREATE
+        .replace("{instance_statuses}", &sql_list(InstanceStatus::ALL))
+        .replace("{kinds}", &sql_list(TxKind::ALL))
+        .replace("{purposes}", &sql_list(PURPOSES))
+        .replace("{transaction_statuses}", &sql_list(TransactionStatus::ALL))
+        .replace("{pending_statuses}", &sql_list(PENDING_STATUSES))
+}
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64, StateError> {
@@ -157,11 +177,32 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
         let tx = conn
             .transaction()
             .map_err(sql("creating the state tables"))?;
-        tx.execute_batch(CREATE)
+        tx.execute_batch(&create_tables())
             .map_err(sql("creating the state tables"))?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql("setting the schema version"))?;
         tx.commit().map_err(sql("creating the state tables"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::create_tables;
+
+    /// The lists come from the enums, and spell exactly what version 1 of the schema wrote.
+    #[test]
+    fn the_lists_of_statuses_are_filled_in_from_the_enums() {
+        let sql = create_tables();
+        assert!(!sql.contains('{'), "{sql}");
+        for expected in [
+            "CHECK (status IN ('funding', 'deployed', 'spending', 'spent', 'failed'))",
+            "CHECK (kind IN ('fund', 'spend', 'bump'))",
+            "CHECK (purpose IN ('fund', 'spend'))",
+            "CHECK (status IN ('recorded', 'broadcast', 'confirmed', 'replaced', 'abandoned'))",
+            "WHERE status IN ('funding', 'spending');",
+        ] {
+            assert!(sql.contains(expected), "{expected} in {sql}");
+        }
+    }
 }

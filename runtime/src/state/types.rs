@@ -1,106 +1,17 @@
 //! The values the state store takes and gives: statuses, the inputs of the recording
 //! operations and the records the queries return.
 //!
-//! Statuses are stored as their lower-case names ([`InstanceStatus::as_str`] and friends);
-//! reading back any other text is [`StateError::Corrupt`]. Records serialize to JSON with the
-//! same names, so `biscol state` can print them as they are.
-
-use std::fmt;
+//! The statuses themselves live in [`super::status`]. Records serialize to JSON with the
+//! statuses' stored names, so `biscol state` can print them as they are.
 
 use bitcoin::{Amount, Network, ScriptBuf, Transaction, Txid};
 use serde::Serialize;
 
 use super::error::{corrupt, StateError};
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            /// The name stored in the database and printed.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
-            }
-
-            /// Reads a stored name back.
-            pub fn parse(text: &str) -> Result<$name, StateError> {
-                match text {
-                    $($text => Ok($name::$variant),)*
-                    other => Err(corrupt(format!(
-                        concat!("unknown ", stringify!($name), " `{}`"),
-                        other
-                    ))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum! {
-    /// Where a contract instance is in its life.
-    ///
-    /// `funding` → `deployed` → `spending` → `spent`; `funding` → `failed` when the funding
-    /// transaction never makes it; `spending` → `deployed` when a spend is abandoned.
-    InstanceStatus {
-        /// The funding transaction is recorded (and maybe broadcast) but not confirmed.
-        Funding = "funding",
-        /// The funding transaction is confirmed: the contract holds the coins.
-        Deployed = "deployed",
-        /// A spend transaction is recorded (and maybe broadcast) but not confirmed.
-        Spending = "spending",
-        /// A spend transaction is confirmed.
-        Spent = "spent",
-        /// The funding transaction was abandoned.
-        Failed = "failed",
-    }
-}
-
-string_enum! {
-    /// Why a transaction was made.
-    TxKind {
-        /// Pays the contract's output.
-        Fund = "fund",
-        /// Spends the contract's output.
-        Spend = "spend",
-        /// Replaces an unconfirmed `fund` or `spend` (or an earlier `bump`) with a higher fee.
-        Bump = "bump",
-    }
-}
-
-string_enum! {
-    /// Where a recorded transaction is.
-    TransactionStatus {
-        /// Written to the store, not yet handed to the network.
-        Recorded = "recorded",
-        /// Handed to the network (mempool).
-        Broadcast = "broadcast",
-        /// In a block.
-        Confirmed = "confirmed",
-        /// Replaced by a fee bump (or made moot because a conflicting version confirmed).
-        Replaced = "replaced",
-        /// Given up on.
-        Abandoned = "abandoned",
-    }
-}
+use super::status::{InstanceStatus, TransactionStatus, TxKind};
 
 /// Well-known event kinds. Other layers may append their own with
-/// [`super::Store::record_event`].
+/// [`super::Recorder::record_event`].
 pub mod event_kind {
     /// A funding transaction was recorded and a new instance created.
     pub const FUNDING: &str = "funding";
@@ -128,7 +39,7 @@ pub mod event_kind {
     pub const RESTORED: &str = "restored";
 }
 
-/// What [`super::Store::record_funding`] records: a new instance and its funding transaction.
+/// What [`super::Recorder::record_funding`] records: a new instance and its funding transaction.
 #[derive(Debug, Clone)]
 pub struct NewInstance<'a> {
     /// The artifact's id, from [`super::Store::record_artifact`].
@@ -157,7 +68,7 @@ pub struct NewInstance<'a> {
     pub time: u64,
 }
 
-/// What [`super::Store::record_spend`] records: a spend of a deployed instance.
+/// What [`super::Recorder::record_spend`] records: a spend of a deployed instance.
 #[derive(Debug, Clone)]
 pub struct NewSpend<'a> {
     /// The instance.

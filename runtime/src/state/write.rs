@@ -1,9 +1,9 @@
-//! The recording operations, on a [`Batch`]: one SQL transaction that may hold several of
-//! them.
+//! The recording operations, the [`Recorder`] trait: on a [`Store`] each is one SQL
+//! transaction; on a [`Batch`] several share one.
 //!
 //! In: the caller's requests (see each method). Out: rows in `instances`, `transactions`,
-//! `executions` and `events`, or an error that leaves the batch as it was before the failed
-//! operation (each operation runs in its own savepoint).
+//! `executions` and `events`, or an error that leaves the store (or the batch) as it was
+//! before the failed operation (in a batch each operation runs in its own savepoint).
 //!
 //! Invariants kept here: every state change appends its event; statuses move only along the
 //! transitions documented in [`super::InstanceStatus`]; a funding transaction pays the
@@ -16,13 +16,12 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::json;
 
 use super::error::{invalid, sql, StateError};
-use super::types::{event_kind, InstanceStatus, NewInstance, NewSpend, TransactionStatus, TxKind};
-use super::{args_to_json, from_i64, parse_txid, to_i64};
+use super::status::{InstanceStatus, TransactionStatus, TxKind};
+use super::types::{event_kind, NewInstance, NewSpend};
+use super::{args_to_json, from_i64, parse_txid, to_i64, Store};
 
-/// A group of recording operations that commit together. Dropping it without
-/// [`Batch::commit`] discards them all.
-///
-/// The single-operation methods of [`super::Store`] each run one `Batch`.
+/// A group of recording operations that commit together ([`Batch::commit`]). Dropping it
+/// without committing discards them all.
 #[derive(Debug)]
 pub struct Batch<'a> {
     tx: rusqlite::Transaction<'a>,
@@ -47,21 +46,56 @@ struct TxState {
     fee: i64,
 }
 
+/// Starts an `IMMEDIATE` SQL transaction (the write lock is taken at once).
+fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StateError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("starting a transaction"))
+}
+
 impl<'a> Batch<'a> {
     pub(super) fn begin(conn: &'a mut Connection) -> Result<Batch<'a>, StateError> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql("starting a transaction"))?;
-        Ok(Batch { tx })
+        Ok(Batch { tx: begin(conn)? })
     }
 
     /// Commits every operation of the batch at once (fsynced before this returns).
     pub fn commit(self) -> Result<(), StateError> {
         self.tx.commit().map_err(sql("committing"))
     }
+}
 
-    /// Runs `f` in a savepoint, so that a failed operation leaves nothing behind.
-    fn op<T>(
+/// How a [`Recorder`] runs one operation; not for use outside the store.
+mod sealed {
+    use rusqlite::Connection;
+
+    use crate::state::StateError;
+
+    /// Runs one recording operation so that, when it fails, it leaves nothing behind.
+    pub trait RunOperation {
+        /// Runs `f` on the connection, as one unit.
+        fn run<T>(
+            &mut self,
+            f: impl FnOnce(&Connection) -> Result<T, StateError>,
+        ) -> Result<T, StateError>;
+    }
+}
+
+/// A [`Store`] runs each operation in its own SQL transaction, committed before it returns.
+impl sealed::RunOperation for Store {
+    fn run<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let tx = begin(&mut self.conn)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql("committing"))?;
+        Ok(out)
+    }
+}
+
+/// A [`Batch`] runs each operation in a savepoint inside its transaction, so that a failed
+/// operation leaves the batch as it was before it.
+impl sealed::RunOperation for Batch<'_> {
+    fn run<T>(
         &mut self,
         f: impl FnOnce(&Connection) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
@@ -83,7 +117,16 @@ impl<'a> Batch<'a> {
             }
         }
     }
+}
 
+impl Recorder for Store {}
+impl Recorder for Batch<'_> {}
+
+/// The recording operations, each written once: on a [`Store`] every call is its own SQL
+/// transaction; on a [`Batch`] (from [`Store::batch`]) the calls commit together.
+///
+/// The trait is sealed: only the store's two types implement it.
+pub trait Recorder: sealed::RunOperation {
     /// Records a new instance (status `funding`) with its funding transaction (kind `fund`,
     /// status `recorded`) and a [`event_kind::FUNDING`] event, and returns the instance's id,
     /// `<contract lower-case>-<n>` with `n` counting from 1 per contract name.
@@ -91,15 +134,15 @@ impl<'a> Batch<'a> {
     /// Call it before broadcasting the funding transaction. Refused when the artifact is
     /// unknown, when output `vout` of the transaction does not pay `amount` to
     /// `script_pubkey`, or when the transaction is already recorded.
-    pub fn record_funding(&mut self, new: &NewInstance<'_>) -> Result<String, StateError> {
-        self.op(|c| record_funding(c, new))
+    fn record_funding(&mut self, new: &NewInstance<'_>) -> Result<String, StateError> {
+        self.run(|c| record_funding(c, new))
     }
 
     /// Notes that a recorded transaction was handed to the network (status `broadcast`, event
     /// [`event_kind::BROADCAST`]). Noting it again changes nothing; a confirmed, replaced or
     /// abandoned transaction is refused.
-    pub fn mark_broadcast(&mut self, txid: &Txid, time: u64) -> Result<(), StateError> {
-        self.op(|c| mark_broadcast(c, txid, time))
+    fn mark_broadcast(&mut self, txid: &Txid, time: u64) -> Result<(), StateError> {
+        self.run(|c| mark_broadcast(c, txid, time))
     }
 
     /// Notes that the funding transaction `txid` of a `funding` instance confirmed at
@@ -108,14 +151,14 @@ impl<'a> Batch<'a> {
     /// `txid` is normally the current funding transaction; it may also be one it replaced
     /// (the original confirmed instead of its bump), which then becomes the instance's funding
     /// transaction while the others become `replaced`.
-    pub fn confirm_funding(
+    fn confirm_funding(
         &mut self,
         instance: &str,
         txid: &Txid,
         height: u32,
         time: u64,
     ) -> Result<(), StateError> {
-        self.op(|c| confirm_funding(c, instance, txid, height, time))
+        self.run(|c| confirm_funding(c, instance, txid, height, time))
     }
 
     /// Records a spend of a `deployed` instance: the transaction (kind `spend`, status
@@ -124,35 +167,36 @@ impl<'a> Batch<'a> {
     ///
     /// Call it before broadcasting. Refused when the transaction does not spend the
     /// instance's funding output or is already recorded.
-    pub fn record_spend(&mut self, spend: &NewSpend<'_>) -> Result<Txid, StateError> {
-        self.op(|c| record_spend(c, spend))
+    fn record_spend(&mut self, spend: &NewSpend<'_>) -> Result<Txid, StateError> {
+        self.run(|c| record_spend(c, spend))
     }
 
     /// Notes that the spend `txid` of a `spending` instance confirmed at `height`: the
     /// instance becomes `spent` (event [`event_kind::SPENT`]).
     ///
-    /// As with [`Batch::confirm_funding`], `txid` may be a version the current spend
+    /// As with [`Recorder::confirm_funding`], `txid` may be a version the current spend
     /// replaced; the execution then points at it.
-    pub fn confirm_spend(
+    fn confirm_spend(
         &mut self,
         instance: &str,
         txid: &Txid,
         height: u32,
         time: u64,
     ) -> Result<(), StateError> {
-        self.op(|c| confirm_spend(c, instance, txid, height, time))
+        self.run(|c| confirm_spend(c, instance, txid, height, time))
     }
 
     /// Logs that a spend of `instance` along `path` was refused (event
-    /// [`event_kind::REFUSED`] with the reasons) and returns the event's number.
-    pub fn record_refusal(
+    /// [`event_kind::REFUSED`] with the reasons) and returns the event's number. Nothing
+    /// else changes.
+    fn record_refusal(
         &mut self,
         instance: &str,
         path: &str,
         reasons: &[String],
         time: u64,
     ) -> Result<u64, StateError> {
-        self.op(|c| {
+        self.run(|c| {
             load_instance(c, instance)?;
             append_event(
                 c,
@@ -168,104 +212,95 @@ impl<'a> Batch<'a> {
     /// `old_txid` (now `replaced`); the instance (or its execution) now points at `new_tx`.
     /// Event [`event_kind::BUMPED`]. Returns the new txid.
     ///
-    /// `old_txid` must be the current funding transaction of a `funding` instance or the
-    /// current spend of a `spending` one. A funding bump must still pay the instance's amount
-    /// to its script (at any output); a spend bump must still spend the funding output.
-    pub fn record_bump(
+    /// Call it before broadcasting. `old_txid` must be the current funding transaction of a
+    /// `funding` instance or the current spend of a `spending` one. A funding bump must still
+    /// pay the instance's amount to its script (at any output); a spend bump must still spend
+    /// the funding output.
+    fn record_bump(
         &mut self,
         old_txid: &Txid,
         new_tx: &Transaction,
         fee: Amount,
         time: u64,
     ) -> Result<Txid, StateError> {
-        self.op(|c| record_bump(c, old_txid, new_tx, fee, time))
+        self.run(|c| record_bump(c, old_txid, new_tx, fee, time))
     }
 
     /// Gives up on the funding of a `funding` instance: its unconfirmed funding transactions
     /// become `abandoned` and the instance `failed` (event [`event_kind::FAILED`]).
-    pub fn mark_failed(
-        &mut self,
-        instance: &str,
-        reason: &str,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.op(|c| {
-            let st = load_instance(c, instance)?;
-            require(
-                instance,
-                "mark as failed the funding",
-                st.status,
-                &[InstanceStatus::Funding],
-            )?;
-            abandon_open(c, instance, TxKind::Fund)?;
-            update_instance(
-                c,
-                "UPDATE instances SET status = 'failed', updated = ?2 WHERE id = ?1",
-                params![instance, to_i64(time, "a time")?],
-            )?;
-            append_event(
-                c,
-                time,
-                Some(instance),
-                event_kind::FAILED,
-                &json!({ "reason": reason, "txid": st.funding_txid }),
-            )?;
-            Ok(())
-        })
+    fn mark_failed(&mut self, instance: &str, reason: &str, time: u64) -> Result<(), StateError> {
+        self.run(|c| give_up(c, instance, TxKind::Fund, reason, time))
     }
 
     /// Gives up on the spend of a `spending` instance: its unconfirmed spend transactions
     /// become `abandoned` and the instance is `deployed` again (event
     /// [`event_kind::SPEND_ABANDONED`]). The execution stays, pointing at its abandoned
     /// transaction.
-    pub fn abandon_spend(
-        &mut self,
-        instance: &str,
-        reason: &str,
-        time: u64,
-    ) -> Result<(), StateError> {
-        self.op(|c| {
-            let st = load_instance(c, instance)?;
-            require(
-                instance,
-                "abandon the spend",
-                st.status,
-                &[InstanceStatus::Spending],
-            )?;
-            abandon_open(c, instance, TxKind::Spend)?;
-            update_instance(
-                c,
-                "UPDATE instances SET status = 'deployed', spend_txid = NULL, updated = ?2
-                 WHERE id = ?1",
-                params![instance, to_i64(time, "a time")?],
-            )?;
-            append_event(
-                c,
-                time,
-                Some(instance),
-                event_kind::SPEND_ABANDONED,
-                &json!({ "reason": reason, "txid": st.spend_txid }),
-            )?;
-            Ok(())
-        })
+    fn abandon_spend(&mut self, instance: &str, reason: &str, time: u64) -> Result<(), StateError> {
+        self.run(|c| give_up(c, instance, TxKind::Spend, reason, time))
     }
 
-    /// Appends an event of any kind and returns its number. When `instance` is given it must
-    /// exist.
-    pub fn record_event(
+    /// Appends an event of any kind (for example [`event_kind::MINED`]) and returns its
+    /// sequence number. When `instance` is given it must exist.
+    fn record_event(
         &mut self,
         instance: Option<&str>,
         kind: &str,
         payload: &serde_json::Value,
         time: u64,
     ) -> Result<u64, StateError> {
-        self.op(|c| {
+        self.run(|c| {
             if let Some(id) = instance {
                 load_instance(c, id)?;
             }
             append_event(c, time, instance, kind, payload)
         })
     }
+}
+
+/// Gives up on the pending transactions of `instance` with `purpose`: a `funding` instance
+/// becomes `failed`, a `spending` one `deployed` again (without a spend transaction); its
+/// unconfirmed transactions of that purpose become `abandoned`.
+fn give_up(
+    c: &Connection,
+    instance: &str,
+    purpose: TxKind,
+    reason: &str,
+    time: u64,
+) -> Result<(), StateError> {
+    let st = load_instance(c, instance)?;
+    let (action, allowed, to, kind, txid): (_, &'static [InstanceStatus], _, _, _) = match purpose {
+        TxKind::Spend => (
+            "abandon the spend",
+            &[InstanceStatus::Spending],
+            InstanceStatus::Deployed,
+            event_kind::SPEND_ABANDONED,
+            st.spend_txid,
+        ),
+        _ => (
+            "mark as failed the funding",
+            &[InstanceStatus::Funding],
+            InstanceStatus::Failed,
+            event_kind::FAILED,
+            Some(st.funding_txid),
+        ),
+    };
+    require(instance, action, st.status, allowed)?;
+    abandon_open(c, instance, purpose)?;
+    // A `funding` instance has no spend transaction, so clearing it only changes a spend.
+    update_instance(
+        c,
+        "UPDATE instances SET status = ?2, spend_txid = NULL, updated = ?3 WHERE id = ?1",
+        params![instance, to, to_i64(time, "a time")?],
+    )?;
+    append_event(
+        c,
+        time,
+        Some(instance),
+        kind,
+        &json!({ "reason": reason, "txid": txid }),
+    )?;
+    Ok(())
 }
 
 /// Appends an event and returns its sequence number.
@@ -416,14 +451,15 @@ fn insert_tx(
     c.prepare_cached(
         "INSERT INTO transactions (txid, instance_id, kind, purpose, status, raw, fee, height,
                                    replaces, time)
-         VALUES (?1, ?2, ?3, ?4, 'recorded', ?5, ?6, NULL, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
             txid,
             instance,
-            kind.as_str(),
-            purpose.as_str(),
+            kind,
+            purpose,
+            TransactionStatus::Recorded,
             serialize_hex(tx),
             fee,
             replaces,
@@ -454,7 +490,7 @@ fn set_tx_status(
     c.prepare_cached(
         "UPDATE transactions SET status = ?2, height = COALESCE(?3, height) WHERE txid = ?1",
     )
-    .and_then(|mut s| s.execute(params![txid, status.as_str(), height]))
+    .and_then(|mut s| s.execute(params![txid, status, height]))
     .map_err(sql("updating a transaction"))?;
     Ok(())
 }
@@ -464,11 +500,19 @@ fn set_tx_status(
 /// version" of a new spend.
 fn abandon_open(c: &Connection, instance: &str, purpose: TxKind) -> Result<(), StateError> {
     c.prepare_cached(
-        "UPDATE transactions SET status = 'abandoned'
-         WHERE instance_id = ?1 AND purpose = ?2
-           AND status IN ('recorded', 'broadcast', 'replaced')",
+        "UPDATE transactions SET status = ?3
+         WHERE instance_id = ?1 AND purpose = ?2 AND status IN (?4, ?5, ?6)",
     )
-    .and_then(|mut s| s.execute(params![instance, purpose.as_str()]))
+    .and_then(|mut s| {
+        s.execute(params![
+            instance,
+            purpose,
+            TransactionStatus::Abandoned,
+            TransactionStatus::Recorded,
+            TransactionStatus::Broadcast,
+            TransactionStatus::Replaced,
+        ])
+    })
     .map_err(sql("abandoning transactions"))?;
     Ok(())
 }
@@ -482,11 +526,19 @@ fn replace_others(
     keep: &str,
 ) -> Result<(), StateError> {
     c.prepare_cached(
-        "UPDATE transactions SET status = 'replaced'
-         WHERE instance_id = ?1 AND purpose = ?2 AND txid <> ?3
-           AND status IN ('recorded', 'broadcast')",
+        "UPDATE transactions SET status = ?4
+         WHERE instance_id = ?1 AND purpose = ?2 AND txid <> ?3 AND status IN (?5, ?6)",
     )
-    .and_then(|mut s| s.execute(params![instance, purpose.as_str(), keep]))
+    .and_then(|mut s| {
+        s.execute(params![
+            instance,
+            purpose,
+            keep,
+            TransactionStatus::Replaced,
+            TransactionStatus::Recorded,
+            TransactionStatus::Broadcast,
+        ])
+    })
     .map_err(sql("replacing transactions"))?;
     Ok(())
 }
@@ -563,7 +615,7 @@ fn record_funding(c: &Connection, new: &NewInstance<'_>) -> Result<String, State
         "INSERT INTO instances (id, artifact_id, contract, network, args, descriptor, address,
                                 script_pubkey, amount, funding_txid, funding_vout, status,
                                 created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'funding', ?12, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -578,6 +630,7 @@ fn record_funding(c: &Connection, new: &NewInstance<'_>) -> Result<String, State
             amount,
             txid,
             new.vout,
+            InstanceStatus::Funding,
             time,
         ])
     })
@@ -665,6 +718,26 @@ fn confirmable(
     }
 }
 
+/// The start of a confirmation: the instance must wait for a transaction of `purpose`, and
+/// `txid` must be one of its transactions of that purpose that may still confirm. Returns the
+/// instance, the txid as stored and the transaction.
+fn confirmation(
+    c: &Connection,
+    instance: &str,
+    txid: &Txid,
+    purpose: TxKind,
+) -> Result<(InstanceState, String, TxState), StateError> {
+    let st = load_instance(c, instance)?;
+    let (action, allowed): (_, &'static [InstanceStatus]) = match purpose {
+        TxKind::Spend => ("confirm the spend", &[InstanceStatus::Spending]),
+        _ => ("confirm the funding", &[InstanceStatus::Funding]),
+    };
+    require(instance, action, st.status, allowed)?;
+    let txid = txid.to_string();
+    let tx = confirmable(c, instance, &txid, purpose, "confirm")?;
+    Ok((st, txid, tx))
+}
+
 fn confirm_funding(
     c: &Connection,
     instance: &str,
@@ -672,15 +745,7 @@ fn confirm_funding(
     height: u32,
     time: u64,
 ) -> Result<(), StateError> {
-    let st = load_instance(c, instance)?;
-    require(
-        instance,
-        "confirm the funding",
-        st.status,
-        &[InstanceStatus::Funding],
-    )?;
-    let txid = txid.to_string();
-    let tx = confirmable(c, instance, &txid, TxKind::Fund, "confirm")?;
+    let (st, txid, tx) = confirmation(c, instance, txid, TxKind::Fund)?;
     let vout = if txid == st.funding_txid {
         st.funding_vout
     } else {
@@ -694,10 +759,17 @@ fn confirm_funding(
     set_tx_status(c, &txid, TransactionStatus::Confirmed, Some(height))?;
     update_instance(
         c,
-        "UPDATE instances SET status = 'deployed', height = ?2, funding_txid = ?3,
-                              funding_vout = ?4, updated = ?5
+        "UPDATE instances SET status = ?2, height = ?3, funding_txid = ?4, funding_vout = ?5,
+                              updated = ?6
          WHERE id = ?1",
-        params![instance, height, txid, vout, to_i64(time, "a time")?],
+        params![
+            instance,
+            InstanceStatus::Deployed,
+            height,
+            txid,
+            vout,
+            to_i64(time, "a time")?
+        ],
     )?;
     append_event(
         c,
@@ -759,8 +831,8 @@ fn record_spend(c: &Connection, spend: &NewSpend<'_>) -> Result<Txid, StateError
     .map_err(sql("recording an execution"))?;
     update_instance(
         c,
-        "UPDATE instances SET status = 'spending', spend_txid = ?2, updated = ?3 WHERE id = ?1",
-        params![spend.instance, txid_hex, time],
+        "UPDATE instances SET status = ?2, spend_txid = ?3, updated = ?4 WHERE id = ?1",
+        params![spend.instance, InstanceStatus::Spending, txid_hex, time],
     )?;
     append_event(
         c,
@@ -784,15 +856,7 @@ fn confirm_spend(
     height: u32,
     time: u64,
 ) -> Result<(), StateError> {
-    let st = load_instance(c, instance)?;
-    require(
-        instance,
-        "confirm the spend",
-        st.status,
-        &[InstanceStatus::Spending],
-    )?;
-    let txid = txid.to_string();
-    let tx = confirmable(c, instance, &txid, TxKind::Spend, "confirm")?;
+    let (st, txid, tx) = confirmation(c, instance, txid, TxKind::Spend)?;
     let current = st.spend_txid.clone().unwrap_or_default();
     if txid != current {
         // An earlier version confirmed: the execution takes its txid, fee and size.
@@ -808,9 +872,15 @@ fn confirm_spend(
         .map_err(sql("updating an execution"))?;
     update_instance(
         c,
-        "UPDATE instances SET status = 'spent', spend_txid = ?2, spent_height = ?3, updated = ?4
+        "UPDATE instances SET status = ?2, spend_txid = ?3, spent_height = ?4, updated = ?5
          WHERE id = ?1",
-        params![instance, txid, height, to_i64(time, "a time")?],
+        params![
+            instance,
+            InstanceStatus::Spent,
+            txid,
+            height,
+            to_i64(time, "a time")?
+        ],
     )?;
     let path: Option<String> = c
         .prepare_cached("SELECT path FROM executions WHERE txid = ?1")

@@ -1,8 +1,9 @@
 //! The embedded regtest chain: in process, persisted in a state folder, mines on demand.
 //!
-//! In: a folder ([`EmbeddedChain::open`]), transactions ([`ChainBackend::broadcast`]) and mining
-//! requests ([`ChainBackend::mine`]). Out: the [`ChainBackend`] views (tip, UTXOs, status) and
-//! the blocks themselves ([`EmbeddedChain::block`]), which Bitcoin Core's regtest accepts.
+//! In: a folder ([`EmbeddedChain::open`]), transactions ([`ChainBackend::broadcast`], or
+//! [`EmbeddedChain::test_accept`] for a dry run that writes nothing) and mining requests
+//! ([`ChainBackend::mine`]). Out: the [`ChainBackend`] views (tip, UTXOs, status) and the
+//! blocks themselves ([`EmbeddedChain::block`]), which Bitcoin Core's regtest accepts.
 //!
 //! Rules: every transaction goes through `CheckTransaction` and `biscol-script` with all
 //! consensus flags (P2SH, DERSIG, NULLDUMMY, CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY, WITNESS,
@@ -60,6 +61,17 @@ struct MempoolEntry {
     sigop_cost: u64,
 }
 
+/// A transaction [`EmbeddedChain::test_accept`] would accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Its txid.
+    pub txid: Txid,
+    /// The fee it pays.
+    pub fee: Amount,
+    /// Its virtual size in vbytes ([`rules::vsize`]).
+    pub vsize: u64,
+}
+
 /// What [`EmbeddedChain::check_consistency`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsistencyReport {
@@ -98,6 +110,25 @@ fn now_secs() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
         .unwrap_or(0)
+}
+
+/// The coins a transaction in the block at `height` creates: every output but the provably
+/// unspendable ones.
+fn new_coins(tx: &Transaction, height: u32) -> impl Iterator<Item = (OutPoint, Coin)> + '_ {
+    let txid = tx.compute_txid();
+    let coinbase = tx.is_coinbase();
+    tx.output
+        .iter()
+        .enumerate()
+        .filter(|(_, out)| !rules::is_unspendable(&out.script_pubkey))
+        .map(move |(v, out)| {
+            let coin = Coin {
+                txout: out.clone(),
+                height,
+                coinbase,
+            };
+            (OutPoint::new(txid, v as u32), coin)
+        })
 }
 
 fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Result<(), String> {
@@ -166,7 +197,7 @@ impl EmbeddedChain {
         let mut dropped = Vec::new();
         for tx in stored {
             let txid = tx.compute_txid();
-            match chain.validate(&tx) {
+            match chain.validate(&chain.mempool, &tx) {
                 Ok((entry, evict)) if evict.is_empty() => chain.mempool.push(entry),
                 _ => dropped.push(txid),
             }
@@ -267,6 +298,28 @@ impl EmbeddedChain {
         v
     }
 
+    /// Checks `txs` as [`ChainBackend::broadcast`] would, in order, each on top of the ones
+    /// accepted before it (so a child may follow its parent, and a replacement evicts as it
+    /// would), without changing the chain, its mempool or its store: a dry run on a copy of
+    /// the mempool in memory. One result per transaction: what it would pay, or why it would
+    /// be refused.
+    pub fn test_accept(&self, txs: &[Transaction]) -> Vec<Result<Acceptance, TxReject>> {
+        let mut mempool = self.mempool.clone();
+        txs.iter()
+            .map(|tx| {
+                let (entry, evict) = self.validate(&mempool, tx)?;
+                let accepted = Acceptance {
+                    txid: entry.txid,
+                    fee: Amount::from_sat(entry.fee),
+                    vsize: entry.vsize,
+                };
+                mempool.retain(|e| !evict.contains(&e.txid));
+                mempool.push(entry);
+                Ok(accepted)
+            })
+            .collect()
+    }
+
     /// Rebuilds the UTXO set from the stored blocks and compares it with the stored one, and
     /// checks that the blocks connect and the in-memory tip matches the store.
     pub fn check_consistency(&self) -> Result<ConsistencyReport, ChainError> {
@@ -294,23 +347,7 @@ impl EmbeddedChain {
                         }
                     }
                 }
-                let txid = tx.compute_txid();
-                for (v, out) in tx.output.iter().enumerate() {
-                    if rules::is_unspendable(&out.script_pubkey) {
-                        continue;
-                    }
-                    rebuilt.insert(
-                        OutPoint {
-                            txid,
-                            vout: v as u32,
-                        },
-                        Coin {
-                            txout: out.clone(),
-                            height,
-                            coinbase: tx.is_coinbase(),
-                        },
-                    );
-                }
+                rebuilt.extend(new_coins(tx, height));
             }
         }
         if blocks.len() != self.headers.len() || prev != self.hashes.last().copied() {
@@ -346,25 +383,30 @@ impl EmbeddedChain {
 
     /// Looks up the coin an outpoint refers to: confirmed, or an output of a mempool
     /// transaction (height = next block's).
-    fn find_coin(&self, op: &OutPoint) -> Option<(TxOut, u32, bool)> {
+    fn find_coin(&self, mempool: &[MempoolEntry], op: &OutPoint) -> Option<(TxOut, u32, bool)> {
         if let Some(c) = self.utxos.get(op) {
             return Some((c.txout.clone(), c.height, c.coinbase));
         }
         let next = self.height() + 1;
-        self.mempool
+        mempool
             .iter()
             .find(|e| e.txid == op.txid)
             .and_then(|e| e.tx.output.get(op.vout as usize))
             .map(|o| (o.clone(), next, false))
     }
 
-    /// Full validation for the mempool. Returns the entry and the txids it would evict.
-    fn validate(&self, tx: &Transaction) -> Result<(MempoolEntry, Vec<Txid>), TxReject> {
+    /// Full validation for a mempool on top of the chain: `mempool` is the chain's own or a
+    /// dry run's view of it. Returns the entry and the txids it would evict; reads only.
+    fn validate(
+        &self,
+        mempool: &[MempoolEntry],
+        tx: &Transaction,
+    ) -> Result<(MempoolEntry, Vec<Txid>), TxReject> {
         let txid = tx.compute_txid();
         if tx.is_coinbase() {
             return Err(TxReject::Coinbase);
         }
-        if self.tx_index.contains_key(&txid) || self.mempool.iter().any(|e| e.txid == txid) {
+        if self.tx_index.contains_key(&txid) || mempool.iter().any(|e| e.txid == txid) {
             return Err(TxReject::AlreadyKnown);
         }
         biscol_script::check_transaction(tx)
@@ -380,7 +422,7 @@ impl EmbeddedChain {
         let mut conflicts: Vec<Txid> = Vec::new();
         for (i, txin) in tx.input.iter().enumerate() {
             let op = txin.previous_output;
-            let Some((txout, height, coinbase)) = self.find_coin(&op) else {
+            let Some((txout, height, coinbase)) = self.find_coin(mempool, &op) else {
                 if self.tx_index.contains_key(&op.txid) {
                     return Err(TxReject::SpentInChain {
                         input: i,
@@ -392,7 +434,7 @@ impl EmbeddedChain {
                     outpoint: op,
                 });
             };
-            for e in &self.mempool {
+            for e in mempool {
                 if e.tx.input.iter().any(|x| x.previous_output == op)
                     && !conflicts.contains(&e.txid)
                 {
@@ -453,80 +495,8 @@ impl EmbeddedChain {
             weight: tx.weight().to_wu(),
             sigop_cost,
         };
-        let evict = self.check_replacement(&entry, &conflicts)?;
+        let evict = check_replacement(mempool, &entry, &conflicts)?;
         Ok((entry, evict))
-    }
-
-    /// BIP125 rules 3 to 6 (full RBF). Returns every txid to evict (conflicts and descendants).
-    fn check_replacement(
-        &self,
-        entry: &MempoolEntry,
-        conflicts: &[Txid],
-    ) -> Result<Vec<Txid>, TxReject> {
-        if conflicts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut evict: Vec<Txid> = conflicts.to_vec();
-        for e in &self.mempool {
-            if !evict.contains(&e.txid)
-                && e.tx
-                    .input
-                    .iter()
-                    .any(|i| evict.contains(&i.previous_output.txid))
-            {
-                evict.push(e.txid);
-            }
-        }
-        let first = conflicts[0];
-        if entry
-            .tx
-            .input
-            .iter()
-            .any(|i| evict.contains(&i.previous_output.txid))
-        {
-            return Err(TxReject::ReplacementRefused {
-                conflict: first,
-                rule: ReplacementRule::SpendsConflict,
-            });
-        }
-        if evict.len() > 100 {
-            return Err(TxReject::ReplacementRefused {
-                conflict: first,
-                rule: ReplacementRule::TooManyEvictions { count: evict.len() },
-            });
-        }
-        let new_rate = entry.fee * 1000 / entry.vsize.max(1);
-        for c in conflicts {
-            if let Some(old) = self.mempool.iter().find(|e| e.txid == *c) {
-                let old_rate = old.fee * 1000 / old.vsize.max(1);
-                if new_rate <= old_rate {
-                    return Err(TxReject::ReplacementRefused {
-                        conflict: *c,
-                        rule: ReplacementRule::FeeRate {
-                            new_sat_per_kvb: new_rate,
-                            old_sat_per_kvb: old_rate,
-                        },
-                    });
-                }
-            }
-        }
-        let evicted_fees: u64 = self
-            .mempool
-            .iter()
-            .filter(|e| evict.contains(&e.txid))
-            .map(|e| e.fee)
-            .sum();
-        let needs = evicted_fees + entry.vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
-        if entry.fee < needs {
-            return Err(TxReject::ReplacementRefused {
-                conflict: first,
-                rule: ReplacementRule::AbsoluteFee {
-                    new_fee: entry.fee,
-                    needs,
-                },
-            });
-        }
-        Ok(evict)
     }
 
     /// Builds, stores and connects one block on top of the tip.
@@ -647,7 +617,6 @@ impl EmbeddedChain {
         let mut spent = Vec::new();
         let mut created: Vec<(OutPoint, Coin)> = Vec::new();
         for tx in &block.txdata {
-            let txid = tx.compute_txid();
             if !tx.is_coinbase() {
                 for i in &tx.input {
                     if let Some(pos) = created.iter().position(|(op, _)| *op == i.previous_output) {
@@ -657,22 +626,7 @@ impl EmbeddedChain {
                     }
                 }
             }
-            for (v, out) in tx.output.iter().enumerate() {
-                if rules::is_unspendable(&out.script_pubkey) {
-                    continue;
-                }
-                created.push((
-                    OutPoint {
-                        txid,
-                        vout: v as u32,
-                    },
-                    Coin {
-                        txout: out.clone(),
-                        height,
-                        coinbase: tx.is_coinbase(),
-                    },
-                ));
-            }
+            created.extend(new_coins(tx, height));
         }
         self.store.connect_block(height, &block, &spent, &created)?;
 
@@ -694,11 +648,83 @@ impl EmbeddedChain {
     }
 }
 
+/// BIP125 rules 3 to 6 (full RBF) against `mempool`. Returns every txid to evict (conflicts and
+/// descendants).
+fn check_replacement(
+    mempool: &[MempoolEntry],
+    entry: &MempoolEntry,
+    conflicts: &[Txid],
+) -> Result<Vec<Txid>, TxReject> {
+    if conflicts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut evict: Vec<Txid> = conflicts.to_vec();
+    for e in mempool {
+        if !evict.contains(&e.txid)
+            && e.tx
+                .input
+                .iter()
+                .any(|i| evict.contains(&i.previous_output.txid))
+        {
+            evict.push(e.txid);
+        }
+    }
+    let first = conflicts[0];
+    if entry
+        .tx
+        .input
+        .iter()
+        .any(|i| evict.contains(&i.previous_output.txid))
+    {
+        return Err(TxReject::ReplacementRefused {
+            conflict: first,
+            rule: ReplacementRule::SpendsConflict,
+        });
+    }
+    if evict.len() > 100 {
+        return Err(TxReject::ReplacementRefused {
+            conflict: first,
+            rule: ReplacementRule::TooManyEvictions { count: evict.len() },
+        });
+    }
+    let new_rate = entry.fee * 1000 / entry.vsize.max(1);
+    for c in conflicts {
+        if let Some(old) = mempool.iter().find(|e| e.txid == *c) {
+            let old_rate = old.fee * 1000 / old.vsize.max(1);
+            if new_rate <= old_rate {
+                return Err(TxReject::ReplacementRefused {
+                    conflict: *c,
+                    rule: ReplacementRule::FeeRate {
+                        new_sat_per_kvb: new_rate,
+                        old_sat_per_kvb: old_rate,
+                    },
+                });
+            }
+        }
+    }
+    let evicted_fees: u64 = mempool
+        .iter()
+        .filter(|e| evict.contains(&e.txid))
+        .map(|e| e.fee)
+        .sum();
+    let needs = evicted_fees + entry.vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
+    if entry.fee < needs {
+        return Err(TxReject::ReplacementRefused {
+            conflict: first,
+            rule: ReplacementRule::AbsoluteFee {
+                new_fee: entry.fee,
+                needs,
+            },
+        });
+    }
+    Ok(evict)
+}
+
 impl ChainBackend for EmbeddedChain {
     fn broadcast(&mut self, tx: &Transaction) -> Result<Txid, ChainError> {
         let txid = tx.compute_txid();
         let (entry, evict) = self
-            .validate(tx)
+            .validate(&self.mempool, tx)
             .map_err(|reason| ChainError::Rejected { txid, reason })?;
         self.store.mempool_replace(Some(tx), &evict)?;
         self.mempool.retain(|e| !evict.contains(&e.txid));

@@ -130,18 +130,28 @@ impl Store {
         Ok(())
     }
 
+    /// Every row of `query` (which takes no parameters), read with `read`, in the query's order.
+    fn all_rows<T>(
+        &self,
+        context: &str,
+        query: &str,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, ChainError> {
+        let mut stmt = self.conn.prepare(query).map_err(store_err(context))?;
+        let rows = stmt.query_map([], read).map_err(store_err(context))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(store_err(context))
+    }
+
     /// Every block, by height from 0.
     pub(crate) fn load_blocks(&self) -> Result<Vec<Block>, ChainError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT height, data FROM blocks ORDER BY height")
-            .map_err(store_err("reading blocks"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(store_err("reading blocks"))?;
+        let rows = self.all_rows(
+            "reading blocks",
+            "SELECT height, data FROM blocks ORDER BY height",
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (height, data) = row.map_err(store_err("reading blocks"))?;
+        for (height, data) in rows {
             if height != out.len() as i64 {
                 return Err(corrupt(format!(
                     "block heights skip: expected {}, found {height}",
@@ -176,12 +186,10 @@ impl Store {
 
     /// The stored UTXO set.
     pub(crate) fn load_utxos(&self) -> Result<Vec<(OutPoint, Coin)>, ChainError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT txid, vout, value, script, height, coinbase FROM utxos")
-            .map_err(store_err("reading the UTXO set"))?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = self.all_rows(
+            "reading the UTXO set",
+            "SELECT txid, vout, value, script, height, coinbase FROM utxos",
+            |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, i64>(1)?,
@@ -190,12 +198,10 @@ impl Store {
                     r.get::<_, i64>(4)?,
                     r.get::<_, i64>(5)?,
                 ))
-            })
-            .map_err(store_err("reading the UTXO set"))?;
+            },
+        )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (txid, vout, value, script, height, coinbase) =
-                row.map_err(store_err("reading the UTXO set"))?;
+        for (txid, vout, value, script, height, coinbase) in rows {
             let txid = txid_from(&txid)?;
             let (Ok(vout), Ok(value), Ok(height)) = (
                 u32::try_from(vout),
@@ -221,16 +227,13 @@ impl Store {
 
     /// The mempool in acceptance order.
     pub(crate) fn load_mempool(&self) -> Result<Vec<Transaction>, ChainError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data FROM mempool ORDER BY seq")
-            .map_err(store_err("reading the mempool"))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(store_err("reading the mempool"))?;
+        let rows = self.all_rows(
+            "reading the mempool",
+            "SELECT data FROM mempool ORDER BY seq",
+            |r| r.get::<_, Vec<u8>>(0),
+        )?;
         let mut out = Vec::new();
-        for row in rows {
-            let data = row.map_err(store_err("reading the mempool"))?;
+        for data in rows {
             let tx: Transaction = deserialize(&data)
                 .map_err(|e| corrupt(format!("a mempool transaction does not decode: {e}")))?;
             out.push(tx);

@@ -299,6 +299,13 @@ impl Parser {
         }
     }
 
+    /// `NAME[INDEX]: TYPE`, a timelock parameter with its type.
+    fn typed_param_ref(&mut self) -> Result<(String, Option<u32>, Ty), IrParseError> {
+        let (name, index) = self.param_ref()?;
+        self.punct(":")?;
+        Ok((name, index, self.ty()?))
+    }
+
     fn param_ref(&mut self) -> Result<(String, Option<u32>), IrParseError> {
         let name = self.ident()?;
         let index = if self.is_punct("[") {
@@ -523,13 +530,8 @@ impl Parser {
                         _ => return self.fail("`blocks` or `x512s`"),
                     }
                 } else {
-                    let (name, index) = self.param_ref()?;
-                    self.punct(":")?;
-                    RelLock::Param {
-                        name,
-                        index,
-                        ty: self.ty()?,
-                    }
+                    let (name, index, ty) = self.typed_param_ref()?;
+                    RelLock::Param { name, index, ty }
                 };
                 self.punct(")")?;
                 CondKind::Older(lock)
@@ -546,13 +548,8 @@ impl Parser {
                         AbsLock::Time(n)
                     }
                 } else {
-                    let (name, index) = self.param_ref()?;
-                    self.punct(":")?;
-                    AbsLock::Param {
-                        name,
-                        index,
-                        ty: self.ty()?,
-                    }
+                    let (name, index, ty) = self.typed_param_ref()?;
+                    AbsLock::Param { name, index, ty }
                 };
                 self.punct(")")?;
                 CondKind::After(lock)

@@ -174,3 +174,22 @@ fn default_text(literal: &ir::Literal, ty: &Ty) -> String {
 pub fn value_type(text: &str) -> Option<ValueType> {
     ValueType::from_abi(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ABI writes types with `Ty`'s names; `biscol-artifact` reads them without the
+    /// compiler, so both must know the same names.
+    #[test]
+    fn every_type_name_has_a_value_type() {
+        for name in Ty::NAMES {
+            assert_eq!(
+                Ty::from_name(name).is_some(),
+                value_type(name).is_some(),
+                "{name}"
+            );
+        }
+        assert!(value_type("[PubKey; 3]").is_some());
+    }
+}

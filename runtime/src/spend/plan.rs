@@ -353,7 +353,7 @@ pub(crate) fn load_leaves(
             .filter(|ms| ms.encode() == script)
             .ok_or_else(|| {
                 internal(format!(
-                    "leaf {index}: the instance's Miniscript `{}` does not encode to its script",
+                    "leaf {index}: the instance's Miniscript `{}` does not match its script",
                     inst.miniscript
                 ))
             })?;

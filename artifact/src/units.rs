@@ -184,7 +184,10 @@ mod tests {
     #[test]
     fn dates() {
         // `value::tests::times` has the accepted forms.
-        assert_eq!(parse_date_time("2027-01-01T00:00:00.5z"), Some(1_798_761_600));
+        assert_eq!(
+            parse_date_time("2027-01-01T00:00:00.5z"),
+            Some(1_798_761_600)
+        );
         assert_eq!(parse_date_time("2027-02-30"), None);
         assert_eq!(parse_date_time("2027-01-01T00:00:00"), None);
         assert_eq!(format_date_time(0), "1970-01-01T00:00:00Z");

@@ -7,7 +7,8 @@
 //! given the span of the condition it came from, for the artifact's source map. The back
 //! end's safety findings become diagnostics with their codes (E0100–E0106, W0100) at the spend
 //! path they are about; its W0101 (duration rounding) is dropped because the front end already
-//! reports it as W0001, at the exact literal.
+//! reports it as W0001, at the exact literal. A path with `prove` statements is refused with
+//! E0107: proofs cannot be made or checked yet, so such a path would be enforced by nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +37,25 @@ pub struct TaprootOutput {
     pub literals: Vec<(String, String, String)>,
 }
 
+/// E0107: a `prove` statement, which nothing can prove or verify yet. Until the proof engine
+/// exists, a path with `prove` is refused here, so no artifact (and so no address, and no
+/// signed spend) is ever made for a condition that would not be enforced.
+fn unsupported_prove(path: &str, count: usize, span: Span) -> Diagnostic {
+    let statements = if count == 1 {
+        "a `prove` statement".to_string()
+    } else {
+        format!("{count} `prove` statements")
+    };
+    Diagnostic::error(
+        "E0107",
+        format!("spend path `{path}` has {statements}, and this biscol cannot make or check proofs yet"),
+        span,
+    )
+    .with_label("not enforced by anything yet")
+    .with_note("a `prove` is enforced off chain by the co-signers verifying a zero-knowledge proof; until that engine exists, such a path would be signed with no proof at all")
+    .with_help("remove the `prove` statements, or leave this path out until proofs are supported")
+}
+
 /// Lowers and compiles one contract.
 pub fn compile_contract(contract: &Contract) -> TaprootOutput {
     let mut lowering = Lowering {
@@ -58,6 +78,12 @@ pub fn compile_contract(contract: &Contract) -> TaprootOutput {
     };
     let mut paths = Vec::new();
     for path in &contract.paths {
+        if let Some(first) = path.proves.first() {
+            lowering
+                .diagnostics
+                .push(unsupported_prove(&path.name, path.proves.len(), first.span));
+            continue;
+        }
         let atoms: usize = path.requires.iter().map(|r| count_atoms(&r.cond)).sum();
         if atoms > MAX_ATOMS_PER_PATH {
             lowering.diagnostics.push(

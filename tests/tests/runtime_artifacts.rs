@@ -34,6 +34,7 @@ const STORED: &[(&str, &str, &str)] = &[
     ),
     ("split", "split.bsc", "runtime/tests/data/spend/split.bsc"),
     ("example_htlc", "htlc.bsc", "examples/htlc.bsc"),
+    ("budget", "budget.bsc", "runtime/tests/data/budget.bsc"),
 ];
 
 fn root() -> PathBuf {

@@ -74,6 +74,7 @@ codes! {
     "E0104" => "unsatisfiable spend path",
     "E0105" => "nobody can spend this contract",
     "E0106" => "spend path cannot be compiled to Miniscript",
+    "E0107" => "`prove` is not supported yet",
     // Warnings.
     "W0001" => "duration rounded up to 512-second units",
     "W0002" => "unused contract parameter",

@@ -460,6 +460,29 @@ pub fn prepare(
     prepare_script_path(contract, coin, chain, keystore, request)
 }
 
+/// The refusal of a path with `prove` statements: this runtime can neither make nor check
+/// proofs, so it never signs such a path (the compiler refuses to build one, E0107; an
+/// artifact that has one was written by hand or by another compiler).
+fn unprovable(abi_path: &AbiPath, files: &[String]) -> Refusal {
+    let loc = &abi_path.location;
+    let file = usize::try_from(loc.file)
+        .ok()
+        .and_then(|i| files.get(i))
+        .map_or("<unknown file>", String::as_str);
+    let statements = match abi_path.proves {
+        1 => "a `prove` statement".to_string(),
+        n => format!("{n} `prove` statements"),
+    };
+    Refusal {
+        require: None,
+        reason: format!(
+            "path `{}` at {file}:{}:{} has {statements}; this biscol cannot make or check \
+             proofs yet (E0107), so it signs no spend of this path",
+            abi_path.name, loc.line, loc.column
+        ),
+    }
+}
+
 /// Parses the path arguments; returns the 32-byte ones (the preimage candidates).
 fn parse_args(
     abi_path: &AbiPath,
@@ -664,6 +687,12 @@ fn prepare_script_path(
             available: available_paths(contract),
         });
     };
+    if abi_path.proves > 0 {
+        return Err(SpendError::Refused(vec![unprovable(
+            abi_path,
+            &contract.artifact.files,
+        )]));
+    }
     let preimages = parse_args(abi_path, &request.args)?;
     let indices = contract
         .artifact

@@ -44,6 +44,7 @@ const STORED: &[(&str, &str)] = &[
         "example_htlc",
         include_str!("../data/artifacts/example_htlc.json"),
     ),
+    ("budget", include_str!("../data/artifacts/budget.json")),
 ];
 
 /// The stored artifact `name` of `source` (named `file`), checked to be built from exactly that

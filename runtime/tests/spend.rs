@@ -492,7 +492,7 @@ fn inconsistent_contracts_are_internal_errors() {
     }
     // An output key that is not the tweaked internal key.
     let mut bad = c.clone();
-    bad.instance.internal_key = bad.instance.output_key.clone();
+    bad.instance.internal_key = bad.instance.output_key;
     assert!(matches!(
         prepare(&bad, &coin, &chain(102, 0), &ks, &claim),
         Err(SpendError::Internal { .. })

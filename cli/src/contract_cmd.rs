@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use biscol_runtime::session::{Destination, Session};
+use biscol_runtime::session::{Destination, Session, SpendOptions};
 use biscol_runtime::state::{StateError, Store};
 use bitcoin::Txid;
 
@@ -119,15 +119,13 @@ pub fn spend(state_dir: Option<&Path>, args: &SpendArgs) -> ExitCode {
         .as_deref()
         .map(Destination::parse)
         .unwrap_or(Destination::Wallet);
-    let result = session.spend(
-        &args.instance,
-        &args.path,
-        &pairs,
-        &to,
-        args.fee_rate,
-        args.dry_run,
-        !args.no_wait,
-    );
+    let options = SpendOptions {
+        to,
+        fee_rate: args.fee_rate,
+        dry_run: args.dry_run,
+        wait: !args.no_wait,
+    };
+    let result = session.spend(&args.instance, &args.path, &pairs, &options);
     match result {
         Ok(o) => {
             let p = &o.prepared;
@@ -330,7 +328,7 @@ pub fn events(state_dir: Option<&Path>, args: &EventsArgs) -> ExitCode {
                 Format::Human => println!(
                     "#{:<5} {} {:<16} {:<12} {}",
                     e.seq,
-                    biscol_runtime::spend::rfc3339(e.time as i64),
+                    biscol_artifact::units::format_date_time(e.time as i64),
                     e.kind,
                     e.instance.as_deref().unwrap_or("-"),
                     e.payload

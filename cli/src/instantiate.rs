@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use biscol_artifact::value::parse_network;
 use biscol_compiler::artifact::Artifact;
-use biscol_taproot::instantiate::parse_network;
 
 use crate::output::{self, Format};
 use biscol_compiler::tree_view::leaf_name;
@@ -75,16 +75,24 @@ pub fn run(args: &InstantiateArgs) -> ExitCode {
         Format::Human => {
             println!("contract      {}", artifact.contract);
             println!("descriptor    {}", instance.descriptor);
-            println!("address       {} ({})", instance.address, instance.network);
-            println!("scriptPubKey  {}", instance.script_pubkey);
+            println!(
+                "address       {} ({})",
+                instance.address,
+                instance.network.to_core_arg()
+            );
+            println!("scriptPubKey  {}", instance.script_pubkey.to_hex_string());
             println!(
                 "internal key  {} ({})",
-                instance.internal_key, instance.key_path.kind
+                instance.internal_key,
+                instance.key_path.kind()
             );
             println!("output key    {}", instance.output_key);
             println!(
                 "merkle root   {}",
-                instance.merkle_root.as_deref().unwrap_or("(none)")
+                instance
+                    .merkle_root
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "(none)".into())
             );
             for leaf in &instance.leaves {
                 println!(
@@ -93,8 +101,11 @@ pub fn run(args: &InstantiateArgs) -> ExitCode {
                     leaf.depth
                 );
                 println!("  miniscript     {}", leaf.miniscript);
-                println!("  script         {}", leaf.script);
-                println!("  control block  {}", leaf.control_block);
+                println!("  script         {}", leaf.script.to_hex_string());
+                println!(
+                    "  control block  {}",
+                    hex::encode(leaf.control_block.serialize())
+                );
             }
         }
     }

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use biscol_artifact::units;
 use biscol_runtime::chain::esplora::EsploraChain;
 use biscol_runtime::chain::rpc::{Auth as RpcAuth, CoreRpcChain};
 use biscol_runtime::project::{BackendKind, Config, Project, StateLayout, STATE_DIR};
@@ -153,20 +154,8 @@ pub fn fail(error: &SessionError, format: Format) -> ExitCode {
 
 /// Parses an amount: `0.01btc`, `1000000sat` (also `sats`), with no space or one.
 pub fn parse_amount(text: &str) -> Result<Amount, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let bad = || format!("`{text}` is not an amount: write it like 0.01btc or 1000000sat");
-    let (number, unit) = if let Some(n) = t.strip_suffix("btc") {
-        (n.trim(), "btc")
-    } else if let Some(n) = t.strip_suffix("sats").or_else(|| t.strip_suffix("sat")) {
-        (n.trim(), "sat")
-    } else {
-        return Err(bad());
-    };
-    let amount = match unit {
-        "btc" => Amount::from_str_in(number, bitcoin::Denomination::Bitcoin),
-        _ => Amount::from_str_in(number, bitcoin::Denomination::Satoshi),
-    }
-    .map_err(|_| bad())?;
+    let amount = units::parse_amount(text, units::AmountSyntax::UnitRequired)
+        .ok_or_else(|| format!("`{text}` is not an amount: write it like 0.01btc or 1000000sat"))?;
     if amount == Amount::ZERO {
         return Err(format!("`{text}`: the amount must be above zero"));
     }
@@ -197,8 +186,8 @@ pub fn parse_fee_rate(text: &str) -> Result<FeeRate, String> {
 
 /// Parses a duration like `30d`, `12h`, `90m`, `600s` or `2w` into seconds.
 pub fn parse_duration(text: &str) -> Result<u32, String> {
-    let seconds = biscol_taproot::instantiate::parse_duration_seconds(text)
-        .map_err(|_| format!("`{text}` is not a duration (for example 30d, 12h, 90m, 600s)"))?;
+    let seconds = biscol_artifact::units::parse_duration_seconds(text)
+        .ok_or_else(|| format!("`{text}` is not a duration (for example 30d, 12h, 90m, 600s)"))?;
     u32::try_from(seconds).map_err(|_| format!("`{text}` is too long"))
 }
 

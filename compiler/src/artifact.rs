@@ -1,213 +1,26 @@
-//! The artifact: everything a funder, a wallet or the runtime needs about a compiled contract,
-//! as deterministic JSON; and instantiation of an artifact with arguments.
+//! Building the artifact of a checked contract. The format itself, reading it back and
+//! instantiation live in `biscol-artifact` (re-exported here), which the runtime uses without
+//! the compiler.
 //!
 //! In: a checked contract (HIR and IR), its Taproot compilation, the text and name of its
 //! source file. Out: an [`Artifact`], serialized with stable field order. The artifact never
 //! contains an absolute path, a time, or an id that depends on how files were loaded: spans
 //! name their file by its index in [`Artifact::files`] (the contract's own file first, then the
 //! others in name order), so the same source gives byte-identical artifacts on every machine.
-//!
-//! Format: [`FORMAT`]. A reader refuses artifacts of a newer major format with
-//! [`ArtifactError::NewerFormat`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use biscol_taproot::artifact::TaprootArtifact;
+pub use biscol_artifact::format::*;
+use biscol_artifact::value::ValueType;
 use biscol_taproot::compile::Compiled;
 use biscol_taproot::input::SpanRef;
-use biscol_taproot::instantiate::{self as tinst, Instance, ValueType};
 use bitcoin::hashes::{sha256, Hash};
-use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::render::SourceFiles;
 use crate::hir;
 use crate::ir::{self, printer};
 use crate::span::{FileId, Span};
 use crate::types::Ty;
-
-/// The artifact format written by this compiler: `biscol-artifact/MAJOR`.
-pub const FORMAT: &str = "biscol-artifact/1";
-
-/// The major format version this compiler reads and writes.
-pub const FORMAT_MAJOR: u32 = 1;
-
-/// A compiled contract, ready to instantiate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Artifact {
-    /// [`FORMAT`].
-    pub format: String,
-    /// The compiler that wrote it.
-    pub compiler: CompilerInfo,
-    /// The contract's name.
-    pub contract: String,
-    /// Its doc comment.
-    pub docs: Vec<String>,
-    /// The source file it came from.
-    pub source: SourceInfo,
-    /// Files spans point into: index 0 is the contract's own file.
-    pub files: Vec<String>,
-    /// Parameters and spend paths.
-    pub abi: Abi,
-    /// The contract IR as text (no spans).
-    pub ir: String,
-    /// The Taproot compilation: key path, leaves, tree, witness sizes, needs, BIP388 policy.
-    pub taproot: TaprootArtifact,
-}
-
-/// The compiler's name and version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CompilerInfo {
-    /// `biscol`.
-    pub name: String,
-    /// The crate version.
-    pub version: String,
-}
-
-/// The source a contract came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceInfo {
-    /// The file's name (last path component only).
-    pub file: String,
-    /// SHA-256 of the file's text, hex.
-    pub sha256: String,
-}
-
-/// The contract's interface.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Abi {
-    /// Contract parameters, in order.
-    pub params: Vec<AbiParam>,
-    /// Spend paths, in source order.
-    pub paths: Vec<AbiPath>,
-    /// Keys and hashes written as literals in conditions: placeholders named `_<hex>`, bound to
-    /// their `default` (the literal) at instantiation; they cannot be overridden.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub constants: Vec<AbiParam>,
-}
-
-/// A parameter or spend argument.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AbiParam {
-    /// Its name.
-    pub name: String,
-    /// Its type as written in BiSCOL (`PubKey`, `[PubKey; 3]`).
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// Its default, as an `instantiate` argument string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-}
-
-/// A spend path's interface.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AbiPath {
-    /// Its name.
-    pub name: String,
-    /// Its weight.
-    pub weight: u32,
-    /// Its arguments (witness values the spender gives).
-    pub args: Vec<AbiParam>,
-    /// Its `require` statements, for explaining failures.
-    pub requires: Vec<AbiRequire>,
-    /// How many `prove` statements it has.
-    pub proves: usize,
-    /// Where the path is written.
-    pub location: Location,
-}
-
-/// A `require` statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AbiRequire {
-    /// Its message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Its condition in IR text.
-    pub condition: String,
-    /// Where it is written.
-    pub location: Location,
-}
-
-/// A position in a source file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    /// Index into [`Artifact::files`].
-    pub file: u32,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    /// Byte offset of the start.
-    pub start: u32,
-    /// Byte offset of the end.
-    pub end: u32,
-}
-
-/// What goes wrong reading or instantiating an artifact.
-#[derive(Debug)]
-pub enum ArtifactError {
-    /// Not JSON of the artifact's shape.
-    Json(serde_json::Error),
-    /// Written by a newer compiler, in a format this one cannot read.
-    NewerFormat {
-        /// The format in the file.
-        actual: String,
-        /// What this compiler reads.
-        expected: &'static str,
-    },
-    /// Not an artifact at all (no `biscol-artifact/` format).
-    NotAnArtifact {
-        /// The format field found.
-        actual: String,
-    },
-    /// A parameter's type in the ABI is not a BiSCOL type.
-    BadType {
-        /// The parameter.
-        param: String,
-        /// The type text.
-        actual: String,
-    },
-    /// An argument was given twice.
-    DuplicateArgument {
-        /// The argument.
-        name: String,
-    },
-    /// An argument names a literal of the contract, which is fixed.
-    ConstantArgument {
-        /// The argument.
-        name: String,
-    },
-    /// Binding arguments or deriving the output failed.
-    Instantiate(tinst::InstantiateError),
-}
-
-impl std::fmt::Display for ArtifactError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ArtifactError::Json(e) => write!(f, "not a valid artifact: {e}"),
-            ArtifactError::NewerFormat { actual, expected } => write!(
-                f,
-                "the artifact's format is `{actual}`, newer than `{expected}` which this biscol reads; rebuild it with this biscol or upgrade biscol"
-            ),
-            ArtifactError::NotAnArtifact { actual } => write!(f, "not a BiSCOL artifact (format `{actual}`)"),
-            ArtifactError::BadType { param, actual } => write!(f, "parameter `{param}` has an unknown type `{actual}`"),
-            ArtifactError::DuplicateArgument { name } => write!(f, "argument `{name}` is given more than once"),
-            ArtifactError::ConstantArgument { name } => {
-                write!(f, "`{name}` is a literal of the contract, not a parameter")
-            }
-            ArtifactError::Instantiate(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ArtifactError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ArtifactError::Json(e) => Some(e),
-            ArtifactError::Instantiate(e) => Some(e),
-            _ => None,
-        }
-    }
-}
 
 /// The last component of a path, with `/` or `\` separators.
 fn file_name(path: &str) -> String {
@@ -232,7 +45,7 @@ pub fn build(
     own_file: FileId,
     own_text: &str,
 ) -> Artifact {
-    let mut taproot = TaprootArtifact::from_compiled(compiled);
+    let mut taproot = biscol_taproot::artifact::from_compiled(compiled);
     // Stable file numbering: the contract's own file, then the other files spans use, by name.
     let mut used: BTreeSet<(String, u32)> = BTreeSet::new();
     for leaf in &taproot.leaves {
@@ -357,110 +170,26 @@ fn default_text(literal: &ir::Literal, ty: &Ty) -> String {
     }
 }
 
-impl Artifact {
-    /// Pretty JSON with a final newline; the same artifact always gives the same bytes.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-
-    /// Reads an artifact, refusing newer formats with a clear error.
-    pub fn from_json(text: &str) -> Result<Artifact, ArtifactError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(ArtifactError::Json)?;
-        let format = value
-            .get("format")
-            .and_then(|f| f.as_str())
-            .unwrap_or("")
-            .to_string();
-        let Some(major) = format.strip_prefix("biscol-artifact/") else {
-            return Err(ArtifactError::NotAnArtifact { actual: format });
-        };
-        match major.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
-            Some(m) if m == FORMAT_MAJOR => {}
-            Some(m) if m > FORMAT_MAJOR => {
-                return Err(ArtifactError::NewerFormat {
-                    actual: format,
-                    expected: FORMAT,
-                })
-            }
-            _ => return Err(ArtifactError::NotAnArtifact { actual: format }),
-        }
-        serde_json::from_value(value).map_err(ArtifactError::Json)
-    }
-
-    /// Binds `args` (name, value text) and derives the descriptor, address, keys and leaves.
-    /// Parameters not given take their defaults.
-    pub fn instantiate(
-        &self,
-        args: &[(String, String)],
-        network: bitcoin::Network,
-    ) -> Result<Instance, ArtifactError> {
-        let mut given: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in args {
-            if given.insert(name.clone(), value.clone()).is_some() {
-                return Err(ArtifactError::DuplicateArgument { name: name.clone() });
-            }
-        }
-        let mut params = Vec::new();
-        for p in &self.abi.params {
-            let ty = value_type(&p.ty).ok_or_else(|| ArtifactError::BadType {
-                param: p.name.clone(),
-                actual: p.ty.clone(),
-            })?;
-            if let (false, Some(default)) = (given.contains_key(&p.name), &p.default) {
-                given.insert(p.name.clone(), default.clone());
-            }
-            params.push(tinst::Param {
-                name: p.name.clone(),
-                ty,
-            });
-        }
-        for c in &self.abi.constants {
-            let ty = value_type(&c.ty).ok_or_else(|| ArtifactError::BadType {
-                param: c.name.clone(),
-                actual: c.ty.clone(),
-            })?;
-            if given.contains_key(&c.name) {
-                return Err(ArtifactError::ConstantArgument {
-                    name: c.name.clone(),
-                });
-            }
-            given.insert(c.name.clone(), c.default.clone().unwrap_or_default());
-            params.push(tinst::Param {
-                name: c.name.clone(),
-                ty,
-            });
-        }
-        tinst::instantiate(&self.taproot, &params, &given, network)
-            .map_err(ArtifactError::Instantiate)
-    }
-}
-
 /// The instantiation type of a BiSCOL type written as text (`PubKey`, `[PubKey; 3]`).
 pub fn value_type(text: &str) -> Option<ValueType> {
-    let t = text.trim();
-    if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        let (elem, n) = inner.rsplit_once(';')?;
-        return Some(ValueType::Array(
-            Box::new(value_type(elem)?),
-            n.trim().parse().ok()?,
-        ));
+    ValueType::from_abi(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ABI writes types with `Ty`'s names; `biscol-artifact` reads them without the
+    /// compiler, so both must know the same names.
+    #[test]
+    fn every_type_name_has_a_value_type() {
+        for name in Ty::NAMES {
+            assert_eq!(
+                Ty::from_name(name).is_some(),
+                value_type(name).is_some(),
+                "{name}"
+            );
+        }
+        assert!(value_type("[PubKey; 3]").is_some());
     }
-    Some(match Ty::from_name(t)? {
-        Ty::PubKey => ValueType::PubKey,
-        Ty::Sha256 => ValueType::Sha256,
-        Ty::Hash256 => ValueType::Hash256,
-        Ty::Ripemd160 => ValueType::Ripemd160,
-        Ty::Hash160 => ValueType::Hash160,
-        Ty::Bytes32 => ValueType::Bytes32,
-        Ty::Blocks => ValueType::Blocks,
-        Ty::Duration => ValueType::Duration,
-        Ty::Height => ValueType::Height,
-        Ty::Time => ValueType::Time,
-        Ty::Int => ValueType::Int,
-        Ty::Amount => ValueType::Amount,
-        Ty::Cond => ValueType::Bool,
-        _ => return None,
-    })
 }

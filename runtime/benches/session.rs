@@ -15,10 +15,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use biscol_runtime::session::{Destination, Session};
+use biscol_runtime::session::{Session, SpendOptions};
 use biscol_runtime::testing::TestChain;
 use bitcoin::Amount;
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../tests/common/artifacts.rs"]
+mod artifacts;
 
 const HTLC: &str = include_str!("../../examples/htlc.bsc");
 const PREIMAGE: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -33,7 +36,9 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let mut chain = TestChain::new().expect("test chain");
-        let artifact = chain.build("htlc.bsc", HTLC, "Htlc").expect("build");
+        // The runtime does not compile: the artifact is the one the compiler built from HTLC.
+        let artifact =
+            artifacts::artifact_json("example_htlc", "htlc.bsc", HTLC).expect("stored artifact");
         let alice = chain.key("alice").expect("alice");
         let bob = chain.key("bob").expect("bob");
         let args = vec![
@@ -68,7 +73,7 @@ impl Fixture {
         let args = vec![("preimage".to_string(), PREIMAGE.to_string())];
         let out = self
             .session()
-            .spend(id, "claim", &args, &Destination::Wallet, None, false, true)
+            .spend(id, "claim", &args, &SpendOptions::default())
             .expect("spend");
         black_box(out.height);
     }
@@ -150,12 +155,17 @@ fn bench(c: &mut Criterion) {
     report("session mine 1 (empty block, event, reconcile)", mines);
     let id = f.deploy();
     let args = vec![("preimage".to_string(), PREIMAGE.to_string())];
+    let dry_run = SpendOptions {
+        dry_run: true,
+        wait: false,
+        ..SpendOptions::default()
+    };
     let dry: Vec<Duration> = (0..200)
         .map(|_| {
             let t = Instant::now();
             black_box(
                 f.session()
-                    .spend(&id, "claim", &args, &Destination::Wallet, None, true, false)
+                    .spend(&id, "claim", &args, &dry_run)
                     .expect("dry run"),
             );
             t.elapsed()

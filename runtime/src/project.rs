@@ -187,7 +187,7 @@ impl Config {
 
 /// Parses a network name as `Biscol.toml` takes it (the names `biscol instantiate` takes).
 fn parse_network(name: &str) -> Result<Network, ProjectError> {
-    biscol_taproot::instantiate::parse_network(name).map_err(|_| ProjectError::Config {
+    biscol_artifact::value::parse_network(name).map_err(|_| ProjectError::Config {
         detail: format!(
             "unknown network `{name}`: expected regtest, signet, testnet, testnet4 or mainnet"
         ),

@@ -24,7 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, Txid};
 use serde::Serialize;
 
-use biscol_compiler::artifact::{Artifact, ArtifactError};
+use biscol_artifact::format::{Artifact, ArtifactError};
+use biscol_artifact::instance::KeyPath;
 
 use crate::chain::embedded::EmbeddedChain;
 use crate::chain::{ChainBackend, ChainError, Tip, TxStatus};
@@ -193,6 +194,32 @@ impl Destination {
         match text.strip_prefix('@') {
             Some(name) => Destination::Key(name.to_string()),
             None => Destination::Address(text.to_string()),
+        }
+    }
+}
+
+/// How [`Session::spend`] pays and whether it broadcasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendOptions {
+    /// Where the coin's value (minus the fee) goes.
+    pub to: Destination,
+    /// The fee rate; the session's own when `None`.
+    pub fee_rate: Option<FeeRate>,
+    /// Plan, sign and verify only: record and broadcast nothing.
+    pub dry_run: bool,
+    /// Wait for one confirmation after broadcasting.
+    pub wait: bool,
+}
+
+impl Default for SpendOptions {
+    /// To the wallet, at the session's fee rate, broadcast, waiting for one confirmation (what
+    /// `biscol spend` does without flags).
+    fn default() -> Self {
+        SpendOptions {
+            to: Destination::Wallet,
+            fee_rate: None,
+            dry_run: false,
+            wait: true,
         }
     }
 }
@@ -523,8 +550,9 @@ impl Session {
         let args = self.resolve_args(args)?;
         let contract = Contract::instantiate(artifact, &args, self.options.network)?;
         let instance = &contract.instance;
-        let spk = ScriptBuf::from_hex(&instance.script_pubkey)
-            .map_err(|e| SessionError::Usage(format!("the instance's scriptPubKey: {e}")))?;
+        let spk = instance.script_pubkey.clone();
+        let descriptor = instance.descriptor.to_string();
+        let address = instance.address.to_string();
         let fee_rate = fee_rate.unwrap_or(self.options.fee_rate);
         self.ensure_funds(amount + FEE_RESERVE)?;
         let funding = self
@@ -550,8 +578,8 @@ impl Session {
             contract: &contract.artifact.contract,
             network: self.options.network,
             args: &ordered_args,
-            descriptor: &instance.descriptor,
-            address: &instance.address,
+            descriptor: &descriptor,
+            address: &address,
             script_pubkey: &spk,
             amount,
             funding_tx: &funding.tx,
@@ -574,8 +602,8 @@ impl Session {
             instance: id,
             txid: funding.txid,
             vout: funding.outpoint.vout,
-            address: instance.address.clone(),
-            descriptor: instance.descriptor.clone(),
+            address,
+            descriptor,
             amount,
             fee: funding.fee,
             height,
@@ -614,7 +642,7 @@ impl Session {
         })?;
         let artifact = Artifact::from_json(&json)?;
         let contract = Contract::instantiate(artifact, &record.args, record.network)?;
-        if contract.instance.address != record.address {
+        if contract.instance.address.to_string() != record.address {
             return Err(SessionError::Usage(format!(
                 "{}: the stored artifact gives address {}, the store says {}",
                 record.id, contract.instance.address, record.address
@@ -701,20 +729,24 @@ impl Session {
         ))
     }
 
-    /// Spends instance `id` through `path` (`key` for the key path): plans, signs and verifies
-    /// the transaction; unless `dry_run`, records and broadcasts it and, when `wait`, waits for
-    /// one confirmation. A refused spend broadcasts nothing.
-    #[allow(clippy::too_many_arguments)]
+    /// Spends instance `id` through `path` (`key` for the key path) with the path arguments
+    /// `args`: plans, signs and verifies the transaction; unless `options.dry_run`, records
+    /// and broadcasts it and, when `options.wait`, waits for one confirmation. A refused spend
+    /// broadcasts nothing.
     pub fn spend(
         &mut self,
         id: &str,
         path: &str,
         args: &[(String, String)],
-        to: &Destination,
-        fee_rate: Option<FeeRate>,
-        dry_run: bool,
-        wait: bool,
+        options: &SpendOptions,
     ) -> Result<SpendOutcome, SessionError> {
+        let SpendOptions {
+            to,
+            fee_rate,
+            dry_run,
+            wait,
+        } = options;
+        let (fee_rate, dry_run, wait) = (*fee_rate, *dry_run, *wait);
         let record = self.instance(id)?;
         match record.status {
             InstanceStatus::Deployed => {}
@@ -747,7 +779,10 @@ impl Session {
             }
         }
         let contract = self.contract(&record)?;
-        if path == "key" && !self.options.musig2 && contract.instance.key_path.kind == "musig" {
+        if path == "key"
+            && !self.options.musig2
+            && matches!(contract.instance.key_path, KeyPath::MuSig(_))
+        {
             return Err(SessionError::Usage(
                 "[features] musig2 = false: this session does not sign MuSig2 key paths".into(),
             ));

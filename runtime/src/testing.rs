@@ -1,7 +1,8 @@
 //! The test API for contract authors: a throw-away embedded regtest chain with a keystore, a
-//! wallet and a store, and short calls to build, deploy, spend, mine and expect refusals.
+//! wallet and a store, and short calls to deploy, spend, mine and expect refusals.
 //!
-//! In: contract sources, argument lists, key names. Out: [`Deployment`]s, [`SpendOutcome`]s and
+//! In: artifacts (the JSON `biscol build` writes; the runtime does not compile, so a test
+//! reads what the compiler built), argument lists, key names. Out: [`Deployment`]s, [`SpendOutcome`]s and
 //! [`Refusal`]s, or a [`SessionError`] that says what went wrong. Everything runs through the
 //! same [`Session`] the command line uses, so a test exercises exactly what a person runs.
 //!
@@ -10,7 +11,8 @@
 //! use bitcoin::Amount;
 //!
 //! let mut t = TestChain::new().unwrap();
-//! let artifact = t.build("htlc.bsc", include_str!("../../examples/htlc.bsc"), "Htlc").unwrap();
+//! // Written by `biscol build htlc.bsc`.
+//! let artifact = std::fs::read_to_string("build/Htlc.json").unwrap();
 //! let (alice, bob) = (t.key("alice").unwrap(), t.key("bob").unwrap());
 //! let preimage = "00".repeat(32);
 //! let hash = TestChain::sha256_hex(&preimage);
@@ -31,13 +33,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::Amount;
 
-use biscol_compiler::build;
-use biscol_compiler::db::Database;
-
 use crate::keystore::KeystoreError;
 use crate::project::StateLayout;
 use crate::session::{
-    Deployment, Destination, Session, SessionError, SessionOptions, SpendOutcome,
+    Deployment, Session, SessionError, SessionOptions, SpendOptions, SpendOutcome,
 };
 use crate::spend::{Refusal, SpendError};
 
@@ -111,12 +110,6 @@ impl TestChain {
         sha256::Hash::hash(&bytes).to_string()
     }
 
-    /// Builds `source` (named `file`) and returns the artifact JSON of `contract`, or the
-    /// diagnostics as text.
-    pub fn build(&self, file: &str, source: &str, contract: &str) -> Result<String, String> {
-        build_artifact(file, source, contract)
-    }
-
     /// Deploys `artifact` with `args` (`@NAME` allowed) and waits for one confirmation.
     pub fn deploy(
         &mut self,
@@ -135,15 +128,8 @@ impl TestChain {
         path: &str,
         args: &[(&str, &str)],
     ) -> Result<SpendOutcome, SessionError> {
-        self.session.spend(
-            instance,
-            path,
-            &pairs(args),
-            &Destination::Wallet,
-            None,
-            false,
-            true,
-        )
+        self.session
+            .spend(instance, path, &pairs(args), &SpendOptions::default())
     }
 
     /// Mines `count` blocks.
@@ -166,15 +152,12 @@ impl TestChain {
         args: &[(&str, &str)],
         message: &str,
     ) -> Result<Vec<Refusal>, String> {
-        match self.session.spend(
-            instance,
-            path,
-            &pairs(args),
-            &Destination::Wallet,
-            None,
-            true,
-            false,
-        ) {
+        let dry_run = SpendOptions {
+            dry_run: true,
+            wait: false,
+            ..SpendOptions::default()
+        };
+        match self.session.spend(instance, path, &pairs(args), &dry_run) {
             Ok(_) => Err(format!(
                 "{instance} {path}: expected a refusal by \"{message}\", but the spend is possible"
             )),
@@ -198,28 +181,6 @@ impl TestChain {
             Err(e) => Err(format!("{instance} {path}: {e}")),
         }
     }
-}
-
-/// Builds `source` (named `file`) and returns the artifact JSON of `contract`, or the
-/// diagnostics as text (one line each: file, code, message). Needs no chain.
-pub fn build_artifact(file: &str, source: &str, contract: &str) -> Result<String, String> {
-    let mut db = Database::new();
-    let id = db.set_file(file, source.to_string());
-    let out = build::build(&db, id);
-    if out.has_errors() {
-        return Err(out
-            .diagnostics
-            .iter()
-            .map(|d| format!("{file}: {} {}", d.code, d.message))
-            .collect::<Vec<_>>()
-            .join("\n"));
-    }
-    out.contracts
-        .iter()
-        .filter_map(|c| c.artifact.as_ref())
-        .find(|a| a.contract == contract)
-        .map(|a| a.to_json())
-        .ok_or_else(|| format!("{file} has no contract `{contract}`"))
 }
 
 impl Drop for TestChain {

@@ -16,14 +16,14 @@ mod common;
 
 use std::time::Instant;
 
-use biscol_runtime::session::SessionError;
+use biscol_runtime::session::{SessionError, SpendOptions};
 use biscol_runtime::spend::SpendError;
 use biscol_runtime::state::InstanceStatus;
 use biscol_runtime::testing::TestChain;
 use bitcoin::Amount;
 use common::e2e::{
-    check_coverage, expected_paths, lock_message, stdlib_scenario, stdlib_scenario_with, Options,
-    Report, STDLIB,
+    build_artifact, check_coverage, expected_paths, lock_message, stdlib_scenario,
+    stdlib_scenario_with, Options, Report, STDLIB,
 };
 
 fn summary(report: &Report) -> String {
@@ -114,9 +114,7 @@ fn stdlib_scenario_on_the_embedded_chain() {
 #[test]
 fn htlc_with_the_test_api() {
     let mut t = TestChain::new().unwrap();
-    let htlc = t
-        .build("htlc.bsc", include_str!("../../stdlib/htlc.bsc"), "Htlc")
-        .unwrap();
+    let htlc = build_artifact("htlc.bsc", include_str!("../../stdlib/htlc.bsc"), "Htlc").unwrap();
     let (alice, bob) = (t.key("alice").unwrap(), t.key("bob").unwrap());
     let preimage = "42".repeat(32);
     let hash = TestChain::sha256_hex(&preimage);
@@ -208,7 +206,7 @@ fn state_persists_across_sessions() {
         let report = stdlib_scenario_with(t.session(), options).unwrap();
         check_coverage(&report, Some(&["Htlc", "Vault"])).unwrap();
         // A vault whose delay has not passed when the session ends.
-        let artifact = t.build("vault.bsc", vault_source, "Vault").unwrap();
+        let artifact = build_artifact("vault.bsc", vault_source, "Vault").unwrap();
         let args = [("hot", "@hot"), ("cold", "@cold"), ("delay", "3")];
         let vault = t
             .deploy(&artifact, &args, Amount::from_sat(50_000))
@@ -251,14 +249,16 @@ fn state_persists_across_sessions() {
     // The reopened session still works on what it found: the instance left deployed refuses
     // a claim without its key, and the chain still mines.
     let id = &report.left_deployed[0];
+    let dry_run = SpendOptions {
+        dry_run: true,
+        wait: false,
+        ..SpendOptions::default()
+    };
     match s.spend(
         id,
         "claim",
         &[("preimage".into(), "00".repeat(32))],
-        &biscol_runtime::session::Destination::Wallet,
-        None,
-        true,
-        false,
+        &dry_run,
     ) {
         Err(SessionError::Spend(SpendError::Refused(r))) => assert!(!r.is_empty()),
         other => panic!("{other:?}"),

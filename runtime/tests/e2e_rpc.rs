@@ -26,7 +26,7 @@ use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
 use biscol_runtime::chain::{ChainBackend, TxStatus};
 use biscol_runtime::node::{self, Node, NodeConfig};
 use biscol_runtime::project::StateLayout;
-use biscol_runtime::session::{Destination, Session, SessionError, SessionOptions};
+use biscol_runtime::session::{Session, SessionError, SessionOptions, SpendOptions};
 use biscol_runtime::state::InstanceStatus;
 use bitcoin::{Amount, Network};
 use common::e2e::{build_artifact, check_coverage, stdlib_scenario_with, Options, Report, STDLIB};
@@ -195,23 +195,12 @@ fn a_session_that_cannot_mine_waits_by_polling() {
             &d.instance,
             "claim",
             &[("preimage".into(), preimage.clone())],
-            &Destination::Wallet,
-            None,
-            false,
-            true,
+            &SpendOptions::default(),
         )
         .unwrap();
     assert!(claim.height.expect("a confirmation height") > funded);
     let spent = s
-        .spend(
-            &pending,
-            "key",
-            &[],
-            &Destination::Wallet,
-            None,
-            false,
-            true,
-        )
+        .spend(&pending, "key", &[], &SpendOptions::default())
         .unwrap();
     assert!(spent.height.is_some());
     stop.store(true, Ordering::Relaxed);

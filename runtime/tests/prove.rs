@@ -1,51 +1,24 @@
-//! Paths with `prove` statements are never signed: the compiler refuses to build them (E0107),
-//! and an artifact that has one anyway (hand-edited, or from another compiler) is refused at
-//! spend time, before anything is signed, while its other paths and its key path still work.
+//! Paths with `prove` statements are never signed: the compiler refuses to build them (E0107,
+//! tested in `biscol-tests`), and an artifact that has one anyway (hand-edited, or from another
+//! compiler) is refused at spend time, before anything is signed, while its other paths and its
+//! key path still work.
 
 use biscol_runtime::session::SessionError;
 use biscol_runtime::spend::SpendError;
 use biscol_runtime::testing::TestChain;
 use bitcoin::Amount;
 
-const BUDGET: &str = "\
-contract Budget(treasurer: PubKey, auditor: PubKey) {
-    key musig(treasurer, auditor);
+#[path = "common/artifacts.rs"]
+mod artifacts;
 
-    spend pay() {
-        require sig(treasurer) && sig(auditor);
-    }
-
-    spend alone() {
-        require sig(treasurer);
-    }
-}
-";
-
-const WITH_PROVE: &str = "\
-contract Budget(treasurer: PubKey, auditor: PubKey) {
-    key musig(treasurer, auditor);
-    confidential amount: Commitment<u64>;
-
-    spend pay() {
-        require sig(treasurer) && sig(auditor);
-        prove amount <= 5_000_000;
-    }
-}
-";
-
-#[test]
-fn the_compiler_refuses_to_build_a_prove_path() {
-    let t = TestChain::new().expect("test chain");
-    let err = t
-        .build("budget.bsc", WITH_PROVE, "Budget")
-        .expect_err("a contract with `prove` must not build");
-    assert!(err.contains("E0107"), "{err}");
-}
+/// The source of the stored artifact `budget` (the runtime does not compile; the compiler's
+/// refusal of `prove` itself is `biscol-tests`'s `prove` test).
+const BUDGET: &str = include_str!("data/budget.bsc");
 
 #[test]
 fn an_artifact_with_a_prove_path_is_never_signed() {
     let mut t = TestChain::new().expect("test chain");
-    let json = t.build("budget.bsc", BUDGET, "Budget").expect("builds");
+    let json = artifacts::artifact_json("budget", "budget.bsc", BUDGET).expect("built");
     // What a hand edit (or another compiler) would give: `pay` claims one `prove` statement.
     let mut artifact: serde_json::Value = serde_json::from_str(&json).expect("artifact json");
     artifact["abi"]["paths"][0]["proves"] = serde_json::json!(1);

@@ -5,9 +5,7 @@
 
 use std::path::Path;
 
-use biscol_compiler::artifact::Artifact;
-use biscol_compiler::build;
-use biscol_compiler::db::Database;
+use biscol_artifact::format::Artifact;
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, TxStatus};
 use biscol_runtime::keystore::Keystore;
@@ -23,17 +21,10 @@ const VALUE: u64 = 100_000;
 
 // ----- Helpers
 
-fn artifact_of(file: &str, text: &str) -> Artifact {
-    let mut database = Database::new();
-    let id = database.set_file(file, text.to_string());
-    let out = build::build(&database, id);
-    assert!(!out.has_errors(), "{file}: {:#?}", out.diagnostics);
-    out.contracts
-        .into_iter()
-        .next()
-        .and_then(|c| c.artifact)
-        .expect("one contract with an artifact")
-}
+#[path = "common/artifacts.rs"]
+mod artifacts;
+
+use artifacts::artifact_of;
 
 fn keystore(dir: &Path, names: &[&str]) -> Keystore {
     let ks = Keystore::open(dir).unwrap();
@@ -77,7 +68,7 @@ fn coin(c: &Contract, height: Option<u32>, mtp_before: Option<u32>) -> Coin {
         },
         txout: TxOut {
             value: Amount::from_sat(VALUE),
-            script_pubkey: ScriptBuf::from_hex(&c.instance.script_pubkey).unwrap(),
+            script_pubkey: c.instance.script_pubkey.clone(),
         },
         height,
         mtp_before,
@@ -293,7 +284,7 @@ fn htlc_refund_waits_for_the_timeout() {
 fn htlc_musig_key_path_with_fresh_nonces() {
     let dir = tempfile::tempdir().unwrap();
     let (ks, c) = htlc(dir.path());
-    assert_eq!(c.instance.key_path.kind, "musig");
+    assert_eq!(c.instance.key_path.kind(), "musig");
     let coin = coin(&c, None, None);
     let one = prepare(&c, &coin, &chain(102, 0), &ks, &request("key", &[])).unwrap();
     let two = prepare(&c, &coin, &chain(102, 0), &ks, &request("key", &[])).unwrap();
@@ -501,7 +492,7 @@ fn inconsistent_contracts_are_internal_errors() {
     }
     // An output key that is not the tweaked internal key.
     let mut bad = c.clone();
-    bad.instance.internal_key = bad.instance.output_key.clone();
+    bad.instance.internal_key = bad.instance.output_key;
     assert!(matches!(
         prepare(&bad, &coin, &chain(102, 0), &ks, &claim),
         Err(SpendError::Internal { .. })
@@ -946,7 +937,7 @@ fn on_chain(names: &[&str]) -> OnChain {
 
 /// Funds the contract with `VALUE` sat, mines one block, returns the coin.
 fn fund(env: &mut OnChain, c: &Contract) -> Coin {
-    let spk = ScriptBuf::from_hex(&c.instance.script_pubkey).unwrap();
+    let spk = c.instance.script_pubkey.clone();
     let f = env
         .wallet
         .fund(
@@ -985,7 +976,7 @@ fn broadcast_and_confirm(env: &mut OnChain, c: &Contract, s: &PreparedSpend) {
         env.chain.tx_status(&txid).unwrap(),
         TxStatus::Confirmed { .. }
     ));
-    let spk = ScriptBuf::from_hex(&c.instance.script_pubkey).unwrap();
+    let spk = c.instance.script_pubkey.clone();
     assert!(
         env.chain.utxos(&spk).unwrap().is_empty(),
         "the coin is spent"

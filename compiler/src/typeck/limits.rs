@@ -21,7 +21,7 @@ pub const MAX_ARRAY_LEN: u64 = 1000;
 pub const SEQUENCE_UNIT_SECONDS: u64 = 512;
 
 /// BIP65: lock times below this are heights, at or above it unix times.
-pub const LOCKTIME_THRESHOLD: u64 = 500_000_000;
+pub const LOCKTIME_THRESHOLD: u64 = biscol_artifact::units::LOCK_TIME_THRESHOLD as u64;
 
 /// The largest absolute lock time Miniscript accepts (`after` takes 1..2^31).
 pub const MAX_ABSOLUTE_LOCK: u64 = 0x7fff_ffff;

@@ -4,7 +4,6 @@
 #[path = "../tests/common/policies.rs"]
 mod policies;
 
-use biscol_taproot::artifact::TaprootArtifact;
 use biscol_taproot::compile::{compile, compile_tr_expected_vbytes};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -28,7 +27,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(case.name, |b| {
             b.iter(|| {
                 let compiled = compile(black_box(&contract)).ok();
-                compiled.map(|c| TaprootArtifact::from_compiled(&c).to_json())
+                compiled.map(|c| biscol_taproot::artifact::from_compiled(&c).to_json())
             })
         });
     }

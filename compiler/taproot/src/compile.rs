@@ -38,19 +38,18 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use miniscript::iter::TreeLike;
 use miniscript::policy::compiler::CompilerError;
 use miniscript::policy::concrete::PolicyError;
 use miniscript::policy::Concrete;
 use miniscript::{Miniscript, Tap, Terminal, Threshold};
 
 use crate::analysis::{check_leaf, check_policy, Code, Finding};
-use crate::input::{binarize, Atom, Contract, KeyPath, SpanRef, Timelocks};
+use crate::input::{binarize, Contract, KeyPath, Timelocks};
 use crate::key::{is_identifier, ParamKey};
 use crate::tree::{huffman, TreeNode, MAX_DEPTH};
-
-/// A leaf template.
-pub type Template = Miniscript<ParamKey, Tap>;
+pub use biscol_artifact::template::{
+    atom_fragment, atoms, template_text, template_text_str, SourceMapEntry, Template, WitnessSize,
+};
 
 /// How a path's policy was turned into leaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -62,24 +61,6 @@ pub enum Split {
     TopLevel,
     /// One leaf per branch of every nested top-level `or` (rust-miniscript's split).
     Full,
-}
-
-/// Worst-case witness size of spending through one leaf.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WitnessSize {
-    /// Bytes of the witness (= its weight in weight units), control block and script included.
-    pub weight: u64,
-    /// The same in virtual bytes, rounded up.
-    pub vbytes: u64,
-}
-
-impl WitnessSize {
-    fn from_weight(weight: u64) -> Self {
-        WitnessSize {
-            weight,
-            vbytes: weight.div_ceil(4),
-        }
-    }
 }
 
 /// One compiled leaf.
@@ -103,15 +84,6 @@ pub struct CompiledLeaf {
     pub witness: WitnessSize,
     /// Source spans of the leaf's atoms.
     pub source_map: Vec<SourceMapEntry>,
-}
-
-/// One entry of a leaf's source map: a fragment of the template and where it comes from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct SourceMapEntry {
-    /// The fragment as printed in the template (`pk(receiver)`, `older(timeout)`).
-    pub fragment: String,
-    /// The span the front end attached to that atom.
-    pub span: SpanRef,
 }
 
 /// What was compiled for one path.
@@ -235,12 +207,7 @@ struct PathOption {
 }
 
 fn varint_len(n: usize) -> u64 {
-    match n {
-        0..=0xfc => 1,
-        0xfd..=0xffff => 3,
-        0x10000..=0xffff_ffff => 5,
-        _ => 9,
-    }
+    biscol_artifact::units::compact_size_len(n) as u64
 }
 
 fn control_block_len(depth: u8) -> usize {
@@ -727,50 +694,6 @@ fn check_timelock_literals(
     Ok(())
 }
 
-/// Atoms of a template, in pre-order, each once.
-pub fn atoms(ms: &Template) -> Vec<Atom> {
-    let mut out: Vec<Atom> = Vec::new();
-    let mut push = |a: Atom| {
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    };
-    for node in ms.pre_order_iter() {
-        match &node.node {
-            Terminal::PkK(k) | Terminal::PkH(k) => push(Atom::Key(k.clone())),
-            Terminal::MultiA(t) => t.iter().for_each(|k| push(Atom::Key(k.clone()))),
-            Terminal::Multi(t) => t.iter().for_each(|k| push(Atom::Key(k.clone()))),
-            Terminal::Sha256(h) => push(Atom::Sha256(h.clone())),
-            Terminal::Hash256(h) => push(Atom::Hash256(h.clone())),
-            Terminal::Ripemd160(h) => push(Atom::Ripemd160(h.clone())),
-            Terminal::Hash160(h) => push(Atom::Hash160(h.clone())),
-            Terminal::After(t) => push(Atom::After(t.to_consensus_u32())),
-            Terminal::Older(t) => push(Atom::Older(t.to_consensus_u32())),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// How an atom is printed in templates.
-pub fn atom_fragment(atom: &Atom, timelocks: &Timelocks) -> String {
-    match atom {
-        Atom::Key(k) => format!("pk({k})"),
-        Atom::Sha256(h) => format!("sha256({h})"),
-        Atom::Hash256(h) => format!("hash256({h})"),
-        Atom::Ripemd160(h) => format!("ripemd160({h})"),
-        Atom::Hash160(h) => format!("hash160({h})"),
-        Atom::Older(v) => match timelocks.relative(*v) {
-            Some(p) => format!("older({})", p.name),
-            None => format!("older({v})"),
-        },
-        Atom::After(v) => match timelocks.absolute(*v) {
-            Some(p) => format!("after({})", p.name),
-            None => format!("after({v})"),
-        },
-    }
-}
-
 fn source_map_for(ms: &Template, contract: &Contract, path: usize) -> Vec<SourceMapEntry> {
     let mut out = Vec::new();
     let entries = &contract.paths[path].source_map;
@@ -786,28 +709,6 @@ fn source_map_for(ms: &Template, contract: &Contract, path: usize) -> Vec<Source
         }
     }
     out
-}
-
-/// The template as text, with timelock placeholders printed as their parameter names
-/// (`older(timeout)`).
-pub fn template_text(ms: &Template, timelocks: &Timelocks) -> String {
-    template_text_str(ms.to_string(), timelocks)
-}
-
-/// Replace timelock placeholders in a printed template by their parameter names.
-pub fn template_text_str(mut s: String, timelocks: &Timelocks) -> String {
-    for p in timelocks.params() {
-        let name = if p.kind.is_relative() {
-            "older"
-        } else {
-            "after"
-        };
-        s = s.replace(
-            &format!("{name}({})", p.placeholder),
-            &format!("{name}({})", p.name),
-        );
-    }
-    s
 }
 
 /// Why [`compile_tr_expected_vbytes`] has no figure.

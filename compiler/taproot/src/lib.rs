@@ -15,6 +15,11 @@
 //!   address, and per-leaf scripts and control blocks; [`keypath`] does the MuSig2 KeyAgg
 //!   and NUMS internal keys.
 //!
+//! The types that cross into the runtime (the artifact section, templates, placeholders, key
+//! paths, the tree, instances and argument values) live in `biscol-artifact` and are
+//! re-exported here under their old paths; this crate keeps policy compilation, the analysis
+//! and the BIP388 policy.
+//!
 //! ```
 //! use biscol_taproot::input::{Contract, KeyPath, SpendPath, Timelocks};
 //! use biscol_taproot::key::ParamKey;
@@ -26,7 +31,7 @@
 //!     timelocks: Timelocks::default(),
 //! };
 //! let compiled = biscol_taproot::compile::compile(&contract).unwrap();
-//! let artifact = biscol_taproot::artifact::TaprootArtifact::from_compiled(&compiled);
+//! let artifact = biscol_taproot::artifact::from_compiled(&compiled);
 //! assert_eq!(artifact.leaves[0].template, "and_v(v:pk(hot),older(144))");
 //! ```
 
@@ -37,10 +42,9 @@ pub mod artifact;
 pub mod compile;
 pub mod input;
 pub mod instantiate;
-pub mod key;
-pub mod keypath;
 pub mod policy388;
-pub mod tree;
+
+pub use biscol_artifact::{key, keypath, tree};
 
 pub use analysis::{Code, Finding, Severity};
 pub use compile::{compile, CompileError, Compiled};

@@ -16,34 +16,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use miniscript::{MiniscriptKey, Translator};
-use serde::{Deserialize, Serialize};
 
 use crate::compile::{template_text_str, Compiled};
 use crate::input::KeyPath;
 use crate::key::ParamKey;
 use crate::tree::TreeNode;
 
-/// One entry of the key vector.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum WalletKey {
-    /// A key parameter of the contract.
-    Param {
-        /// Its name (`heirs[1]` for an array element).
-        name: String,
-    },
-    /// The unspendable NUMS internal key.
-    Nums,
-}
-
-/// A BIP388 wallet policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalletPolicy {
-    /// The descriptor template.
-    pub template: String,
-    /// The key vector: entry `i` is the key behind `@i`.
-    pub keys: Vec<WalletKey>,
-}
+pub use biscol_artifact::taproot::{WalletKey, WalletPolicy};
 
 /// A BIP388 key placeholder `@i/**`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -70,14 +70,9 @@ pub(crate) fn put_compact_size(s: &mut impl Sink, n: u64) {
     }
 }
 
-/// Length of a compact-size encoding of `n`.
+/// Length of a compact-size encoding of `n` (rust-bitcoin's `VarInt`).
 pub(crate) fn compact_size_len(n: u64) -> u64 {
-    match n {
-        0..=0xfc => 1,
-        0xfd..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
+    bitcoin::VarInt(n).size() as u64
 }
 
 fn put_outpoint(s: &mut impl Sink, txin: &bitcoin::TxIn) {

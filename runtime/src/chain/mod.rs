@@ -406,7 +406,7 @@ impl fmt::Display for TxReject {
                 next_height,
                 median_time_past,
             } => {
-                if *lock_time < 500_000_000 {
+                if *lock_time < biscol_artifact::units::LOCK_TIME_THRESHOLD {
                     write!(
                         f,
                         "nLockTime {lock_time} is a height; the next block is {next_height} (must be above the lock)"

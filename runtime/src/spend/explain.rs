@@ -15,6 +15,8 @@
 //!
 //! An unconfirmed coin never satisfies `older`.
 
+use biscol_artifact::units::{format_date_time, format_duration, LOCK_TIME_THRESHOLD};
+
 use super::{ChainState, Coin};
 
 /// The BIP68 flag that makes a relative lock time-based.
@@ -23,55 +25,6 @@ const SEQUENCE_TYPE_FLAG: u32 = 1 << 22;
 const SEQUENCE_MASK: u32 = 0xffff;
 /// BIP68's time granularity in seconds.
 const SEQUENCE_GRANULARITY: u64 = 512;
-/// nLockTime values from this one on are unix times (BIP65/BIP113).
-pub(crate) const LOCKTIME_THRESHOLD: u32 = 500_000_000;
-
-/// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    (y, m as u32, d as u32)
-}
-
-/// A unix time as RFC 3339 in UTC, e.g. `2027-01-01T00:00:00Z`.
-pub fn rfc3339(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60
-    )
-}
-
-/// A duration in seconds, e.g. `3d 4h 5m 6s`, `0s`.
-pub(crate) fn duration(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let parts = [
-        (secs / 86_400, "d"),
-        ((secs % 86_400) / 3600, "h"),
-        ((secs % 3600) / 60, "m"),
-        (secs % 60, "s"),
-    ];
-    parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The first 8 hex digits of `hex` followed by `…` (the whole text when short).
 pub(crate) fn short_hex(hex: &str) -> String {
@@ -116,7 +69,7 @@ impl Relative {
             Relative::Blocks(n) => format!("{n} block{}", s(n)),
             Relative::Seconds(secs) => format!(
                 "{} ({} × 512 s)",
-                duration(secs),
+                format_duration(secs),
                 secs / SEQUENCE_GRANULARITY
             ),
         }
@@ -165,7 +118,7 @@ pub(crate) fn check_older(v: u32, coin: &Coin, chain: &ChainState) -> Result<Str
                 Ok(format!(
                     "needs {} of median time past since the coin confirmed; the coin has {}",
                     lock.describe(),
-                    duration(has)
+                    format_duration(has)
                 ))
             } else {
                 let target = i64::from(base) + needed as i64;
@@ -173,9 +126,9 @@ pub(crate) fn check_older(v: u32, coin: &Coin, chain: &ChainState) -> Result<Str
                     "needs {} of median time past since the coin confirmed; the coin has {}; \
                      the median time past must reach {} ({} to go)",
                     lock.describe(),
-                    duration(has),
-                    rfc3339(target),
-                    duration(needed - has)
+                    format_duration(has),
+                    format_date_time(target),
+                    format_duration(needed - has)
                 ))
             }
         }
@@ -185,7 +138,7 @@ pub(crate) fn check_older(v: u32, coin: &Coin, chain: &ChainState) -> Result<Str
 /// Whether the next block accepts a transaction with nLockTime `v` (`after(v)`); either way a
 /// sentence with numbers.
 pub(crate) fn check_after(v: u32, chain: &ChainState) -> Result<String, String> {
-    if v < LOCKTIME_THRESHOLD {
+    if v < LOCK_TIME_THRESHOLD {
         let next = u64::from(chain.height) + 1;
         if u64::from(v) < next {
             Ok(format!(
@@ -204,16 +157,16 @@ pub(crate) fn check_after(v: u32, chain: &ChainState) -> Result<String, String> 
         if v < mtp {
             Ok(format!(
                 "needs the median time past to pass {}; it is {}",
-                rfc3339(i64::from(v)),
-                rfc3339(i64::from(mtp))
+                format_date_time(i64::from(v)),
+                format_date_time(i64::from(mtp))
             ))
         } else {
             let to_go = u64::from(v) + 1 - u64::from(mtp);
             Err(format!(
                 "needs the median time past to pass {}; it is {} ({} to go)",
-                rfc3339(i64::from(v)),
-                rfc3339(i64::from(mtp)),
-                duration(to_go)
+                format_date_time(i64::from(v)),
+                format_date_time(i64::from(mtp)),
+                format_duration(to_go)
             ))
         }
     }
@@ -225,12 +178,12 @@ mod tests {
 
     #[test]
     fn dates_and_durations() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(duration(0), "0s");
-        assert_eq!(duration(90_061), "1d 1h 1m 1s");
-        assert_eq!(duration(3600), "1h");
+        assert_eq!(format_date_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_date_time(1_800_000_000), "2027-01-15T08:00:00Z");
+        assert_eq!(format_date_time(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(90_061), "1d 1h 1m 1s");
+        assert_eq!(format_duration(3600), "1h");
         assert_eq!(short_hex("0123456789abcdef"), "01234567…");
         assert_eq!(short_hex("0123"), "0123");
     }
@@ -256,12 +209,12 @@ mod tests {
         assert!(check_after(200, &chain).is_ok());
         assert!(check_after(201, &chain).is_err());
         assert!(check_after(999_999, &chain).is_err());
-        assert!(check_after(LOCKTIME_THRESHOLD, &chain).is_err());
+        assert!(check_after(LOCK_TIME_THRESHOLD, &chain).is_err());
         let late = ChainState {
             height: 1,
-            median_time_past: LOCKTIME_THRESHOLD + 1,
+            median_time_past: LOCK_TIME_THRESHOLD + 1,
         };
-        assert!(check_after(LOCKTIME_THRESHOLD, &late).is_ok());
-        assert!(check_after(LOCKTIME_THRESHOLD + 1, &late).is_err());
+        assert!(check_after(LOCK_TIME_THRESHOLD, &late).is_ok());
+        assert!(check_after(LOCK_TIME_THRESHOLD + 1, &late).is_err());
     }
 }

@@ -44,19 +44,17 @@ mod explain;
 mod plan;
 mod sign;
 
-pub use explain::rfc3339;
-
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
-use biscol_compiler::artifact::{AbiPath, AbiRequire, Artifact, ArtifactError};
-use biscol_taproot::instantiate::{parse_value, Instance, Value};
+use biscol_artifact::format::{AbiPath, AbiRequire, Artifact, ArtifactError};
+use biscol_artifact::instance::{Instance, KeyPath};
+use biscol_artifact::value::{parse_value, Value, ValueType};
 use bitcoin::secp256k1::{PublicKey, XOnlyPublicKey};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    absolute::LockTime, Amount, FeeRate, OutPoint, ScriptBuf, Sequence, TapNodeHash, Transaction,
-    TxIn, TxOut, Witness,
+    absolute::LockTime, Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut,
+    Witness,
 };
 
 use crate::keystore::{Keystore, KeystoreError};
@@ -400,34 +398,21 @@ fn available_paths(contract: &Contract) -> Vec<String> {
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    if contract.instance.key_path.kind != "nums" {
+    if contract.instance.key_path.is_spendable() {
         out.push("key".into());
     }
     out
 }
 
-/// The merkle root of the instance, if it has a script tree.
-fn merkle_root(contract: &Contract) -> Result<Option<TapNodeHash>, SpendError> {
-    contract
-        .instance
-        .merkle_root
-        .as_deref()
-        .map(|h| {
-            TapNodeHash::from_str(h)
-                .map_err(|e| internal(format!("the instance's merkle root does not parse: {e}")))
-        })
-        .transpose()
-}
-
 /// The instance's output key, checked against the internal key and merkle root (BIP341).
 fn output_key(contract: &Contract) -> Result<XOnlyPublicKey, SpendError> {
     let secp = bitcoin::secp256k1::SECP256K1;
-    let out = XOnlyPublicKey::from_str(&contract.instance.output_key)
-        .map_err(|e| internal(format!("the instance's output key does not parse: {e}")))?;
-    let internal_key = XOnlyPublicKey::from_str(&contract.instance.internal_key)
-        .map_err(|e| internal(format!("the instance's internal key does not parse: {e}")))?;
-    let (tweaked, _) =
-        bitcoin::key::TapTweak::tap_tweak(internal_key, secp, merkle_root(contract)?);
+    let out = contract.instance.output_key;
+    let (tweaked, _) = bitcoin::key::TapTweak::tap_tweak(
+        contract.instance.internal_key,
+        secp,
+        contract.instance.merkle_root,
+    );
     if tweaked.to_x_only_public_key() != out {
         return Err(internal(
             "the instance's output key is not its internal key tweaked with its merkle root",
@@ -445,16 +430,15 @@ pub fn prepare(
     keystore: &Keystore,
     request: &SpendRequest,
 ) -> Result<PreparedSpend, SpendError> {
-    let expected_spk = ScriptBuf::from_hex(&contract.instance.script_pubkey)
-        .map_err(|e| internal(format!("the instance's scriptPubKey is not hex: {e}")))?;
-    if coin.txout.script_pubkey != expected_spk {
+    let expected_spk = &contract.instance.script_pubkey;
+    if coin.txout.script_pubkey != *expected_spk {
         return Err(SpendError::WrongCoin {
             expected: expected_spk.to_hex_string(),
             actual: coin.txout.script_pubkey.to_hex_string(),
         });
     }
     let output_key = output_key(contract)?;
-    if expected_spk
+    if *expected_spk
         != ScriptBuf::new_p2tr_tweaked(bitcoin::key::TweakedPublicKey::dangerous_assume_tweaked(
             output_key,
         ))
@@ -530,7 +514,7 @@ fn parse_args(
                 ty: arg.ty.clone(),
             });
         };
-        let ty = biscol_compiler::artifact::value_type(&arg.ty).ok_or_else(|| {
+        let ty = ValueType::from_abi(&arg.ty).ok_or_else(|| {
             internal(format!(
                 "argument `{}` has unknown type {}",
                 arg.name, arg.ty
@@ -677,7 +661,7 @@ fn lock_time_step(lock_time: LockTime, chain: &ChainState, why: Option<&str>) ->
             } else {
                 format!(
                     "nLockTime {v} ({}) for {why}: {check}",
-                    rfc3339(i64::from(v))
+                    biscol_artifact::units::format_date_time(i64::from(v))
                 )
             }
         }
@@ -920,11 +904,11 @@ fn fee_step(
     request: &SpendRequest,
     contract: &Contract,
 ) -> String {
-    let destination = biscol_taproot::instantiate::parse_network(&contract.instance.network)
-        .ok()
-        .and_then(|network| bitcoin::Address::from_script(&request.destination, network).ok())
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| request.destination.to_hex_string());
+    let destination =
+        bitcoin::Address::from_script(&request.destination, contract.instance.network)
+            .ok()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| request.destination.to_hex_string());
     format!(
         "fee {} sat ({} sat/kvB × {vsize} vB, rounded up); {} sat go to {destination}",
         fee.to_sat(),
@@ -958,15 +942,7 @@ fn prepare_key_path(
         )
     };
     let names = &contract.artifact.taproot.key_path.keys;
-    let merkle_root = merkle_root(contract)?;
-    let keys: Vec<PublicKey> = kp
-        .keys
-        .iter()
-        .map(|k| {
-            PublicKey::from_str(k)
-                .map_err(|e| internal(format!("key path key `{k}` does not parse: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let merkle_root = contract.instance.merkle_root;
     let label = |i: usize, key: &PublicKey| {
         let name = names.get(i).cloned().unwrap_or_else(|| key.to_string());
         format!("`{name}` ({})", short_hex(&key.to_string()))
@@ -986,11 +962,8 @@ fn prepare_key_path(
         contract.artifact.taproot.key_path.template
     )];
 
-    let (signature, signers) = match kp.kind.as_str() {
-        "single" => {
-            let Some(key) = keys.first() else {
-                return Err(internal("a single-key key path without a key"));
-            };
+    let (signature, signers) = match kp {
+        KeyPath::Single(key) => {
             let xonly = key.x_only_public_key().0;
             let Some(info) = keystore.find_x_only(&xonly)? else {
                 return Err(SpendError::Refused(vec![Refusal {
@@ -1010,7 +983,7 @@ fn prepare_key_path(
             ));
             (sig, vec![info.name])
         }
-        "musig" => {
+        KeyPath::MuSig(keys) => {
             let mut missing = Vec::new();
             let mut signers = Vec::new();
             for (i, key) in keys.iter().enumerate() {
@@ -1034,7 +1007,7 @@ fn prepare_key_path(
                     ),
                 }]));
             }
-            let ctx = sign::musig_context(&keys, merkle_root)?;
+            let ctx = sign::musig_context(keys, merkle_root)?;
             let mut loaded = Vec::with_capacity(signers.len());
             for (info, negate) in &signers {
                 loaded.push((keystore.signing_key(&info.name)?, *negate));
@@ -1052,7 +1025,7 @@ fn prepare_key_path(
             ));
             (sig, names)
         }
-        _ => {
+        KeyPath::Nums => {
             return Err(SpendError::Refused(vec![Refusal {
                 require: None,
                 reason: format!(

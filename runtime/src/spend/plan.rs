@@ -14,9 +14,10 @@
 //! and the instance have the same tree, so their atoms pair up in pre-order.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
-use biscol_compiler::artifact::AbiPath;
+use biscol_artifact::format::AbiPath;
+use biscol_artifact::template::Template;
+use biscol_artifact::units::compact_size_len;
 use bitcoin::hashes::{hash160, ripemd160, sha256, sha256d, Hash};
 use bitcoin::secp256k1::XOnlyPublicKey;
 use bitcoin::taproot::{ControlBlock, LeafVersion, TapLeafHash};
@@ -24,8 +25,9 @@ use bitcoin::{absolute, relative, ScriptBuf, Sequence};
 use miniscript::iter::TreeLike;
 use miniscript::{hash256, Miniscript, Satisfier, Tap, Terminal};
 
-use super::explain::{check_after, check_older, short_hex, LOCKTIME_THRESHOLD};
+use super::explain::{check_after, check_older, short_hex};
 use super::{internal, ChainState, Coin, Contract, Refusal, RequireRef, SpendError};
+use biscol_artifact::units::LOCK_TIME_THRESHOLD;
 
 /// nSequence of an input without a relative lock: final for BIP68, signals RBF, and lets
 /// nLockTime take effect.
@@ -160,16 +162,6 @@ pub(crate) struct LeafChoice {
     pub witness_bytes: usize,
 }
 
-/// Bytes of a Bitcoin `CompactSize` for `n`.
-fn compact_size_len(n: usize) -> usize {
-    match n {
-        0..=0xfc => 1,
-        0xfd..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
-}
-
 /// Serialized size of a witness stack.
 pub(crate) fn witness_len(items: &[Vec<u8>]) -> usize {
     compact_size_len(items.len())
@@ -191,7 +183,7 @@ struct TemplateAtom {
 
 /// The atoms of a template in pre-order (one entry per atom node, thresholds as one).
 fn template_atoms(
-    template: &biscol_taproot::compile::Template,
+    template: &Template,
     timelock_names: &BTreeMap<u32, String>,
 ) -> Vec<TemplateAtom> {
     let mut out = Vec::new();
@@ -285,19 +277,22 @@ fn same_shape(a: &LeafAtom, t: &TemplateAtom) -> bool {
     kind == t.kind && a.names.len() == t.names.len() && (t.literal.is_none() || t.literal == value)
 }
 
-/// Keys of an instance's Miniscript text to x-only keys (extended keys derived at their
-/// fixed path).
+/// The instance leaf's Miniscript with x-only keys (the form its tapscript decodes to).
+fn x_only_miniscript(
+    ms: &Miniscript<bitcoin::PublicKey, Tap>,
+) -> Option<Miniscript<XOnlyPublicKey, Tap>> {
+    ms.translate_pk(&mut ToXOnly).ok()
+}
+
+/// Keys of an instance's Miniscript to x-only keys.
 struct ToXOnly;
 
-impl miniscript::Translator<miniscript::DescriptorPublicKey> for ToXOnly {
+impl miniscript::Translator<bitcoin::PublicKey> for ToXOnly {
     type TargetPk = XOnlyPublicKey;
     type Error = ();
 
-    fn pk(&mut self, pk: &miniscript::DescriptorPublicKey) -> Result<XOnlyPublicKey, ()> {
-        let secp = bitcoin::secp256k1::SECP256K1;
-        let definite = pk.clone().at_derivation_index(0).map_err(|_| ())?;
-        let full = definite.derive_public_key(secp);
-        Ok(full.inner.x_only_public_key().0)
+    fn pk(&mut self, pk: &bitcoin::PublicKey) -> Result<XOnlyPublicKey, ()> {
+        Ok(pk.inner.x_only_public_key().0)
     }
 
     fn sha256(&mut self, h: &sha256::Hash) -> Result<sha256::Hash, ()> {
@@ -317,16 +312,6 @@ impl miniscript::Translator<miniscript::DescriptorPublicKey> for ToXOnly {
     }
 }
 
-/// The instance's Miniscript text with x-only keys; `None` when it does not parse.
-fn instance_miniscript(text: &str) -> Option<Miniscript<XOnlyPublicKey, Tap>> {
-    let ms = Miniscript::<miniscript::DescriptorPublicKey, Tap>::from_str_ext(
-        text,
-        &miniscript::ExtParams::allow_all(),
-    )
-    .ok()?;
-    ms.translate_pk(&mut ToXOnly).ok()
-}
-
 /// Decodes and checks the leaves `indices` of the contract for path `abi_path`.
 pub(crate) fn load_leaves(
     contract: &Contract,
@@ -334,13 +319,8 @@ pub(crate) fn load_leaves(
     indices: &[usize],
 ) -> Result<Vec<Leaf>, SpendError> {
     let secp = bitcoin::secp256k1::SECP256K1;
-    let output_key = XOnlyPublicKey::from_str(&contract.instance.output_key)
-        .map_err(|e| internal(format!("the instance's output key does not parse: {e}")))?;
-    let parity = if contract.instance.output_key_parity == 0 {
-        bitcoin::secp256k1::Parity::Even
-    } else {
-        bitcoin::secp256k1::Parity::Odd
-    };
+    let output_key = contract.instance.output_key;
+    let parity = contract.instance.output_key_parity;
     let templates = contract
         .artifact
         .taproot
@@ -367,29 +347,17 @@ pub(crate) fn load_leaves(
                 inst.path, abi_path.name
             )));
         }
-        let script = ScriptBuf::from_hex(&inst.script)
-            .map_err(|e| internal(format!("leaf {index}: the script is not hex: {e}")))?;
-        let ms = Miniscript::<XOnlyPublicKey, Tap>::decode_consensus(&script)
-            .map_err(|e| internal(format!("leaf {index}: the script is not Miniscript: {e}")))?;
-        if ms.encode() != script {
-            return Err(internal(format!(
-                "leaf {index}: the decoded Miniscript does not encode to the same script"
-            )));
-        }
-        // The instance's Miniscript text must be this script.
-        if let Some(text) = instance_miniscript(&inst.miniscript) {
-            if text != ms {
-                return Err(internal(format!(
-                    "leaf {index}: the instance's Miniscript `{}` does not match its script \
-                     (`{ms}`)",
+        let script = inst.script.clone();
+        // The instance's Miniscript must be exactly its tapscript.
+        let ms = x_only_miniscript(&inst.miniscript)
+            .filter(|ms| ms.encode() == script)
+            .ok_or_else(|| {
+                internal(format!(
+                    "leaf {index}: the instance's Miniscript `{}` does not match its script",
                     inst.miniscript
-                )));
-            }
-        }
-        let cb_bytes = hex::decode(&inst.control_block)
-            .map_err(|e| internal(format!("leaf {index}: the control block is not hex: {e}")))?;
-        let control_block = ControlBlock::decode(&cb_bytes)
-            .map_err(|e| internal(format!("leaf {index}: bad control block: {e}")))?;
+                ))
+            })?;
+        let control_block = inst.control_block.clone();
         if control_block.leaf_version != LeafVersion::TapScript
             || control_block.output_key_parity != parity
             || !control_block.verify_taproot_commitment(secp, output_key, &script)
@@ -760,5 +728,5 @@ fn refusals(
 
 /// Whether `after(v)` is a height lock.
 pub(crate) fn is_height_lock(v: u32) -> bool {
-    v < LOCKTIME_THRESHOLD
+    v < LOCK_TIME_THRESHOLD
 }

@@ -2,8 +2,9 @@
 //! (a remote session over `biscol node`'s JSON-RPC and Esplora) and the Bitcoin Core oracle
 //! (`oracle-chain/tests/kernel_e2e.rs`, which feeds every block into libbitcoinkernel).
 //!
-//! It builds every standard library contract from its source (`stdlib/*.bsc`, included here)
-//! and, through nothing but the public [`Session`] API, deploys a fresh instance for every spend
+//! It takes every standard library contract's artifact (built by the compiler from
+//! `stdlib/*.bsc`, included here, and stored beside the tests, see [`super::artifacts`]) and,
+//! through nothing but the public [`Session`] API, deploys a fresh instance for every spend
 //! path and for the key path, then spends it:
 //!
 //! * a path with a timelock is tried first and must be refused by the `require` that holds the
@@ -31,10 +32,10 @@
 
 use std::collections::BTreeMap;
 
-use biscol_compiler::artifact::Artifact;
+use biscol_artifact::format::Artifact;
 use biscol_runtime::chain::{Tip, TxStatus};
 use biscol_runtime::keystore::KeystoreError;
-use biscol_runtime::session::{Destination, Session, SessionError, SpendOutcome};
+use biscol_runtime::session::{Session, SessionError, SpendOptions, SpendOutcome};
 use biscol_runtime::spend::{Refusal, SpendError};
 use biscol_runtime::state::{event_kind, InstanceStatus};
 use bitcoin::absolute::LockTime;
@@ -76,21 +77,7 @@ pub const STDLIB: &[(&str, &str, &str)] = &[
 pub const TIMELOCKS: (&str, &str, &str) = (
     "timelocks.bsc",
     "Timelocks",
-    r#"/// Not part of the standard library: a relative time lock and an absolute height lock.
-contract Timelocks(owner: PubKey, wait: Duration, height: Height) {
-    /// After `wait` of median time past since the coin confirmed.
-    spend relative_time() {
-        require older(wait), "the owner must wait for the duration";
-        require sig(owner), "the owner must sign";
-    }
-
-    /// Once the chain is above `height`.
-    spend absolute_height() {
-        require after(height), "the owner must wait for the height";
-        require sig(owner), "the owner must sign";
-    }
-}
-"#,
+    include_str!("../data/timelocks.bsc"),
 );
 
 /// The timelock `require` message of every timelocked path, as written in the sources. The
@@ -214,9 +201,16 @@ macro_rules! ensure {
     };
 }
 
-/// Builds `source` (named `file`) and returns the artifact JSON of `contract`.
+/// The artifact JSON of `contract` in `source` (named `file`), as the compiler built it (see
+/// [`super::artifacts`]).
 pub fn build_artifact(file: &str, source: &str, contract: &str) -> R<String> {
-    biscol_runtime::testing::build_artifact(file, source, contract)
+    let name = file.strip_suffix(".bsc").unwrap_or(file);
+    let json = super::artifacts::artifact_json(name, file, source)?;
+    let artifact = Artifact::from_json(&json).map_err(|e| format!("{file}: {e}"))?;
+    if artifact.contract != contract {
+        return Err(format!("{file} has no contract `{contract}`"));
+    }
+    Ok(json)
 }
 
 /// A unix time as RFC 3339 in UTC (`2027-01-15T08:00:00Z`), written here independently of the
@@ -544,15 +538,11 @@ impl Ctx<'_> {
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
             .collect();
-        self.s.spend(
-            id,
-            path,
-            &args,
-            &Destination::Wallet,
-            None,
-            false,
-            self.wait,
-        )
+        let options = SpendOptions {
+            wait: self.wait,
+            ..SpendOptions::default()
+        };
+        self.s.spend(id, path, &args, &options)
     }
 
     /// Tries the spend (for real, not a dry run) and expects it refused by the `require` whose

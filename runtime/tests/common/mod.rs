@@ -1,2 +1,3 @@
+pub mod artifacts;
 pub mod e2e;
 pub mod scenario;

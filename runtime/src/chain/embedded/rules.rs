@@ -30,7 +30,7 @@ pub const MIN_RELAY_FEE_SAT_PER_KVB: u64 = 1000;
 /// Regtest halving interval.
 pub const SUBSIDY_HALVING_INTERVAL: u32 = 150;
 /// nLockTime values below this are heights.
-pub const LOCKTIME_THRESHOLD: u32 = 500_000_000;
+pub const LOCKTIME_THRESHOLD: u32 = biscol_artifact::units::LOCK_TIME_THRESHOLD;
 
 /// BIP68 bits.
 const SEQUENCE_DISABLE_FLAG: u32 = 1 << 31;

@@ -12,7 +12,7 @@
 //! start with `__` are reserved for this crate. Display and [`FromStr`] round-trip.
 //!
 //! ```
-//! use biscol_taproot::key::ParamKey;
+//! use biscol_artifact::key::ParamKey;
 //! let k: ParamKey = "heirs[1]".parse().unwrap();
 //! assert_eq!(k, ParamKey::element("heirs", 1));
 //! assert_eq!(k.to_string(), "heirs[1]");

@@ -19,7 +19,9 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-use bitcoin::taproot::{LeafVersion, TapLeafHash, TapNodeHash, TaprootBuilder};
+use bitcoin::taproot::{
+    ControlBlock, LeafVersion, TapLeafHash, TapNodeHash, TapTweakHash, TaprootBuilder,
+};
 use bitcoin::{Address, Network, ScriptBuf, XOnlyPublicKey};
 use secp256k1::SECP256K1;
 
@@ -137,8 +139,8 @@ pub struct LeafOutput {
     pub depth: u8,
     /// BIP341 leaf hash.
     pub leaf_hash: TapLeafHash,
-    /// Serialised control block.
-    pub control_block: Vec<u8>,
+    /// Its control block.
+    pub control_block: ControlBlock,
 }
 
 /// A BIP341 output: everything that follows from an internal key and a script tree.
@@ -149,11 +151,11 @@ pub struct TaprootOutput {
     /// The merkle root, `None` without a script tree.
     pub merkle_root: Option<TapNodeHash>,
     /// The tweak `t = hash_TapTweak(P || root)`.
-    pub tweak: [u8; 32],
+    pub tweak: TapTweakHash,
     /// The output key `Q = P + tG`.
     pub output_key: XOnlyPublicKey,
-    /// The parity of `Q` (true when odd).
-    pub output_key_odd: bool,
+    /// The parity of `Q`.
+    pub output_key_parity: secp256k1::Parity,
     /// `OP_1 <Q>`.
     pub script_pubkey: ScriptBuf,
     /// The leaves, in the order given.
@@ -246,21 +248,19 @@ pub fn build_output(
             version: *version,
             depth: *depth,
             leaf_hash: TapLeafHash::from_script(script, *version),
-            control_block: cb.serialize(),
+            control_block: cb,
         });
     }
     Ok(TaprootOutput {
         internal_key,
         merkle_root: info.merkle_root(),
-        tweak: info.tap_tweak().to_byte_array(),
+        tweak: info.tap_tweak(),
         output_key,
-        output_key_odd: info.output_key_parity() == secp256k1::Parity::Odd,
+        output_key_parity: info.output_key_parity(),
         script_pubkey: ScriptBuf::new_p2tr_tweaked(info.output_key()),
         leaves: out_leaves,
     })
 }
-
-use bitcoin::hashes::Hash as _;
 
 #[cfg(test)]
 mod tests {

@@ -64,25 +64,27 @@ pub fn check_file(env: &Env<'_>, file: FileId) -> (Vec<hir::Contract>, Vec<Diagn
         return (contracts, Vec::new());
     };
     for (index, item) in source.items.iter().enumerate() {
-        match item {
-            ast::Item::Const(_) => {
-                checker.const_value(file, index);
-            }
-            ast::Item::Fn(f) => checker.check_fn_standalone(file, f),
-            ast::Item::Contract(c) => {
-                if let Some(contract) = checker.check_contract(file, c) {
-                    contracts.push(contract);
-                }
-            }
-            ast::Item::Use(_) | ast::Item::Error(_) => {}
-        }
+        contracts.extend(checker.check_item(file, index, item));
     }
-    let diags = checker
-        .diags
-        .into_iter()
-        .filter(|d| d.primary.span.file == file || d.secondary.iter().any(|l| l.span.file == file))
-        .collect();
-    (contracts, diags)
+    (contracts, checker.diagnostics_about(file))
+}
+
+/// Checks item `index` of `file` on its own, with a fresh checker: its contract, if it is one,
+/// and the diagnostics about `file` found on the way. For item-level incrementality
+/// ([`crate::db::check_item`]); [`check_file`] gives the same diagnostics up to duplicates
+/// (a constant's errors are found again by each item that folds it) and, for constants defined
+/// in terms of each other, up to which use E0024 is reported at.
+pub fn check_item(
+    env: &Env<'_>,
+    file: FileId,
+    index: usize,
+) -> (Option<hir::Contract>, Vec<Diagnostic>) {
+    let mut checker = Checker::new(env);
+    let contract = match env.asts.get(&file).and_then(|f| f.items.get(index)) {
+        Some(item) => checker.check_item(file, index, item),
+        None => None,
+    };
+    (contract, checker.diagnostics_about(file))
 }
 
 /// What a local name stands for.
@@ -143,6 +145,37 @@ impl<'e, 'a> Checker<'e, 'a> {
             fn_stack: Vec::new(),
             used: BTreeSet::new(),
         }
+    }
+
+    /// Checks one item; returns its contract when it is one that checked.
+    fn check_item(
+        &mut self,
+        file: FileId,
+        index: usize,
+        item: &ast::Item,
+    ) -> Option<hir::Contract> {
+        match item {
+            ast::Item::Const(_) => {
+                self.const_value(file, index);
+                None
+            }
+            ast::Item::Fn(f) => {
+                self.check_fn_standalone(file, f);
+                None
+            }
+            ast::Item::Contract(c) => self.check_contract(file, c),
+            ast::Item::Use(_) | ast::Item::Error(_) => None,
+        }
+    }
+
+    /// The diagnostics about `file`: those at a span in it, or with a label in it.
+    fn diagnostics_about(self, file: FileId) -> Vec<Diagnostic> {
+        self.diags
+            .into_iter()
+            .filter(|d| {
+                d.primary.span.file == file || d.secondary.iter().any(|l| l.span.file == file)
+            })
+            .collect()
     }
 
     /// How many errors have been reported so far.
@@ -1835,7 +1868,9 @@ fn hir_depth(e: &hir::Expr) -> usize {
     max
 }
 
-fn contains_sig(e: &hir::Expr) -> bool {
+/// Whether a condition requires a signature somewhere (the rule behind E0054, also used by the
+/// language server's "add `require sig`" action).
+pub fn contains_sig(e: &hir::Expr) -> bool {
     match &e.kind {
         H::Sig(_) => true,
         H::And(items) | H::Or(items) | H::Threshold { items, .. } => items.iter().any(contains_sig),

@@ -10,6 +10,7 @@
 
 pub mod artifact;
 pub mod build;
+pub mod builtins;
 pub mod db;
 pub mod diagnostic;
 pub mod format;

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::builtins;
 use crate::diagnostic::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::suggest::did_you_mean;
@@ -55,18 +56,9 @@ impl ItemScope {
     }
 }
 
-/// The names of built-in functions; user items may not reuse them.
-pub const BUILTINS: &[&str] = &[
-    "sig",
-    "older",
-    "after",
-    "threshold",
-    "sha256",
-    "hash256",
-    "ripemd160",
-    "hash160",
-    "musig",
-];
+/// The names of built-in functions; user items may not reuse them. The table itself is
+/// [`crate::builtins::BUILTINS`]; this name stays for callers that only need the names.
+pub use crate::builtins::NAMES as BUILTINS;
 
 /// A resolution problem.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -225,7 +217,7 @@ pub fn item_scope(
         let Some((kind, name)) = item_name(item) else {
             continue;
         };
-        if BUILTINS.contains(&name.name.as_str()) {
+        if builtins::is_builtin(&name.name) {
             errors.push(ResolveError::ShadowsBuiltin {
                 name: name.name.clone(),
                 span: name.span,
@@ -255,7 +247,7 @@ pub fn item_scope(
             let Some((kind, name)) = item_name(item) else {
                 continue;
             };
-            if own.contains_key(&name.name) || BUILTINS.contains(&name.name.as_str()) {
+            if own.contains_key(&name.name) || builtins::is_builtin(&name.name) {
                 continue;
             }
             match imported.get(&name.name) {

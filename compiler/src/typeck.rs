@@ -18,9 +18,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::builtins::{self, BuiltinKind};
 use crate::diagnostic::Diagnostic;
-use crate::hir::{self, ExprKind as H, HashFn, Value};
-use crate::resolve::{suggest, ItemKind, ItemScope, ResolveError, BUILTINS};
+use crate::hir::{self, ExprKind as H, Value};
+use crate::resolve::{suggest, ItemKind, ItemScope, ResolveError};
 use crate::span::{FileId, Span};
 use crate::syntax::ast::{self, BinOp};
 use crate::types::Ty;
@@ -673,7 +674,7 @@ impl<'e, 'a> Checker<'e, 'a> {
             ..frame.clone()
         };
         if let ast::ExprKind::Call { callee, args } = &expr.kind {
-            if callee.name == "musig" {
+            if builtins::lookup(&callee.name).map(|b| b.kind) == Some(BuiltinKind::MuSig) {
                 if args.is_empty() {
                     self.report(arity("musig", 2, 0, expr.span));
                     return hir::KeyPath::None;
@@ -1490,8 +1491,8 @@ impl<'e, 'a> Checker<'e, 'a> {
                 None
             }
         };
-        match name {
-            "sig" => {
+        match builtins::lookup(name).map(|b| b.kind) {
+            Some(BuiltinKind::Sig) => {
                 let Some(a) = one_arg(self) else {
                     return err(span);
                 };
@@ -1506,7 +1507,7 @@ impl<'e, 'a> Checker<'e, 'a> {
                     span,
                 }
             }
-            "older" => {
+            Some(BuiltinKind::Older) => {
                 let Some(a) = one_arg(self) else {
                     return err(span);
                 };
@@ -1540,7 +1541,7 @@ impl<'e, 'a> Checker<'e, 'a> {
                     }
                 }
             }
-            "after" => {
+            Some(BuiltinKind::After) => {
                 let Some(a) = one_arg(self) else {
                     return err(span);
                 };
@@ -1579,8 +1580,8 @@ impl<'e, 'a> Checker<'e, 'a> {
                     }
                 }
             }
-            "threshold" => self.check_threshold(args, span, frame),
-            "musig" => {
+            Some(BuiltinKind::Threshold) => self.check_threshold(args, span, frame),
+            Some(BuiltinKind::MuSig) => {
                 if !frame.in_key {
                     self.report(
                         Diagnostic::error("E0053", "`musig(...)` can only be used in a `key` declaration", span)
@@ -1599,8 +1600,7 @@ impl<'e, 'a> Checker<'e, 'a> {
                 );
                 err(span)
             }
-            _ if HashFn::from_name(name).is_some() => {
-                let func = HashFn::from_name(name).unwrap_or(HashFn::Sha256);
+            Some(BuiltinKind::Hash(func)) => {
                 let Some(a) = one_arg(self) else {
                     return err(span);
                 };
@@ -1631,7 +1631,7 @@ impl<'e, 'a> Checker<'e, 'a> {
                     span,
                 }
             }
-            _ => {
+            None => {
                 let scope = self.env.scopes.get(&frame.file).copied();
                 match scope.and_then(|s| s.get(name)).copied() {
                     Some(item) if item.kind == ItemKind::Fn => {
@@ -1667,7 +1667,7 @@ impl<'e, 'a> Checker<'e, 'a> {
                         err(span)
                     }
                     None => {
-                        let mut candidates: Vec<&str> = BUILTINS.to_vec();
+                        let mut candidates: Vec<&str> = builtins::NAMES.to_vec();
                         if let Some(scope) = scope {
                             candidates.extend(
                                 scope

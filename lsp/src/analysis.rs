@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use biscol_compiler::builtins;
 use biscol_compiler::db::{self, SourceFile};
 use biscol_compiler::diagnostic::codes;
 use biscol_compiler::hir;
@@ -107,7 +108,7 @@ pub fn is_valid_name(name: &str) -> bool {
     matches!(lexer.next(), Some(Ok(RawToken::Ident)))
         && lexer.span() == (0..name.len())
         && lexer.next().is_none()
-        && !biscol_compiler::resolve::BUILTINS.contains(&name)
+        && !builtins::is_builtin(name)
 }
 
 /// The edits that rename the name at `offset` to `new_name`: spans to replace, or an error
@@ -133,51 +134,6 @@ pub fn rename(
 fn is_stdlib(db: &Database, file: SourceFile) -> bool {
     file.path(db).starts_with("<stdlib>/")
 }
-
-/// A built-in function: name, signature, documentation.
-pub const BUILTINS: &[(&str, &str, &str)] = &[
-    ("sig", "sig(k: PubKey) -> Cond", "A valid Schnorr signature for the key `k`."),
-    (
-        "older",
-        "older(d: Blocks | Duration) -> Cond",
-        "A relative timelock (BIP68, `OP_CHECKSEQUENCEVERIFY`): `d` blocks (1 to 65535) or a duration in 512-second units (1 to 65535) since the coin was confirmed.",
-    ),
-    (
-        "after",
-        "after(t: Height | Time) -> Cond",
-        "An absolute timelock (BIP65, `OP_CHECKLOCKTIMEVERIFY`): a block height below 500000000 or a Unix time from 500000000.",
-    ),
-    (
-        "threshold",
-        "threshold(k: Int, items: [PubKey; N] | [Cond; N] | Cond...) -> Cond",
-        "At least `k` of the items hold: k-of-n signatures for an array of keys (Miniscript `multi_a`), or k of the conditions (`thresh`).",
-    ),
-    (
-        "sha256",
-        "sha256(x: Bytes32) -> Sha256",
-        "SHA-256 of a spend argument; compare it with `==` to a `Sha256` for a hash lock.",
-    ),
-    (
-        "hash256",
-        "hash256(x: Bytes32) -> Hash256",
-        "Double SHA-256 of a spend argument; compare it with `==` to a `Hash256`.",
-    ),
-    (
-        "ripemd160",
-        "ripemd160(x: Bytes32) -> Ripemd160",
-        "RIPEMD-160 of a spend argument; compare it with `==` to a `Ripemd160`.",
-    ),
-    (
-        "hash160",
-        "hash160(x: Bytes32) -> Hash160",
-        "RIPEMD-160 of SHA-256 of a spend argument; compare it with `==` to a `Hash160`.",
-    ),
-    (
-        "musig",
-        "musig(keys: PubKey | [PubKey; N]...) -> PubKey",
-        "The MuSig2 (BIP327) aggregate of the keys, in the order written; only in `key`.",
-    ),
-];
 
 /// The types, with a word on each.
 pub const TYPES: &[(&str, &str)] = &[
@@ -323,7 +279,8 @@ fn hover_name(db: &Database, file: SourceFile, offset: usize) -> Option<(String,
         None => {
             // A built-in, a type name, or an error code written in a comment.
             let (word, span) = word_at(text, offset, file.id(db))?;
-            if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == word) {
+            if let Some(b) = builtins::lookup(&word) {
+                let (sig, doc) = (b.signature(), b.doc);
                 return Some((format!("```biscol\n{sig}\n```\n\nbuilt-in: {doc}"), span));
             }
             if let Some((_, doc)) = TYPES.iter().find(|(n, _)| *n == word) {
@@ -463,12 +420,12 @@ pub fn completion(db: &Database, file: SourceFile, offset: usize) -> Vec<Complet
             docs: String::new(),
         });
     }
-    for (name, sig, doc) in BUILTINS {
+    for b in builtins::BUILTINS {
         out.push(Completion {
-            label: (*name).to_string(),
+            label: b.name.to_string(),
             kind: CompletionKind::Builtin,
-            detail: (*sig).to_string(),
-            docs: (*doc).to_string(),
+            detail: b.signature(),
+            docs: b.doc.to_string(),
         });
     }
     let mut seen: Vec<String> = Vec::new();
@@ -565,13 +522,9 @@ pub fn signature_help(
         };
     }
     let (name, active) = stack.pop().and_then(|(n, a)| n.map(|n| (n, a)))?;
-    if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == name) {
-        let params = sig
-            .split_once('(')
-            .and_then(|(_, rest)| rest.rsplit_once(')'))
-            .map(|(inside, _)| split_params(inside))
-            .unwrap_or_default();
-        return Some((sig.to_string(), params, active, doc.to_string()));
+    if let Some(b) = builtins::lookup(&name) {
+        let params = b.params.iter().map(|p| (*p).to_string()).collect();
+        return Some((b.signature(), params, active, b.doc.to_string()));
     }
     let item = db::scope(db, file).scope.get(&name).copied()?;
     let d = def_at(db, item.name_span)?;
@@ -591,29 +544,6 @@ pub fn signature_help(
         _ => return None,
     };
     Some((d.signature, params, active, d.docs.join("\n")))
-}
-
-fn split_params(inside: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut cur = String::new();
-    for c in inside.chars() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(cur.trim().to_string());
-                cur.clear();
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
 }
 
 /// A symbol of the document outline.
@@ -763,7 +693,7 @@ pub fn semantic_tokens(db: &Database, file: SourceFile) -> Vec<SemanticToken> {
                         Some((12, 0))
                     } else if prev == Some(RawToken::Int) {
                         Some((0, 0))
-                    } else if BUILTINS.iter().any(|(n, _, _)| *n == word) {
+                    } else if builtins::is_builtin(word) {
                         Some((6, 4))
                     } else if TYPES.iter().any(|(n, _)| *n == word) || word == "u64" {
                         Some((5, 4))

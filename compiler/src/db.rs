@@ -1,9 +1,14 @@
 //! The incremental engine: salsa inputs and the tracked queries over them.
 //!
 //! Inputs: each [`SourceFile`] (path, id, text) and the [`Workspace`] (the set of files by
-//! path, including the embedded standard library). Queries: [`parse`], [`imports`],
-//! [`scope`], [`check`], [`lower`] and [`diagnostics`]. An edit sets one file's text; salsa
-//! then re-runs only the queries that read it (and those whose inputs actually changed).
+//! path, including the embedded standard library). Queries per file: [`parse`], [`imports`],
+//! [`scope`], [`check`], [`diagnostics`] (front end), [`lower`], [`all_diagnostics`] (front
+//! and back end) and [`names`]; per item (a file and an item index): [`item_syntax`],
+//! [`check_item`], [`item_names`], and the contract's IR and Taproot compilation relative to
+//! the item's place ([`lower_item`], [`taproot_item`] read them). An edit sets one file's
+//! text; salsa then re-runs only the queries that read it, and an item's queries only when
+//! that item (or one it uses) changed. Invariant: every result equals what a fresh database
+//! computes for the same texts.
 //!
 //! The compiler never touches the file system: a driver (the CLI, the LSP) adds files with
 //! [`Database::set_file`] and, to follow `use "file.bsc";`, calls
@@ -448,19 +453,9 @@ pub fn check_item(db: &dyn Db, file: SourceFile, index: usize) -> CheckedItem {
             })
             .collect(),
     };
-    let asts: BTreeMap<FileId, &ast::SourceFile> = closure
-        .iter()
-        .map(|(id, f)| (*id, if *f == file { &own } else { &parse(db, *f).ast }))
-        .collect();
-    let scopes: BTreeMap<FileId, &ItemScope> = closure
-        .iter()
-        .map(|(id, f)| (*id, &scope(db, *f).scope))
-        .collect();
-    let env = typeck::Env {
-        asts: &asts,
-        scopes: &scopes,
-    };
-    let (contract, diagnostics) = typeck::check_item(&env, file.id(db), index);
+    let (contract, diagnostics) = with_env(db, file, Some(&own), |env| {
+        typeck::check_item(env, file.id(db), index)
+    });
     CheckedItem {
         contract,
         diagnostics,
@@ -500,24 +495,38 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
 
 /// Type checks a file with one checker over all its items.
 fn check_whole_file(db: &dyn Db, file: SourceFile) -> Checked {
+    let (contracts, diagnostics) =
+        with_env(db, file, None, |env| typeck::check_file(env, file.id(db)));
+    Checked {
+        contracts,
+        diagnostics,
+    }
+}
+
+/// Runs `check` with the type checker's view of `file` and the files it imports: their ASTs
+/// (`own` in place of `file`'s when given) and their scopes.
+fn with_env<R>(
+    db: &dyn Db,
+    file: SourceFile,
+    own: Option<&ast::SourceFile>,
+    check: impl FnOnce(&typeck::Env<'_>) -> R,
+) -> R {
     let closure = import_closure(db, file);
     let asts: BTreeMap<FileId, &ast::SourceFile> = closure
         .iter()
-        .map(|(id, f)| (*id, &parse(db, *f).ast))
+        .map(|(id, f)| match own {
+            Some(own) if *f == file => (*id, own),
+            _ => (*id, &parse(db, *f).ast),
+        })
         .collect();
     let scopes: BTreeMap<FileId, &ItemScope> = closure
         .iter()
         .map(|(id, f)| (*id, &scope(db, *f).scope))
         .collect();
-    let env = typeck::Env {
+    check(&typeck::Env {
         asts: &asts,
         scopes: &scopes,
-    };
-    let (contracts, diagnostics) = typeck::check_file(&env, file.id(db));
-    Checked {
-        contracts,
-        diagnostics,
-    }
+    })
 }
 
 /// Every diagnostic of a file's front end (syntax, resolution, types), sorted by position.

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use biscol_compiler::db::{self, Database, FileLoader};
+use biscol_compiler::db::{self, Database};
+use biscol_loader::DiskLoader;
 
 use crate::output::{self, Format};
 
@@ -18,20 +19,7 @@ pub struct CheckArgs {
     pub format: Format,
 }
 
-/// Reads source files from disk for the compiler.
-pub struct FsLoader;
-
-impl FileLoader for FsLoader {
-    fn load(&self, path: &str) -> Result<String, String> {
-        read_source(Path::new(path)).map_err(|e| e.to_string())
-    }
-}
-
-/// Reads a file as text; invalid UTF-8 is replaced (and diagnosed by the compiler).
-pub fn read_source(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
+pub use biscol_loader::read_source;
 
 /// Expands folders into the `.bsc` files below them, sorted, so output order is stable.
 pub fn collect_sources(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -85,7 +73,7 @@ pub fn load(paths: &[PathBuf]) -> Result<(Database, Vec<db::SourceFile>), String
             read_source(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         files.push(database.set_file(&display_path(path), text));
     }
-    database.load_imports(&FsLoader);
+    database.load_imports(&DiskLoader::new());
     Ok((database, files))
 }
 

@@ -2,15 +2,15 @@
 //! build its artifact.
 //!
 //! In: a database and a file. Out: every diagnostic (front end and back end, sorted) and, per
-//! contract, its IR, its Taproot compilation and its artifact when it has no error.
+//! contract, its IR, its Taproot compilation and its artifact when it has no error. Every
+//! step is a query of [`crate::db`], so a build after an edit recompiles only what changed.
 
 use biscol_taproot::compile::Compiled;
 
 use crate::artifact::{self, Artifact};
 use crate::db::{self, Database, SourceFile};
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::ir;
-use crate::taproot;
 
 /// The result of building a file.
 #[derive(Clone, Debug)]
@@ -39,28 +39,26 @@ impl BuildOutput {
     }
 }
 
-/// Builds every contract of `file`.
+/// Builds every contract of `file`. The diagnostics are [`db::all_diagnostics`]; the Taproot
+/// compilation of each contract is [`db::taproot_item`], the query the language server shares.
 pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
-    let mut diagnostics = db::diagnostics(db, file).clone();
+    let diagnostics = db::all_diagnostics(db, file).clone();
     let mut contracts = Vec::new();
-    if let Some(module) = db::lower(db, file) {
+    if db::lower(db, file).is_some() {
         let files = db.source_files();
-        let checked = db::check(db, file);
-        for (ir_contract, hir_contract) in module.contracts.iter().zip(&checked.contracts) {
-            let output = taproot::compile_contract(ir_contract);
+        for index in db::contract_items(db, file) {
+            let (Some(ir_contract), Some(hir_contract), Some(output)) = (
+                db::lower_item(db, file, index),
+                db::check_item(db, file, index).contract.as_ref(),
+                db::taproot_item(db, file, index),
+            ) else {
+                continue;
+            };
             let ok = !output.diagnostics.iter().any(Diagnostic::is_error);
-            let text = file.text(db);
-            diagnostics.extend(
-                output
-                    .diagnostics
-                    .iter()
-                    .cloned()
-                    .map(|d| to_header(d, text)),
-            );
             let artifact = match (&output.compiled, ok) {
                 (Some(compiled), true) => Some(artifact::build(
                     hir_contract,
-                    ir_contract,
+                    &ir_contract,
                     compiled,
                     &output.literals,
                     &files,
@@ -70,41 +68,14 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
                 _ => None,
             };
             contracts.push(BuiltContract {
-                ir: ir_contract.clone(),
+                ir: ir_contract,
                 compiled: output.compiled,
                 artifact,
             });
         }
     }
-    diagnostic::sort(&mut diagnostics);
-    diagnostics.dedup();
     BuildOutput {
         diagnostics,
         contracts,
     }
-}
-
-/// The back end reports findings at a whole spend path or contract; pointing at its header
-/// (`spend claim(preimage: Bytes32)`, `contract Htlc(...)`) reads better than underlining the
-/// whole body.
-fn to_header(mut d: Diagnostic, text: &str) -> Diagnostic {
-    let span = d.primary.span;
-    let Some(body) = text.get(span.range()) else {
-        return d;
-    };
-    let Some(brace) = body.find('{') else {
-        return d;
-    };
-    let head = &body[..brace];
-    let start = ["spend ", "contract "]
-        .iter()
-        .filter_map(|k| head.rfind(k))
-        .max()
-        .unwrap_or(0);
-    let trimmed = head[start..].trim_end();
-    if !trimmed.is_empty() {
-        d.primary.span.start = span.start + start as u32;
-        d.primary.span.end = d.primary.span.start + trimmed.len() as u32;
-    }
-    d
 }

@@ -1,9 +1,14 @@
 //! The incremental engine: salsa inputs and the tracked queries over them.
 //!
 //! Inputs: each [`SourceFile`] (path, id, text) and the [`Workspace`] (the set of files by
-//! path, including the embedded standard library). Queries: [`parse`], [`imports`],
-//! [`scope`], [`check`], [`lower`] and [`diagnostics`]. An edit sets one file's text; salsa
-//! then re-runs only the queries that read it (and those whose inputs actually changed).
+//! path, including the embedded standard library). Queries per file: [`parse`], [`imports`],
+//! [`scope`], [`check`], [`diagnostics`] (front end), [`lower`], [`all_diagnostics`] (front
+//! and back end) and [`names`]; per item (a file and an item index): [`item_syntax`],
+//! [`check_item`], [`item_names`], and the contract's IR and Taproot compilation relative to
+//! the item's place ([`lower_item`], [`taproot_item`] read them). An edit sets one file's
+//! text; salsa then re-runs only the queries that read it, and an item's queries only when
+//! that item (or one it uses) changed. Invariant: every result equals what a fresh database
+//! computes for the same texts.
 //!
 //! The compiler never touches the file system: a driver (the CLI, the LSP) adds files with
 //! [`Database::set_file`] and, to follow `use "file.bsc";`, calls
@@ -11,16 +16,22 @@
 // salsa's macros generate constructors and setters without doc comments.
 #![allow(missing_docs)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
+use logos::Logos;
 use salsa::Setter;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::hir;
 use crate::ir;
+
+use crate::relocate;
 use crate::resolve::{self, ItemScope, ResolveError};
 use crate::span::{FileId, Span};
+use crate::syntax::token::RawToken;
 use crate::syntax::{ast, parser};
+use crate::taproot;
 use crate::typeck;
 
 /// The embedded standard library: `(module name, source)`.
@@ -304,9 +315,8 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Type checks a file (and reads the files it imports, transitively).
-#[salsa::tracked(returns(ref))]
-pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
+/// The files `file` reads when it is checked: itself and what it imports, transitively.
+fn import_closure(db: &dyn Db, file: SourceFile) -> BTreeMap<FileId, SourceFile> {
     let mut closure: BTreeMap<FileId, SourceFile> = BTreeMap::new();
     let mut stack = vec![file];
     while let Some(f) = stack.pop() {
@@ -314,26 +324,212 @@ pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
             stack.extend(imports(db, f).files.iter().map(|(_, g)| *g));
         }
     }
-    let asts: BTreeMap<FileId, &ast::SourceFile> = closure
-        .iter()
-        .map(|(id, f)| (*id, &parse(db, *f).ast))
-        .collect();
-    let scopes: BTreeMap<FileId, &ItemScope> = closure
-        .iter()
-        .map(|(id, f)| (*id, &scope(db, *f).scope))
-        .collect();
-    let env = typeck::Env {
-        asts: &asts,
-        scopes: &scopes,
+    closure
+}
+
+/// The span of a top-level item.
+pub fn item_span(item: &ast::Item) -> Span {
+    match item {
+        ast::Item::Use(u) => u.span,
+        ast::Item::Const(c) => c.span,
+        ast::Item::Fn(f) => f.span,
+        ast::Item::Contract(c) => c.span,
+        ast::Item::Error(span) => *span,
+    }
+}
+
+/// One top-level item: its syntax and every identifier written in it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ItemSyntax {
+    /// The item.
+    pub item: ast::Item,
+    /// Its text.
+    pub text: String,
+    /// Every identifier token in its text: a superset of the names it can refer to, so the
+    /// items it depends on can be found without checking it.
+    pub idents: BTreeSet<String>,
+}
+
+/// Item `index` of `file`, or `None` past the last item. Re-runs on every edit of the file
+/// (it reads [`parse`]), but its result is equal, and so backdated, for every item the edit
+/// did not touch: that is what keeps [`check_item`] of those items from re-running.
+#[salsa::tracked(returns(ref))]
+pub fn item_syntax(db: &dyn Db, file: SourceFile, index: usize) -> Option<ItemSyntax> {
+    let item = parse(db, file).ast.items.get(index)?.clone();
+    let text = file.text(db).get(item_span(&item).range()).unwrap_or("");
+    let mut lexer = RawToken::lexer(text);
+    let mut idents = BTreeSet::new();
+    while let Some(token) = lexer.next() {
+        if token == Ok(RawToken::Ident) {
+            idents.insert(lexer.slice().to_string());
+        }
+    }
+    Some(ItemSyntax {
+        item,
+        text: text.to_string(),
+        idents,
+    })
+}
+
+/// The definitions and name uses of item `index` of `file` (see [`names`](crate::names)).
+#[salsa::tracked(returns(ref))]
+pub fn item_names(db: &dyn Db, file: SourceFile, index: usize) -> crate::names::ItemNames {
+    let Some(syntax) = item_syntax(db, file, index) else {
+        return crate::names::ItemNames::default();
     };
-    let (contracts, diagnostics) = typeck::check_file(&env, file.id(db));
+    let start = item_span(&syntax.item).start;
+    crate::names::item_names(&syntax.item, &syntax.text, start, &scope(db, file).scope)
+}
+
+/// The definitions and name uses of a whole file, in item order.
+#[salsa::tracked(returns(ref))]
+pub fn names(db: &dyn Db, file: SourceFile) -> crate::names::ItemNames {
+    let mut out = crate::names::ItemNames::default();
+    for index in 0..item_count(db, file) {
+        let item = item_names(db, file, index);
+        out.defs.extend(item.defs.iter().cloned());
+        out.refs.extend(item.refs.iter().copied());
+    }
+    out
+}
+
+/// How many top-level items a file has (equal, so backdated, across most edits).
+#[salsa::tracked(returns(copy))]
+pub fn item_count(db: &dyn Db, file: SourceFile) -> usize {
+    parse(db, file).ast.items.len()
+}
+
+/// One type-checked item.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CheckedItem {
+    /// Its HIR, when it is a contract that checked.
+    pub contract: Option<hir::Contract>,
+    /// The diagnostics found checking it (some may be about the items it uses).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Type checks item `index` of `file` on its own: the unit of incrementality. It reads the
+/// syntax of this item and of the items of `file` it can reach by name (found through
+/// [`ItemSyntax::idents`] and the scopes, transitively, also through imported files), the
+/// scopes, and the whole of the imported files; nothing else of `file`. The other items of
+/// `file` are replaced by error placeholders, which the checker never reaches.
+#[salsa::tracked(returns(ref))]
+pub fn check_item(db: &dyn Db, file: SourceFile, index: usize) -> CheckedItem {
+    let closure = import_closure(db, file);
+    let mut needed: BTreeSet<usize> = BTreeSet::new();
+    let mut seen: BTreeSet<(FileId, usize)> = BTreeSet::new();
+    let mut stack = vec![(file, index)];
+    while let Some((f, i)) = stack.pop() {
+        if !seen.insert((f.id(db), i)) {
+            continue;
+        }
+        if f == file {
+            needed.insert(i);
+        }
+        let Some(syntax) = item_syntax(db, f, i) else {
+            continue;
+        };
+        let visible = &scope(db, f).scope;
+        for name in &syntax.idents {
+            if let Some(target) = visible.get(name) {
+                if let Some(g) = closure.get(&target.file) {
+                    stack.push((*g, target.index));
+                }
+            }
+        }
+    }
+    let placeholder = ast::Item::Error(Span::new(file.id(db), 0, 0));
+    let last = needed.last().copied().unwrap_or(0);
+    let own = ast::SourceFile {
+        items: (0..=last)
+            .map(|i| {
+                // Only the needed items are read: reading the others would make this check
+                // depend on them.
+                needed
+                    .contains(&i)
+                    .then(|| item_syntax(db, file, i).as_ref())
+                    .flatten()
+                    .map_or_else(|| placeholder.clone(), |syntax| syntax.item.clone())
+            })
+            .collect(),
+    };
+    let (contract, diagnostics) = with_env(db, file, Some(&own), |env| {
+        typeck::check_item(env, file.id(db), index)
+    });
+    CheckedItem {
+        contract,
+        diagnostics,
+    }
+}
+
+/// The code of "defined in terms of itself": which use of a cycle of constants it is reported
+/// at depends on the item checking starts from, so a file with one is checked as a whole.
+const CYCLE: &str = "E0024";
+
+/// Type checks a file item by item ([`check_item`]), in source order. A diagnostic found
+/// again by a later item (a constant's error, found by every item that folds it) is kept
+/// once, where it was first found: the result is the whole-file check's. A file with a
+/// cycle (E0024) is checked as a whole, for the same reason.
+#[salsa::tracked(returns(ref))]
+pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
+    let mut contracts = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut seen: HashSet<&Diagnostic> = HashSet::new();
+    for index in 0..item_count(db, file) {
+        let checked = check_item(db, file, index);
+        contracts.extend(checked.contract.iter().cloned());
+        for d in &checked.diagnostics {
+            if d.code == CYCLE {
+                return check_whole_file(db, file);
+            }
+            if seen.insert(d) {
+                diagnostics.push(d.clone());
+            }
+        }
+    }
     Checked {
         contracts,
         diagnostics,
     }
 }
 
-/// Every diagnostic of a file, sorted by position.
+/// Type checks a file with one checker over all its items.
+fn check_whole_file(db: &dyn Db, file: SourceFile) -> Checked {
+    let (contracts, diagnostics) =
+        with_env(db, file, None, |env| typeck::check_file(env, file.id(db)));
+    Checked {
+        contracts,
+        diagnostics,
+    }
+}
+
+/// Runs `check` with the type checker's view of `file` and the files it imports: their ASTs
+/// (`own` in place of `file`'s when given) and their scopes.
+fn with_env<R>(
+    db: &dyn Db,
+    file: SourceFile,
+    own: Option<&ast::SourceFile>,
+    check: impl FnOnce(&typeck::Env<'_>) -> R,
+) -> R {
+    let closure = import_closure(db, file);
+    let asts: BTreeMap<FileId, &ast::SourceFile> = closure
+        .iter()
+        .map(|(id, f)| match own {
+            Some(own) if *f == file => (*id, own),
+            _ => (*id, &parse(db, *f).ast),
+        })
+        .collect();
+    let scopes: BTreeMap<FileId, &ItemScope> = closure
+        .iter()
+        .map(|(id, f)| (*id, &scope(db, *f).scope))
+        .collect();
+    check(&typeck::Env {
+        asts: &asts,
+        scopes: &scopes,
+    })
+}
+
+/// Every diagnostic of a file's front end (syntax, resolution, types), sorted by position.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = parse(db, file)
@@ -359,17 +555,176 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     out
 }
 
+/// Whether the front end found an error in `file` (then nothing of it is lowered).
+fn has_errors(db: &dyn Db, file: SourceFile) -> bool {
+    diagnostics(db, file).iter().any(Diagnostic::is_error)
+}
+
+/// The IR of contract item `index`, moved to be independent of where the item is in the
+/// file (see [`relocate::Shift::base_of`]), with the shift that puts it back. `None` when
+/// the item is not a contract or did not check.
+#[salsa::tracked(returns(ref))]
+fn lower_item_relative(
+    db: &dyn Db,
+    file: SourceFile,
+    index: usize,
+) -> Option<(ir::Contract, relocate::Shift)> {
+    let contract = check_item(db, file, index).contract.as_ref()?;
+    let lowered = ir::lower::lower_contract(contract);
+    let to_relative = relocate::Shift::base_of(&lowered, file.id(db));
+    Some((to_relative.contract(&lowered), to_relative.inverse()))
+}
+
+/// The relative IR alone: equal after an edit above the item, so the Taproot compilation
+/// that reads it is reused.
+#[salsa::tracked(returns(ref))]
+fn relative_ir(db: &dyn Db, file: SourceFile, index: usize) -> Option<ir::Contract> {
+    lower_item_relative(db, file, index)
+        .as_ref()
+        .map(|(contract, _)| contract.clone())
+}
+
+/// The IR of contract item `index` of `file`, at its place in the file.
+pub fn lower_item(db: &dyn Db, file: SourceFile, index: usize) -> Option<ir::Contract> {
+    let (relative, back) = lower_item_relative(db, file, index).as_ref()?;
+    Some(back.contract(relative))
+}
+
+/// The item indices of a file's contracts that checked, in source order.
+pub fn contract_items(db: &dyn Db, file: SourceFile) -> Vec<usize> {
+    (0..item_count(db, file))
+        .filter(|i| check_item(db, file, *i).contract.is_some())
+        .collect()
+}
+
 /// The IR of a file's contracts, if the file has no errors.
 #[salsa::tracked(returns(ref))]
 pub fn lower(db: &dyn Db, file: SourceFile) -> Option<ir::Module> {
-    if diagnostics(db, file).iter().any(Diagnostic::is_error) {
+    if has_errors(db, file) {
         return None;
     }
     Some(ir::Module {
-        contracts: check(db, file)
-            .contracts
-            .iter()
-            .map(ir::lower::lower_contract)
+        contracts: contract_items(db, file)
+            .into_iter()
+            .filter_map(|i| lower_item(db, file, i))
             .collect(),
     })
+}
+
+/// A value compared by identity: for query results that have no equality of their own (a
+/// Taproot compilation holds floating-point probabilities).
+#[derive(Clone, Debug)]
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for Shared<T> {}
+
+/// The Taproot compilation of contract item `index`, in relative spans. It reads only
+/// [`relative_ir`], so it re-runs only when the contract's IR really changed.
+#[salsa::tracked(returns(ref))]
+fn compile_relative(
+    db: &dyn Db,
+    file: SourceFile,
+    index: usize,
+) -> Option<Shared<taproot::TaprootOutput>> {
+    relative_ir(db, file, index)
+        .as_ref()
+        .map(|contract| Shared(Arc::new(taproot::compile_contract(contract))))
+}
+
+/// The Taproot compilation of contract item `index` of `file` (the one query `build`, hover
+/// and inlay hints share), or `None` when the file has front-end errors or the item is not a
+/// contract that checked.
+pub fn taproot_item(db: &dyn Db, file: SourceFile, index: usize) -> Option<taproot::TaprootOutput> {
+    if has_errors(db, file) {
+        return None;
+    }
+    let relative = compile_relative(db, file, index).as_ref()?;
+    let (_, back) = lower_item_relative(db, file, index).as_ref()?;
+    let output = &relative.0;
+    Some(taproot::TaprootOutput {
+        compiled: output.compiled.as_ref().map(|c| back.compiled(c)),
+        diagnostics: output
+            .diagnostics
+            .iter()
+            .map(|d| back.diagnostic(d))
+            .collect(),
+        literals: output.literals.clone(),
+    })
+}
+
+/// Every diagnostic of a file, front end and (when the front end found no error) Taproot
+/// back end (E01xx, W0100, ...), sorted by position: what `biscol build` reports and the
+/// language server publishes.
+#[salsa::tracked(returns(ref))]
+pub fn all_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+    let mut out = diagnostics(db, file).clone();
+    if has_errors(db, file) {
+        return out;
+    }
+    for index in 0..item_count(db, file) {
+        out.extend(backend_diagnostics(db, file, index).iter().cloned());
+    }
+    diagnostic::sort(&mut out);
+    out.dedup();
+    out
+}
+
+/// The Taproot back end's diagnostics about contract item `index`, at their place in the
+/// file (empty for other items). Call only when the file has no front-end error.
+#[salsa::tracked(returns(ref))]
+fn backend_diagnostics(db: &dyn Db, file: SourceFile, index: usize) -> Vec<Diagnostic> {
+    let (Some(relative), Some((_, back))) = (
+        compile_relative(db, file, index).as_ref(),
+        lower_item_relative(db, file, index).as_ref(),
+    ) else {
+        return Vec::new();
+    };
+    let text = item_syntax(db, file, index)
+        .as_ref()
+        .map_or("", |syntax| syntax.text.as_str());
+    let start = item_syntax(db, file, index)
+        .as_ref()
+        .map_or(0, |syntax| item_span(&syntax.item).start);
+    relative
+        .0
+        .diagnostics
+        .iter()
+        .map(|d| at_header(back.diagnostic(d), text, start))
+        .collect()
+}
+
+/// The back end reports findings at a whole spend path or contract; pointing at its header
+/// (`spend claim(preimage: Bytes32)`, `contract Htlc(...)`) reads better than underlining the
+/// whole body.
+/// `text` is the text of the contract, which starts at offset `start` of the file.
+fn at_header(mut d: Diagnostic, text: &str, start: u32) -> Diagnostic {
+    let span = d.primary.span;
+    let (Some(from), Some(to)) = (span.start.checked_sub(start), span.end.checked_sub(start))
+    else {
+        return d;
+    };
+    let Some(body) = text.get(from as usize..to as usize) else {
+        return d;
+    };
+    let Some(brace) = body.find('{') else {
+        return d;
+    };
+    let head = &body[..brace];
+    let start = ["spend ", "contract "]
+        .iter()
+        .filter_map(|k| head.rfind(k))
+        .max()
+        .unwrap_or(0);
+    let trimmed = head[start..].trim_end();
+    if !trimmed.is_empty() {
+        d.primary.span.start = span.start + start as u32;
+        d.primary.span.end = d.primary.span.start + trimmed.len() as u32;
+    }
+    d
 }

@@ -16,6 +16,8 @@ pub mod diagnostic;
 pub mod format;
 pub mod hir;
 pub mod ir;
+pub mod names;
+pub mod relocate;
 pub mod resolve;
 pub mod span;
 pub mod suggest;

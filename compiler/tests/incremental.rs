@@ -74,3 +74,70 @@ fn setting_the_same_text_re_runs_nothing() {
         "an unchanged input re-runs nothing"
     );
 }
+
+/// How many times each query named in `names` ran, in that order.
+fn runs(log: &[String], names: &[&str]) -> Vec<usize> {
+    names
+        .iter()
+        .map(|n| {
+            log.iter()
+                .filter(|q| q.starts_with(&format!("{n}(")))
+                .count()
+        })
+        .collect()
+}
+
+const THREE_CONTRACTS: &str = "const DAY: Blocks = 144 blocks;\n\
+contract A(k: PubKey) { spend s() { require sig(k) && older(DAY + 1 blocks); } }\n\
+contract B(k: PubKey) { spend s() { require sig(k) && older(DAY + 2 blocks); } }\n\
+contract C(k: PubKey) { spend s() { require sig(k) && older(DAY + 3 blocks); } }\n";
+
+#[test]
+fn an_edit_inside_one_contract_rechecks_and_recompiles_that_contract_only() {
+    let (mut database, log) = logging_database();
+    let file = database.set_file("three.bsc", THREE_CONTRACTS.into());
+    assert!(db::all_diagnostics(&database, file).is_empty());
+    assert_eq!(
+        runs(&executed(&log), &["check_item", "compile_relative"]),
+        [4, 4],
+        "the first check runs every item, and the compilation query for each (the constant's finds no contract)"
+    );
+    database.set_file("three.bsc", THREE_CONTRACTS.replace("2 blocks", "9 blocks"));
+    assert!(db::all_diagnostics(&database, file).is_empty());
+    assert_eq!(
+        runs(&executed(&log), &["check_item", "compile_relative"]),
+        [1, 1],
+        "only contract B is checked and compiled again"
+    );
+}
+
+#[test]
+fn an_edit_above_a_contract_does_not_recompile_it() {
+    let (mut database, log) = logging_database();
+    let file = database.set_file("three.bsc", THREE_CONTRACTS.into());
+    let before = db::all_diagnostics(&database, file).clone();
+    executed(&log);
+    // Text inserted inside contract A moves B and C: their checks run again (their spans
+    // moved), but their IR relative to their start is equal, so Taproot is not run again.
+    let moved = THREE_CONTRACTS.replace("1 blocks", "1 blocks + 0 blocks");
+    database.set_file("three.bsc", moved.clone());
+    let after = db::all_diagnostics(&database, file).clone();
+    assert_eq!(
+        runs(&executed(&log), &["compile_relative"]),
+        [1],
+        "only the edited contract is compiled again"
+    );
+    assert_eq!(before, after, "still no diagnostic");
+    // The relocated compilation is the one a fresh database computes.
+    let mut fresh = Database::new();
+    let fresh_file = fresh.set_file("three.bsc", moved);
+    let reused = biscol_compiler::build::build(&database, file);
+    let computed = biscol_compiler::build::build(&fresh, fresh_file);
+    let artifacts = |b: &biscol_compiler::build::BuildOutput| -> Vec<String> {
+        b.contracts
+            .iter()
+            .map(|c| format!("{:?} {:?}", c.ir, c.artifact))
+            .collect()
+    };
+    assert_eq!(artifacts(&reused), artifacts(&computed));
+}

@@ -5,13 +5,15 @@
 //! LSP. Every function is total: on broken code it returns what it can, never panics on user
 //! input.
 //!
-//! Name resolution for the editor ([`FileIndex`]) follows the type checker's rules: inside a
-//! spend path, its arguments, then the contract's parameters and confidential values, then
-//! the file's items (its own and those of the files it `use`s); inside a `fn`, its
-//! parameters, then items; elsewhere items only.
+//! Nothing here resolves names or compiles: definitions and uses come from the compiler's
+//! [`db::names`] query, types and diagnostics from [`db::check`] and [`db::all_diagnostics`],
+//! Taproot facts from [`db::taproot_item`] (the compilation `build` uses too). What is left
+//! is presentation: finding what is under the cursor, and wording hovers, completions and
+//! edits.
 
 use std::collections::BTreeMap;
 
+use biscol_compiler::builtins;
 use biscol_compiler::db::{self, SourceFile};
 use biscol_compiler::diagnostic::codes;
 use biscol_compiler::hir;
@@ -19,74 +21,12 @@ use biscol_compiler::ir;
 use biscol_compiler::resolve::ItemKind;
 use biscol_compiler::syntax::ast;
 use biscol_compiler::syntax::token::RawToken;
+use biscol_compiler::typeck;
 use biscol_compiler::types::Ty;
 use biscol_compiler::{Database, Diagnostic, FileId, Span};
 use logos::Logos;
 
-/// What a definition is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DefKind {
-    /// A `contract`.
-    Contract,
-    /// A `const`.
-    Const,
-    /// A `fn`.
-    Fn,
-    /// A contract parameter.
-    ContractParam,
-    /// A spend path argument.
-    SpendArg,
-    /// A `fn` parameter.
-    FnParam,
-    /// A `confidential` value.
-    Confidential,
-    /// A spend path.
-    SpendPath,
-}
-
-impl DefKind {
-    /// How hover names it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            DefKind::Contract => "contract",
-            DefKind::Const => "constant",
-            DefKind::Fn => "function",
-            DefKind::ContractParam => "contract parameter",
-            DefKind::SpendArg => "spend argument",
-            DefKind::FnParam => "function parameter",
-            DefKind::Confidential => "confidential value",
-            DefKind::SpendPath => "spend path",
-        }
-    }
-}
-
-/// A name's definition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Def {
-    /// What it is.
-    pub kind: DefKind,
-    /// Its name.
-    pub name: String,
-    /// Where the name is written at its definition.
-    pub name_span: Span,
-    /// The whole definition.
-    pub span: Span,
-    /// A one-line signature, e.g. `hot: PubKey` or `fn delayed(k: PubKey, d: Blocks) -> Cond`.
-    pub signature: String,
-    /// Its doc comment lines.
-    pub docs: Vec<String>,
-    /// The enclosing contract's or function's name, if any.
-    pub container: Option<String>,
-}
-
-/// The definitions and name uses of one file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct FileIndex {
-    /// Definitions written in this file.
-    pub defs: Vec<Def>,
-    /// Each resolved use: the span of the name, the span of its definition's name.
-    pub refs: Vec<(Span, Span)>,
-}
+pub use biscol_compiler::names::{Def, DefKind, ItemNames};
 
 /// The text of `span` in `text`, or `""` when out of range.
 fn slice(text: &str, span: Span) -> &str {
@@ -94,229 +34,14 @@ fn slice(text: &str, span: Span) -> &str {
         .unwrap_or("")
 }
 
-/// Whitespace runs collapsed to one space (for one-line signatures).
+/// Whitespace runs collapsed to one space (for one-line labels).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn params_text(text: &str, params: &[ast::Param]) -> String {
-    params
-        .iter()
-        .map(|p| param_text(text, p))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn param_text(text: &str, p: &ast::Param) -> String {
-    let mut s = format!("{}: {}", p.name.name, one_line(slice(text, p.ty.span())));
-    if let Some(d) = &p.default {
-        s.push_str(" = ");
-        s.push_str(&one_line(slice(text, d.span)));
-    }
-    s
-}
-
-/// Indexes one file: its definitions and what each name in it refers to.
-pub fn index(db: &Database, file: SourceFile) -> FileIndex {
-    let text = file.text(db);
-    let ast = &db::parse(db, file).ast;
-    let scope = &db::scope(db, file).scope;
-    let mut out = FileIndex::default();
-    let items = |name: &str| scope.get(name).map(|r| r.name_span);
-    for item in &ast.items {
-        match item {
-            ast::Item::Const(c) => {
-                out.defs.push(Def {
-                    kind: DefKind::Const,
-                    name: c.name.name.clone(),
-                    name_span: c.name.span,
-                    span: c.span,
-                    signature: format!(
-                        "const {}: {}",
-                        c.name.name,
-                        one_line(slice(text, c.ty.span()))
-                    ),
-                    docs: c.docs.clone(),
-                    container: None,
-                });
-                walk_type(&c.ty, &[], &items, &mut out.refs);
-                walk_expr(&c.value, &[], &items, &mut out.refs);
-            }
-            ast::Item::Fn(f) => {
-                out.defs.push(Def {
-                    kind: DefKind::Fn,
-                    name: f.name.name.clone(),
-                    name_span: f.name.span,
-                    span: f.span,
-                    signature: format!(
-                        "fn {}({}) -> {}",
-                        f.name.name,
-                        params_text(text, &f.params),
-                        one_line(slice(text, f.ret.span()))
-                    ),
-                    docs: f.docs.clone(),
-                    container: None,
-                });
-                let locals = params_defs(text, &f.params, DefKind::FnParam, &f.name.name);
-                for p in &f.params {
-                    walk_type(&p.ty, &[], &items, &mut out.refs);
-                }
-                walk_type(&f.ret, &[], &items, &mut out.refs);
-                walk_expr(&f.body, &locals, &items, &mut out.refs);
-                out.defs.extend(locals);
-            }
-            ast::Item::Contract(c) => index_contract(text, c, &items, &mut out),
-            ast::Item::Use(_) | ast::Item::Error(_) => {}
-        }
-    }
-    out
-}
-
-fn params_defs(text: &str, params: &[ast::Param], kind: DefKind, container: &str) -> Vec<Def> {
-    params
-        .iter()
-        .map(|p| Def {
-            kind,
-            name: p.name.name.clone(),
-            name_span: p.name.span,
-            span: p.span,
-            signature: param_text(text, p),
-            docs: p.docs.clone(),
-            container: Some(container.to_string()),
-        })
-        .collect()
-}
-
-fn index_contract(
-    text: &str,
-    c: &ast::Contract,
-    items: &dyn Fn(&str) -> Option<Span>,
-    out: &mut FileIndex,
-) {
-    out.defs.push(Def {
-        kind: DefKind::Contract,
-        name: c.name.name.clone(),
-        name_span: c.name.span,
-        span: c.span,
-        signature: format!("contract {}({})", c.name.name, params_text(text, &c.params)),
-        docs: c.docs.clone(),
-        container: None,
-    });
-    let mut locals = params_defs(text, &c.params, DefKind::ContractParam, &c.name.name);
-    for p in &c.params {
-        walk_type(&p.ty, &[], items, &mut out.refs);
-        if let Some(d) = &p.default {
-            walk_expr(d, &[], items, &mut out.refs);
-        }
-    }
-    for m in &c.members {
-        if let ast::Member::Confidential(conf) = m {
-            locals.push(Def {
-                kind: DefKind::Confidential,
-                name: conf.name.name.clone(),
-                name_span: conf.name.span,
-                span: conf.span,
-                signature: format!(
-                    "confidential {}: {}",
-                    conf.name.name,
-                    one_line(slice(text, conf.ty.span()))
-                ),
-                docs: conf.docs.clone(),
-                container: Some(c.name.name.clone()),
-            });
-        }
-    }
-    for m in &c.members {
-        match m {
-            ast::Member::Key(k) => walk_expr(&k.expr, &locals, items, &mut out.refs),
-            ast::Member::Spend(p) => {
-                out.defs.push(Def {
-                    kind: DefKind::SpendPath,
-                    name: p.name.name.clone(),
-                    name_span: p.name.span,
-                    span: p.span,
-                    signature: format!("spend {}({})", p.name.name, params_text(text, &p.params)),
-                    docs: p.docs.clone(),
-                    container: Some(c.name.name.clone()),
-                });
-                for a in &p.attrs {
-                    for e in &a.args {
-                        walk_expr(e, &[], items, &mut out.refs);
-                    }
-                }
-                let args = params_defs(text, &p.params, DefKind::SpendArg, &p.name.name);
-                for a in &p.params {
-                    walk_type(&a.ty, &[], items, &mut out.refs);
-                }
-                let mut visible = args.clone();
-                visible.extend(locals.iter().cloned());
-                for s in &p.body {
-                    match s {
-                        ast::Stmt::Require { cond, .. } => {
-                            walk_expr(cond, &visible, items, &mut out.refs)
-                        }
-                        ast::Stmt::Prove { expr, .. } => {
-                            walk_expr(expr, &visible, items, &mut out.refs)
-                        }
-                        ast::Stmt::Error(_) => {}
-                    }
-                }
-                out.defs.extend(args);
-            }
-            ast::Member::Confidential(conf) => walk_type(&conf.ty, &[], items, &mut out.refs),
-            ast::Member::Error(_) => {}
-        }
-    }
-    out.defs.extend(locals);
-}
-
-fn walk_type(
-    ty: &ast::TypeExpr,
-    locals: &[Def],
-    items: &dyn Fn(&str) -> Option<Span>,
-    refs: &mut Vec<(Span, Span)>,
-) {
-    let mut stack = vec![ty];
-    while let Some(ty) = stack.pop() {
-        match ty {
-            ast::TypeExpr::Named { args, .. } => stack.extend(args.iter()),
-            ast::TypeExpr::Array { elem, len, .. } => {
-                stack.push(elem);
-                walk_expr(len, locals, items, refs);
-            }
-            ast::TypeExpr::Error(_) => {}
-        }
-    }
-}
-
-fn walk_expr(
-    expr: &ast::Expr,
-    locals: &[Def],
-    items: &dyn Fn(&str) -> Option<Span>,
-    refs: &mut Vec<(Span, Span)>,
-) {
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ast::ExprKind::Name(id) => {
-                let target = locals
-                    .iter()
-                    .find(|d| d.name == id.name)
-                    .map(|d| d.name_span)
-                    .or_else(|| items(&id.name));
-                if let Some(t) = target {
-                    refs.push((id.span, t));
-                }
-            }
-            ast::ExprKind::Call { callee, .. } => {
-                if let Some(t) = items(&callee.name) {
-                    refs.push((callee.span, t));
-                }
-            }
-            _ => {}
-        }
-        stack.extend(e.children());
-    }
+/// The definitions and name uses of a file: the compiler's [`db::names`] query.
+pub fn index(db: &Database, file: SourceFile) -> &ItemNames {
+    db::names(db, file)
 }
 
 /// The definition whose name starts at `name_span`, in whichever file it is.
@@ -324,8 +49,9 @@ pub fn def_at(db: &Database, name_span: Span) -> Option<Def> {
     let file = db.file_by_id(name_span.file)?;
     index(db, file)
         .defs
-        .into_iter()
+        .iter()
         .find(|d| d.name_span == name_span)
+        .cloned()
 }
 
 /// What is under the cursor: a use of a name (with its definition's name span) or a
@@ -366,9 +92,9 @@ pub fn references(
     for f in db.workspace_files() {
         let mut uses: Vec<Span> = index(db, f)
             .refs
-            .into_iter()
+            .iter()
             .filter(|(_, d)| *d == def)
-            .map(|(u, _)| u)
+            .map(|(u, _)| *u)
             .collect();
         uses.sort();
         out.extend(uses);
@@ -382,7 +108,7 @@ pub fn is_valid_name(name: &str) -> bool {
     matches!(lexer.next(), Some(Ok(RawToken::Ident)))
         && lexer.span() == (0..name.len())
         && lexer.next().is_none()
-        && !biscol_compiler::resolve::BUILTINS.contains(&name)
+        && !builtins::is_builtin(name)
 }
 
 /// The edits that rename the name at `offset` to `new_name`: spans to replace, or an error
@@ -408,51 +134,6 @@ pub fn rename(
 fn is_stdlib(db: &Database, file: SourceFile) -> bool {
     file.path(db).starts_with("<stdlib>/")
 }
-
-/// A built-in function: name, signature, documentation.
-pub const BUILTINS: &[(&str, &str, &str)] = &[
-    ("sig", "sig(k: PubKey) -> Cond", "A valid Schnorr signature for the key `k`."),
-    (
-        "older",
-        "older(d: Blocks | Duration) -> Cond",
-        "A relative timelock (BIP68, `OP_CHECKSEQUENCEVERIFY`): `d` blocks (1 to 65535) or a duration in 512-second units (1 to 65535) since the coin was confirmed.",
-    ),
-    (
-        "after",
-        "after(t: Height | Time) -> Cond",
-        "An absolute timelock (BIP65, `OP_CHECKLOCKTIMEVERIFY`): a block height below 500000000 or a Unix time from 500000000.",
-    ),
-    (
-        "threshold",
-        "threshold(k: Int, items: [PubKey; N] | [Cond; N] | Cond...) -> Cond",
-        "At least `k` of the items hold: k-of-n signatures for an array of keys (Miniscript `multi_a`), or k of the conditions (`thresh`).",
-    ),
-    (
-        "sha256",
-        "sha256(x: Bytes32) -> Sha256",
-        "SHA-256 of a spend argument; compare it with `==` to a `Sha256` for a hash lock.",
-    ),
-    (
-        "hash256",
-        "hash256(x: Bytes32) -> Hash256",
-        "Double SHA-256 of a spend argument; compare it with `==` to a `Hash256`.",
-    ),
-    (
-        "ripemd160",
-        "ripemd160(x: Bytes32) -> Ripemd160",
-        "RIPEMD-160 of a spend argument; compare it with `==` to a `Ripemd160`.",
-    ),
-    (
-        "hash160",
-        "hash160(x: Bytes32) -> Hash160",
-        "RIPEMD-160 of SHA-256 of a spend argument; compare it with `==` to a `Hash160`.",
-    ),
-    (
-        "musig",
-        "musig(keys: PubKey | [PubKey; N]...) -> PubKey",
-        "The MuSig2 (BIP327) aggregate of the keys, in the order written; only in `key`.",
-    ),
-];
 
 /// The types, with a word on each.
 pub const TYPES: &[(&str, &str)] = &[
@@ -509,16 +190,17 @@ pub struct PathCost {
     pub witness_vbytes: Option<u64>,
 }
 
-/// The Taproot facts of every spend path of the file's contracts, by (contract, path) name.
-/// Compiles each contract with the back end (on demand: hover and inlay hints only).
+/// The Taproot facts of every spend path of the file's contracts, by (contract, path) name,
+/// from the compiler's per-contract Taproot query ([`db::taproot_item`], shared with `build`).
 pub fn taproot_costs(db: &Database, file: SourceFile) -> BTreeMap<(String, String), PathCost> {
     let mut out = BTreeMap::new();
-    let Some(module) = db::lower(db, file) else {
-        return out;
-    };
-    for contract in &module.contracts {
-        let compiled = biscol_compiler::taproot::compile_contract(contract).compiled;
-        let Some(compiled) = compiled else { continue };
+    for index in db::contract_items(db, file) {
+        let Some(output) = db::taproot_item(db, file, index) else {
+            continue;
+        };
+        let Some(compiled) = output.compiled else {
+            continue;
+        };
         for path in &compiled.paths {
             let leaves: Vec<_> = path
                 .leaves
@@ -538,7 +220,7 @@ pub fn taproot_costs(db: &Database, file: SourceFile) -> BTreeMap<(String, Strin
                 leaf_depth: leaves.iter().map(|l| u32::from(l.depth)).max(),
                 witness_vbytes: Some(path.worst.vbytes),
             };
-            out.insert((contract.name.clone(), path.name.clone()), cost);
+            out.insert((compiled.name.clone(), path.name.clone()), cost);
         }
     }
     out
@@ -597,7 +279,8 @@ fn hover_name(db: &Database, file: SourceFile, offset: usize) -> Option<(String,
         None => {
             // A built-in, a type name, or an error code written in a comment.
             let (word, span) = word_at(text, offset, file.id(db))?;
-            if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == word) {
+            if let Some(b) = builtins::lookup(&word) {
+                let (sig, doc) = (b.signature(), b.doc);
                 return Some((format!("```biscol\n{sig}\n```\n\nbuilt-in: {doc}"), span));
             }
             if let Some((_, doc)) = TYPES.iter().find(|(n, _)| *n == word) {
@@ -737,12 +420,12 @@ pub fn completion(db: &Database, file: SourceFile, offset: usize) -> Vec<Complet
             docs: String::new(),
         });
     }
-    for (name, sig, doc) in BUILTINS {
+    for b in builtins::BUILTINS {
         out.push(Completion {
-            label: (*name).to_string(),
+            label: b.name.to_string(),
             kind: CompletionKind::Builtin,
-            detail: (*sig).to_string(),
-            docs: (*doc).to_string(),
+            detail: b.signature(),
+            docs: b.doc.to_string(),
         });
     }
     let mut seen: Vec<String> = Vec::new();
@@ -839,13 +522,9 @@ pub fn signature_help(
         };
     }
     let (name, active) = stack.pop().and_then(|(n, a)| n.map(|n| (n, a)))?;
-    if let Some((_, sig, doc)) = BUILTINS.iter().find(|(n, _, _)| *n == name) {
-        let params = sig
-            .split_once('(')
-            .and_then(|(_, rest)| rest.rsplit_once(')'))
-            .map(|(inside, _)| split_params(inside))
-            .unwrap_or_default();
-        return Some((sig.to_string(), params, active, doc.to_string()));
+    if let Some(b) = builtins::lookup(&name) {
+        let params = b.params.iter().map(|p| (*p).to_string()).collect();
+        return Some((b.signature(), params, active, b.doc.to_string()));
     }
     let item = db::scope(db, file).scope.get(&name).copied()?;
     let d = def_at(db, item.name_span)?;
@@ -855,39 +534,16 @@ pub fn signature_help(
         ast::Item::Fn(f) => f
             .params
             .iter()
-            .map(|p| param_text(file_of.text(db), p))
+            .map(|p| biscol_compiler::names::param_text(file_of.text(db), 0, p))
             .collect(),
         ast::Item::Contract(c) => c
             .params
             .iter()
-            .map(|p| param_text(file_of.text(db), p))
+            .map(|p| biscol_compiler::names::param_text(file_of.text(db), 0, p))
             .collect(),
         _ => return None,
     };
     Some((d.signature, params, active, d.docs.join("\n")))
-}
-
-fn split_params(inside: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut cur = String::new();
-    for c in inside.chars() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(cur.trim().to_string());
-                cur.clear();
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
 }
 
 /// A symbol of the document outline.
@@ -981,7 +637,7 @@ pub fn semantic_tokens(db: &Database, file: SourceFile) -> Vec<SemanticToken> {
             .into_iter()
             .chain(db::imports(db, file).files.iter().map(|(_, f)| *f))
         {
-            for d in index(db, f).defs {
+            for d in &index(db, f).defs {
                 m.insert(d.name_span, d.kind);
             }
         }
@@ -1037,7 +693,7 @@ pub fn semantic_tokens(db: &Database, file: SourceFile) -> Vec<SemanticToken> {
                         Some((12, 0))
                     } else if prev == Some(RawToken::Int) {
                         Some((0, 0))
-                    } else if BUILTINS.iter().any(|(n, _, _)| *n == word) {
+                    } else if builtins::is_builtin(word) {
                         Some((6, 4))
                     } else if TYPES.iter().any(|(n, _)| *n == word) || word == "u64" {
                         Some((5, 4))
@@ -1211,7 +867,7 @@ pub fn code_actions(db: &Database, file: SourceFile, start: usize, end: usize) -
             if p.span.file != id || p.span.end < start || p.span.start > end {
                 continue;
             }
-            let signed = p.requires.iter().any(|r| contains_sig(&r.cond));
+            let signed = p.requires.iter().any(|r| typeck::contains_sig(&r.cond));
             // A path with errors of its own is fixed first; E0054 is the one this action fixes.
             let broken = db::diagnostics(db, file).iter().any(|d| {
                 d.is_error()
@@ -1258,21 +914,6 @@ pub fn code_actions(db: &Database, file: SourceFile, start: usize, end: usize) -
         }
     }
     out
-}
-
-fn contains_sig(e: &hir::Expr) -> bool {
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            hir::ExprKind::Sig(_) => return true,
-            hir::ExprKind::And(items)
-            | hir::ExprKind::Or(items)
-            | hir::ExprKind::Array(items)
-            | hir::ExprKind::Threshold { items, .. } => stack.extend(items.iter()),
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Extension methods on the database used here.

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use biscol_compiler::db::{self, FileLoader, SourceFile};
+use biscol_compiler::db::{self, SourceFile};
 use biscol_compiler::diagnostic::codes;
 use biscol_compiler::{Database, Severity, Span};
+use biscol_loader::DiskLoader;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
@@ -43,17 +44,6 @@ pub struct Backend {
 /// Locks the state, recovering it if a panicking request poisoned the mutex.
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Reads imported files from disk (the server is the edge where IO happens).
-struct DiskLoader;
-
-impl FileLoader for DiskLoader {
-    fn load(&self, path: &str) -> std::result::Result<String, String> {
-        std::fs::read(path)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// The database path for a URI: the file system path of a `file:` URI, else the URI itself.
@@ -167,7 +157,7 @@ impl Backend {
             let path = uri_to_path(uri.as_str());
             state.docs.insert(uri.as_str().to_string(), path.clone());
             state.db.set_file(&path, text);
-            state.db.load_imports(&DiskLoader);
+            state.db.load_imports(&DiskLoader::new());
             let mut out = Vec::new();
             for (doc_uri, doc_path) in &state.docs {
                 if doc_path != &path && state.docs.len() > 8 {
@@ -197,7 +187,7 @@ pub fn to_lsp_diagnostics(db: &Database, file: SourceFile) -> Vec<Diagnostic> {
     let index = LineIndex::new(text);
     let id = file.id(db);
     let mut texts: BTreeMap<biscol_compiler::FileId, (String, String)> = BTreeMap::new();
-    db::diagnostics(db, file)
+    db::all_diagnostics(db, file)
         .iter()
         .filter(|d| d.primary.span.file == id)
         .map(|d| {

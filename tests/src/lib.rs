@@ -6,25 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-use biscol_compiler::db::{self, Database, FileLoader};
+use biscol_compiler::db::{self, Database};
 use biscol_compiler::diagnostic::render;
 use biscol_compiler::ir::printer::{self, Style};
 use biscol_compiler::Diagnostic;
+use biscol_loader::DiskLoader;
 
 /// The folder holding `fixtures/`.
 pub fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-/// Loads files relative to a root folder.
-pub struct DirLoader(pub PathBuf);
-
-impl FileLoader for DirLoader {
-    fn load(&self, path: &str) -> Result<String, String> {
-        std::fs::read(self.0.join(path))
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// The result of compiling one file.
@@ -41,7 +31,7 @@ pub struct Compiled {
 pub fn compile(path: &str, text: &str, root: &Path) -> Compiled {
     let mut db = Database::new();
     let file = db.set_file(path, text.to_string());
-    db.load_imports(&DirLoader(root.to_path_buf()));
+    db.load_imports(&DiskLoader::under(root));
     // The whole pipeline: front end, Taproot lowering and its safety analysis.
     let diagnostics = biscol_compiler::build::build(&db, file).diagnostics;
     Compiled {

@@ -58,6 +58,7 @@ use crate::syntax::ast;
 use checker::Checker;
 pub use checker::Env;
 pub use error::TypeError;
+pub use path::contains_sig;
 pub use limits::{
     LOCKTIME_THRESHOLD, MAX_ABSOLUTE_LOCK, MAX_COND_DEPTH, MAX_INLINE_DEPTH, MAX_WEIGHT,
     SEQUENCE_UNIT_SECONDS,
@@ -71,23 +72,55 @@ pub fn check_file(env: &Env<'_>, file: FileId) -> (Vec<hir::Contract>, Vec<Diagn
         return (contracts, Vec::new());
     };
     for (index, item) in source.items.iter().enumerate() {
-        match item {
-            ast::Item::Const(_) => {
-                checker.const_value(file, index);
-            }
-            ast::Item::Fn(f) => checker.check_fn_standalone(file, f),
-            ast::Item::Contract(c) => {
-                if let Some(contract) = checker.check_contract(file, c) {
-                    contracts.push(contract);
-                }
-            }
-            ast::Item::Use(_) | ast::Item::Error(_) => {}
-        }
+        contracts.extend(check_one(&mut checker, file, index, item));
     }
-    let diags = checker
+    (contracts, diagnostics_about(checker, file))
+}
+
+/// Checks item `index` of `file` on its own, with a fresh checker: its contract, if it is one,
+/// and the diagnostics about `file` found on the way. For item-level incrementality
+/// ([`crate::db::check_item`]); [`check_file`] gives the same diagnostics up to duplicates
+/// (a constant's errors are found again by each item that folds it) and, for constants defined
+/// in terms of each other, up to which use E0024 is reported at.
+pub fn check_item(
+    env: &Env<'_>,
+    file: FileId,
+    index: usize,
+) -> (Option<hir::Contract>, Vec<Diagnostic>) {
+    let mut checker = Checker::new(env);
+    let contract = match env.asts.get(&file).and_then(|f| f.items.get(index)) {
+        Some(item) => check_one(&mut checker, file, index, item),
+        None => None,
+    };
+    (contract, diagnostics_about(checker, file))
+}
+
+/// Checks one item; returns its contract when it is one that checked.
+fn check_one(
+    checker: &mut Checker<'_, '_>,
+    file: FileId,
+    index: usize,
+    item: &ast::Item,
+) -> Option<hir::Contract> {
+    match item {
+        ast::Item::Const(_) => {
+            checker.const_value(file, index);
+            None
+        }
+        ast::Item::Fn(f) => {
+            checker.check_fn_standalone(file, f);
+            None
+        }
+        ast::Item::Contract(c) => checker.check_contract(file, c),
+        ast::Item::Use(_) | ast::Item::Error(_) => None,
+    }
+}
+
+/// The diagnostics about `file`: those at a span in it, or with a label in it.
+fn diagnostics_about(checker: Checker<'_, '_>, file: FileId) -> Vec<Diagnostic> {
+    checker
         .diags
         .into_iter()
         .filter(|d| d.primary.span.file == file || d.secondary.iter().any(|l| l.span.file == file))
-        .collect();
-    (contracts, diags)
+        .collect()
 }

@@ -168,8 +168,9 @@ fn hir_depth(e: &hir::Expr) -> usize {
     max
 }
 
-/// Whether a `sig` appears in a condition, through its `&&`, `||` and `threshold`s.
-fn contains_sig(e: &hir::Expr) -> bool {
+/// Whether a condition requires a signature somewhere (the rule behind E0054, also used by the
+/// language server's "add `require sig`" action).
+pub fn contains_sig(e: &hir::Expr) -> bool {
     match &e.kind {
         H::Sig(_) => true,
         H::And(items) | H::Or(items) | H::Threshold { items, .. } => items.iter().any(contains_sig),

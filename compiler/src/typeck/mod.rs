@@ -58,11 +58,11 @@ use crate::syntax::ast;
 use checker::Checker;
 pub use checker::Env;
 pub use error::TypeError;
-pub use path::contains_sig;
 pub use limits::{
     LOCKTIME_THRESHOLD, MAX_ABSOLUTE_LOCK, MAX_COND_DEPTH, MAX_INLINE_DEPTH, MAX_WEIGHT,
     SEQUENCE_UNIT_SECONDS,
 };
+pub use path::contains_sig;
 
 /// Checks every item of `file`. Returns its contracts and all diagnostics about it.
 pub fn check_file(env: &Env<'_>, file: FileId) -> (Vec<hir::Contract>, Vec<Diagnostic>) {

@@ -574,8 +574,11 @@ fn parse_address(s: &str) -> Result<Address, RpcError> {
         .ok_or_else(|| err(-5, "Error: Invalid address"))
 }
 
+/// A test of whether a script is of one type.
+type ScriptTest = fn(&Script) -> bool;
+
 /// Core's script type names, each with its test, in the order Core tries them.
-const SCRIPT_TYPES: &[(fn(&Script) -> bool, &str)] = &[
+const SCRIPT_TYPES: &[(ScriptTest, &str)] = &[
     (Script::is_p2tr, "witness_v1_taproot"),
     (Script::is_p2wpkh, "witness_v0_keyhash"),
     (Script::is_p2wsh, "witness_v0_scripthash"),

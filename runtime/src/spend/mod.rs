@@ -47,7 +47,7 @@ mod sign;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use biscol_artifact::format::{AbiPath, AbiRequire, Artifact, ArtifactError};
+use biscol_artifact::format::{AbiPath, AbiRequire, Artifact, ArtifactError, Location};
 use biscol_artifact::instance::{Instance, KeyPath};
 use biscol_artifact::value::{parse_value, Value, ValueType};
 use bitcoin::secp256k1::{PublicKey, XOnlyPublicKey};
@@ -167,16 +167,21 @@ pub struct RequireRef {
     pub message: Option<String>,
 }
 
+/// The name of the file `location` points into, from the artifact's `files`.
+fn file_of(location: &Location, files: &[String]) -> String {
+    usize::try_from(location.file)
+        .ok()
+        .and_then(|i| files.get(i))
+        .cloned()
+        .unwrap_or_else(|| format!("<file {}>", location.file))
+}
+
 impl RequireRef {
     /// The reference to `require`, with its file name from `files`.
     pub fn of(require: &AbiRequire, files: &[String]) -> RequireRef {
         let loc = &require.location;
         RequireRef {
-            file: usize::try_from(loc.file)
-                .ok()
-                .and_then(|i| files.get(i))
-                .cloned()
-                .unwrap_or_else(|| format!("<file {}>", loc.file)),
+            file: file_of(loc, files),
             line: loc.line,
             column: loc.column,
             condition: require.condition.clone(),
@@ -465,10 +470,7 @@ pub fn prepare(
 /// artifact that has one was written by hand or by another compiler).
 fn unprovable(abi_path: &AbiPath, files: &[String]) -> Refusal {
     let loc = &abi_path.location;
-    let file = usize::try_from(loc.file)
-        .ok()
-        .and_then(|i| files.get(i))
-        .map_or("<unknown file>", String::as_str);
+    let file = file_of(loc, files);
     let statements = match abi_path.proves {
         1 => "a `prove` statement".to_string(),
         n => format!("{n} `prove` statements"),

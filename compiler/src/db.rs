@@ -194,11 +194,9 @@ impl Database {
 /// The paths the relative `use`s of `file` point at.
 fn import_paths(db: &dyn Db, file: SourceFile) -> Vec<String> {
     let path = file.path(db);
-    parse(db, file)
-        .ast
-        .items
+    file_items(db, file)
         .iter()
-        .filter_map(|item| match item {
+        .filter_map(|syntax| match &syntax.item {
             ast::Item::Use(ast::Use {
                 target: ast::UseTarget::File { path: target, .. },
                 ..
@@ -217,11 +215,73 @@ pub struct Parsed {
     pub errors: Vec<parser::SyntaxError>,
 }
 
-/// Parses a file.
+/// Parses a whole file at once: what [`item_syntax`] falls back to when the file does not cut
+/// cleanly into items ([`item_texts`]), and what the syntax errors come from.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
     let (ast, errors) = parser::parse(file.id(db), file.text(db));
     Parsed { ast, errors }
+}
+
+/// The text of one top-level item and where it starts in its file. Interned, so the parse of
+/// an item ([`parse_item_text`]) is remembered by its text and place, and an edit elsewhere in
+/// the file parses nothing but the item it touched.
+#[salsa::interned(debug)]
+pub struct ItemText<'db> {
+    #[returns(copy)]
+    pub file: FileId,
+    #[returns(copy)]
+    pub start: u32,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The file's text cut into its items, when every piece parses alone as exactly one item
+/// without an error ([`parser::item_ranges`], [`parser::parse_item_at`]); `None` when the
+/// file has a syntax error or does not cut cleanly: then the whole file is parsed at once.
+#[salsa::tracked(returns(ref))]
+pub fn item_texts<'db>(db: &'db dyn Db, file: SourceFile) -> Option<Vec<ItemText<'db>>> {
+    let text = file.text(db);
+    let pieces: Vec<ItemText<'db>> = parser::item_ranges(text)?
+        .into_iter()
+        .map(|range| {
+            let start = u32::try_from(range.start).ok()?;
+            Some(ItemText::new(
+                db,
+                file.id(db),
+                start,
+                text[range].to_string(),
+            ))
+        })
+        .collect::<Option<_>>()?;
+    pieces
+        .iter()
+        .all(|piece| parse_item_text(db, *piece).is_some())
+        .then_some(pieces)
+}
+
+/// The syntax of the one item `piece` holds, or `None` when it is not exactly one clean item.
+#[salsa::tracked(returns(ref))]
+fn parse_item_text<'db>(db: &'db dyn Db, piece: ItemText<'db>) -> Option<Arc<ItemSyntax>> {
+    let text = piece.text(db);
+    let item = parser::parse_item_at(piece.file(db), piece.start(db) as usize, text)?;
+    Some(Arc::new(ItemSyntax::new(item, text)))
+}
+
+/// Whether the whole-file parse found syntax errors (without parsing when the file cuts
+/// cleanly into items, which means it has none).
+fn syntax_errors(db: &dyn Db, file: SourceFile) -> &[parser::SyntaxError] {
+    match item_texts(db, file) {
+        Some(_) => &[],
+        None => &parse(db, file).errors,
+    }
+}
+
+/// Every item of a file, in order.
+fn file_items(db: &dyn Db, file: SourceFile) -> Vec<Arc<ItemSyntax>> {
+    (0..item_count(db, file))
+        .filter_map(|index| item_syntax(db, file, index))
+        .collect()
 }
 
 /// The files a file imports, with the span of each `use`.
@@ -242,8 +302,10 @@ pub fn imports(db: &dyn Db, file: SourceFile) -> Imports {
         files: Vec::new(),
         errors: Vec::new(),
     };
-    for item in &parse(db, file).ast.items {
-        let ast::Item::Use(u) = item else { continue };
+    for syntax in file_items(db, file) {
+        let ast::Item::Use(u) = &syntax.item else {
+            continue;
+        };
         let (target, key, span) = match &u.target {
             ast::UseTarget::Module { segments } => {
                 let text = segments
@@ -297,12 +359,18 @@ pub struct Scope {
 /// Builds the item scope of a file.
 #[salsa::tracked(returns(ref))]
 pub fn scope(db: &dyn Db, file: SourceFile) -> Scope {
-    let imported: Vec<(Span, FileId, &ast::SourceFile)> = imports(db, file)
+    let imported: Vec<(Span, FileId, Vec<Arc<ItemSyntax>>)> = imports(db, file)
         .files
         .iter()
-        .map(|(span, f)| (*span, f.id(db), &parse(db, *f).ast))
+        .map(|(span, f)| (*span, f.id(db), file_items(db, *f)))
         .collect();
-    let (scope, errors) = resolve::item_scope(file.id(db), &parse(db, file).ast, &imported);
+    let imported: Vec<(Span, FileId, Vec<&ast::Item>)> = imported
+        .iter()
+        .map(|(span, id, items)| (*span, *id, items.iter().map(|s| &s.item).collect()))
+        .collect();
+    let own = file_items(db, file);
+    let own: Vec<&ast::Item> = own.iter().map(|s| &s.item).collect();
+    let (scope, errors) = resolve::item_scope(file.id(db), &own, &imported);
     Scope { scope, errors }
 }
 
@@ -350,25 +418,37 @@ pub struct ItemSyntax {
     pub idents: BTreeSet<String>,
 }
 
-/// Item `index` of `file`, or `None` past the last item. Re-runs on every edit of the file
-/// (it reads [`parse`]), but its result is equal, and so backdated, for every item the edit
-/// did not touch: that is what keeps [`check_item`] of those items from re-running.
-#[salsa::tracked(returns(ref))]
-pub fn item_syntax(db: &dyn Db, file: SourceFile, index: usize) -> Option<ItemSyntax> {
-    let item = parse(db, file).ast.items.get(index)?.clone();
-    let text = file.text(db).get(item_span(&item).range()).unwrap_or("");
-    let mut lexer = RawToken::lexer(text);
-    let mut idents = BTreeSet::new();
-    while let Some(token) = lexer.next() {
-        if token == Ok(RawToken::Ident) {
-            idents.insert(lexer.slice().to_string());
+impl ItemSyntax {
+    /// An item and its text.
+    fn new(item: ast::Item, text: &str) -> ItemSyntax {
+        let mut lexer = RawToken::lexer(text);
+        let mut idents = BTreeSet::new();
+        while let Some(token) = lexer.next() {
+            if token == Ok(RawToken::Ident) {
+                idents.insert(lexer.slice().to_string());
+            }
+        }
+        ItemSyntax {
+            item,
+            text: text.to_string(),
+            idents,
         }
     }
-    Some(ItemSyntax {
-        item,
-        text: text.to_string(),
-        idents,
-    })
+}
+
+/// Item `index` of `file`, or `None` past the last item. Re-runs on every edit of the file,
+/// but its result is the same shared value, and so backdated, for every item the edit did
+/// not touch: that is what keeps [`check_item`] of those items from re-running. When the file
+/// cuts cleanly into items, each is parsed on its own and only the edited one again;
+/// otherwise the item comes from the whole-file [`parse`].
+#[salsa::tracked(returns(clone))]
+pub fn item_syntax(db: &dyn Db, file: SourceFile, index: usize) -> Option<Arc<ItemSyntax>> {
+    if let Some(pieces) = item_texts(db, file) {
+        return parse_item_text(db, *pieces.get(index)?).clone();
+    }
+    let item = parse(db, file).ast.items.get(index)?.clone();
+    let text = file.text(db).get(item_span(&item).range()).unwrap_or("");
+    Some(Arc::new(ItemSyntax::new(item, text)))
 }
 
 /// The definitions and name uses of item `index` of `file` (see [`names`](crate::names)).
@@ -396,7 +476,10 @@ pub fn names(db: &dyn Db, file: SourceFile) -> crate::names::ItemNames {
 /// How many top-level items a file has (equal, so backdated, across most edits).
 #[salsa::tracked(returns(copy))]
 pub fn item_count(db: &dyn Db, file: SourceFile) -> usize {
-    parse(db, file).ast.items.len()
+    match item_texts(db, file) {
+        Some(pieces) => pieces.len(),
+        None => parse(db, file).ast.items.len(),
+    }
 }
 
 /// One type-checked item.
@@ -447,7 +530,7 @@ pub fn check_item(db: &dyn Db, file: SourceFile, index: usize) -> CheckedItem {
                 // depend on them.
                 needed
                     .contains(&i)
-                    .then(|| item_syntax(db, file, i).as_ref())
+                    .then(|| item_syntax(db, file, i))
                     .flatten()
                     .map_or_else(|| placeholder.clone(), |syntax| syntax.item.clone())
             })
@@ -466,30 +549,41 @@ pub fn check_item(db: &dyn Db, file: SourceFile, index: usize) -> CheckedItem {
 /// at depends on the item checking starts from, so a file with one is checked as a whole.
 const CYCLE: &str = "E0024";
 
-/// Type checks a file item by item ([`check_item`]), in source order. A diagnostic found
-/// again by a later item (a constant's error, found by every item that folds it) is kept
-/// once, where it was first found: the result is the whole-file check's. A file with a
-/// cycle (E0024) is checked as a whole, for the same reason.
+/// The type checker's diagnostics of a file, item by item ([`check_item`]), in source order.
+/// A diagnostic found again by a later item (a constant's error, found by every item that
+/// folds it) is kept once, where it was first found: the result is the whole-file check's. A
+/// file with a cycle (E0024) is checked as a whole, for the same reason. Kept apart from the
+/// checked contracts ([`check`]) so that an edit, which re-runs this, copies no HIR.
 #[salsa::tracked(returns(ref))]
-pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
-    let mut contracts = Vec::new();
+fn check_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut seen: HashSet<&Diagnostic> = HashSet::new();
     for index in 0..item_count(db, file) {
-        let checked = check_item(db, file, index);
-        contracts.extend(checked.contract.iter().cloned());
-        for d in &checked.diagnostics {
+        for d in &check_item(db, file, index).diagnostics {
             if d.code == CYCLE {
-                return check_whole_file(db, file);
+                return check_whole_file(db, file).diagnostics;
             }
             if seen.insert(d) {
                 diagnostics.push(d.clone());
             }
         }
     }
+    diagnostics
+}
+
+/// Type checks a file: its contracts that checked, from [`check_item`], and the diagnostics of
+/// [`check_diagnostics`]; a file with a cycle (E0024) is checked as a whole.
+#[salsa::tracked(returns(ref))]
+pub fn check(db: &dyn Db, file: SourceFile) -> Checked {
+    let diagnostics = check_diagnostics(db, file);
+    if diagnostics.iter().any(|d| d.code == CYCLE) {
+        return check_whole_file(db, file);
+    }
     Checked {
-        contracts,
-        diagnostics,
+        contracts: (0..item_count(db, file))
+            .filter_map(|index| check_item(db, file, index).contract.clone())
+            .collect(),
+        diagnostics: diagnostics.clone(),
     }
 }
 
@@ -532,8 +626,7 @@ fn with_env<R>(
 /// Every diagnostic of a file's front end (syntax, resolution, types), sorted by position.
 #[salsa::tracked(returns(ref))]
 pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = parse(db, file)
-        .errors
+    let mut out: Vec<Diagnostic> = syntax_errors(db, file)
         .iter()
         .map(parser::SyntaxError::to_diagnostic)
         .collect();
@@ -549,7 +642,7 @@ pub fn diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             .iter()
             .map(ResolveError::to_diagnostic),
     );
-    out.extend(check(db, file).diagnostics.iter().cloned());
+    out.extend(check_diagnostics(db, file).iter().cloned());
     diagnostic::sort(&mut out);
     out.dedup();
     out
@@ -685,10 +778,9 @@ fn backend_diagnostics(db: &dyn Db, file: SourceFile, index: usize) -> Vec<Diagn
     ) else {
         return Vec::new();
     };
-    let text = item_syntax(db, file, index)
-        .as_ref()
-        .map_or("", |syntax| syntax.text.as_str());
-    let start = item_syntax(db, file, index)
+    let syntax = item_syntax(db, file, index);
+    let text = syntax.as_ref().map_or("", |syntax| syntax.text.as_str());
+    let start = syntax
         .as_ref()
         .map_or(0, |syntax| item_span(&syntax.item).start);
     relative

@@ -203,17 +203,17 @@ impl ResolveError {
     }
 }
 
-/// Builds the item scope of `file` from its own AST and the files it imports (each with the
+/// Builds the item scope of `file` from its own items and the items of the files it imports (each with the
 /// span of the `use` that brought it). Imported files that failed to load are not listed; the
 /// caller reports those `use`s.
 pub fn item_scope(
     file: FileId,
-    source: &ast::SourceFile,
-    imports: &[(Span, FileId, &ast::SourceFile)],
+    items: &[&ast::Item],
+    imports: &[(Span, FileId, Vec<&ast::Item>)],
 ) -> (ItemScope, Vec<ResolveError>) {
     let mut errors = Vec::new();
     let mut own: BTreeMap<String, ItemRef> = BTreeMap::new();
-    for (index, item) in source.items.iter().enumerate() {
+    for (index, item) in items.iter().enumerate() {
         let Some((kind, name)) = item_name(item) else {
             continue;
         };
@@ -243,7 +243,7 @@ pub fn item_scope(
     }
     let mut imported: BTreeMap<String, (ItemRef, Span)> = BTreeMap::new();
     for (use_span, import_file, import) in imports {
-        for (index, item) in import.items.iter().enumerate() {
+        for (index, item) in import.iter().enumerate() {
             let Some((kind, name)) = item_name(item) else {
                 continue;
             };

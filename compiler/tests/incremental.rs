@@ -141,3 +141,42 @@ fn an_edit_above_a_contract_does_not_recompile_it() {
     };
     assert_eq!(artifacts(&reused), artifacts(&computed));
 }
+
+#[test]
+fn an_edit_inside_one_item_parses_that_item_only() {
+    let (mut database, log) = logging_database();
+    let file = database.set_file("three.bsc", THREE_CONTRACTS.into());
+    assert!(db::all_diagnostics(&database, file).is_empty());
+    assert_eq!(
+        runs(&executed(&log), &["parse", "parse_item_text"]),
+        [0, 4],
+        "a clean file is parsed item by item, never as a whole"
+    );
+    database.set_file("three.bsc", THREE_CONTRACTS.replace("2 blocks", "9 blocks"));
+    assert!(db::all_diagnostics(&database, file).is_empty());
+    assert_eq!(
+        runs(&executed(&log), &["parse", "parse_item_text"]),
+        [0, 1],
+        "only contract B is parsed again"
+    );
+    // A syntax error: the file is parsed as a whole, which reports it as a fresh database
+    // does; fixed again, it is parsed item by item, reusing the items' earlier parses.
+    let broken_text = THREE_CONTRACTS.replace("2 blocks);", "2 blocks)");
+    database.set_file("three.bsc", broken_text.clone());
+    let broken = db::all_diagnostics(&database, file).clone();
+    assert_eq!(runs(&executed(&log), &["parse"]), [1]);
+    let mut fresh = Database::new();
+    let fresh_file = fresh.set_file("three.bsc", broken_text);
+    assert_eq!(&broken, db::all_diagnostics(&fresh, fresh_file));
+    assert!(
+        broken.iter().any(|d| d.code == "E0005"),
+        "the `}}` where `;` belongs is reported: {broken:?}"
+    );
+    database.set_file("three.bsc", THREE_CONTRACTS.into());
+    assert!(db::all_diagnostics(&database, file).is_empty());
+    assert_eq!(
+        runs(&executed(&log), &["parse", "parse_item_text"]),
+        [0, 0],
+        "back to items: nothing is parsed again (every item's earlier parse is kept)"
+    );
+}

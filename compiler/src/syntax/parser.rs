@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 
 use lalrpop_util::{ErrorRecovery, ParseError};
+use logos::Logos;
 
 use super::ast::{self, BinOp, Expr, ExprKind, MAX_EXPR_DEPTH};
 use super::lexer::{self, LexError, LexErrorKind, SpannedToken};
@@ -77,6 +78,87 @@ impl Recovered {
     }
 }
 
+/// Where the text the parser reads sits: its file, and the byte offset in that file at which
+/// the text starts (0 for a whole file). The grammar's actions make every span with it, so a
+/// piece of a file parsed alone gets the spans it has in the file.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// The file.
+    pub file: FileId,
+    /// The offset of the parsed text in the file.
+    pub base: usize,
+}
+
+impl Origin {
+    /// The span of `start..end`, offsets in the parsed text.
+    pub fn span(self, start: usize, end: usize) -> Span {
+        Span::new(self.file, self.base + start, self.base + end)
+    }
+}
+
+/// Parses `text`, the part of `file` that starts at byte `base`, when it is exactly one item
+/// with no lexical or syntax error (spans as in the whole file); `None` otherwise. Because
+/// the grammar is `SourceFile = Item*` and unambiguous, a file cut at item boundaries into
+/// pieces that each parse this way parses, as a whole, into the same items in order: the
+/// language server's per-item parse relies on it, and falls back to [`parse`] otherwise.
+pub fn parse_item_at(file: FileId, base: usize, text: &str) -> Option<ast::Item> {
+    let (tokens, lex_errors) = lexer::lex(file, text);
+    if !lex_errors.is_empty() {
+        return None;
+    }
+    let mut recovered = Vec::new();
+    let source = generated::SourceFileParser::new()
+        .parse(
+            Origin { file, base },
+            text,
+            &mut recovered,
+            tokens.iter().copied().map(Ok::<_, Infallible>),
+        )
+        .ok()?;
+    if !recovered.is_empty() {
+        return None;
+    }
+    let mut source = source;
+    let mut errors = Vec::new();
+    limit_depth(&mut source, &mut errors);
+    let [item] = <[ast::Item; 1]>::try_from(source.items).ok()?;
+    (errors.is_empty() && !matches!(item, ast::Item::Error(_))).then_some(item)
+}
+
+/// The byte ranges of `text`'s top-level items, cut after each `;` or `}` outside all
+/// brackets (a `///` comment before an item belongs to it). `None` when the text has a
+/// lexical error or unbalanced brackets: then only a whole-file [`parse`] says what is wrong. The cut is a
+/// guess that [`parse_item_at`] confirms piece by piece.
+pub fn item_ranges(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut ranges = Vec::new();
+    let mut depth: u32 = 0;
+    let mut start: Option<usize> = None;
+    let mut lexer = RawToken::lexer(text);
+    while let Some(token) = lexer.next() {
+        let token = token.ok()?;
+        if matches!(token, RawToken::LineComment | RawToken::BlockComment) {
+            continue;
+        }
+        let range = lexer.span();
+        let first = *start.get_or_insert(range.start);
+        match token {
+            RawToken::LBrace | RawToken::LParen | RawToken::LBracket => depth += 1,
+            RawToken::RBrace | RawToken::RParen | RawToken::RBracket => {
+                depth = depth.checked_sub(1)?;
+            }
+            _ => {}
+        }
+        if depth == 0 && matches!(token, RawToken::RBrace | RawToken::Semi) {
+            ranges.push(first..range.end);
+            start = None;
+        }
+    }
+    if let Some(first) = start {
+        ranges.push(first..text.len());
+    }
+    Some(ranges)
+}
+
 /// Parses a file's text. Always returns a tree; errors come beside it.
 pub fn parse(file: FileId, text: &str) -> (ast::SourceFile, Vec<SyntaxError>) {
     let (tokens, lex_errors) = lexer::lex(file, text);
@@ -90,7 +172,7 @@ pub fn parse(file: FileId, text: &str) -> (ast::SourceFile, Vec<SyntaxError>) {
 
     let mut recovered = Vec::new();
     let result = generated::SourceFileParser::new().parse(
-        file,
+        Origin { file, base: 0 },
         text,
         &mut recovered,
         tokens.iter().copied().map(Ok::<_, Infallible>),

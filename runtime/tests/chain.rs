@@ -1,7 +1,10 @@
 //! The embedded chain: persistence, consensus refusals with their numbers, block structure.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
 
+use backend::{mature_coinbases, rejected, signed_spend};
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, ChainError, TxReject, TxStatus};
 use biscol_runtime::keystore::{Keystore, SigningKey};
@@ -9,11 +12,6 @@ use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
 use bitcoin::{absolute, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxOut};
 use common::scenario::{csv_script, one_in_one_out, sign_p2tr_key, sign_p2wsh};
 use tempfile::TempDir;
-
-#[path = "common/backend.rs"]
-mod backend;
-
-use backend::{mature_coinbases, rejected, signed_spend};
 
 fn setup(dir: &std::path::Path) -> (Keystore, Wallet, EmbeddedChain) {
     let keys = Keystore::open(dir.join("keys")).unwrap();
@@ -179,7 +177,13 @@ fn coinbase_maturity_refused_with_numbers() {
         .into_iter()
         .find(|u| u.height == Some(1))
         .unwrap();
-    let tx = signed_spend(&u, wallet.script_pubkey().to_owned(), 1_000, Sequence::MAX, &key);
+    let tx = signed_spend(
+        &u,
+        wallet.script_pubkey().to_owned(),
+        1_000,
+        Sequence::MAX,
+        &key,
+    );
     let r = rejected(chain.broadcast(&tx));
     assert_eq!(
         r,

@@ -1,27 +1,21 @@
 //! `EsploraChain` against `biscol node`'s `/esplora` endpoint: a real HTTP server on loopback
 //! over a temporary embedded chain. Blocks are mined through a `CoreRpcChain` to the same node.
 
-mod common;
-
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-
-use biscol_runtime::chain::embedded::EmbeddedChain;
-use biscol_runtime::chain::esplora::EsploraChain;
-use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
-use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
-use biscol_runtime::node::{self, Node, NodeConfig};
-use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
-use bitcoin::{Amount, Network, ScriptBuf, Sequence};
-
 #[path = "common/backend.rs"]
 mod backend;
+mod common;
+
+use std::net::SocketAddr;
 
 use backend::{
     cookie_client, http, mature_coinbases, newest_coinbase, payee, rejected, signed_spend, start,
     user_pass, user_pass_client,
 };
+use biscol_runtime::chain::esplora::EsploraChain;
+use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
+use biscol_runtime::node;
+use biscol_runtime::wallet::DEFAULT_FEE_RATE;
+use bitcoin::{Amount, Network, Sequence};
 
 /// A GET request to the node; its status and body.
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {

@@ -1,29 +1,24 @@
 //! `biscol node` and `CoreRpcChain`: a real HTTP server on loopback over a temporary embedded
 //! chain, driven through the `ChainBackend` trait and with raw JSON-RPC requests.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::net::SocketAddr;
 
+use backend::{
+    cookie_client, http, mature_coinbases, newest_coinbase, oldest_coin, payee, rejected,
+    signed_spend, start, user_pass, user_pass_client,
+};
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
 use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
 use biscol_runtime::node::{self, Node, NodeConfig};
-use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
+use biscol_runtime::wallet::DEFAULT_FEE_RATE;
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::{Amount, Network, ScriptBuf, Sequence, Transaction, TxOut};
+use bitcoin::{Amount, Network, ScriptBuf, Sequence};
 use common::scenario::{one_in_one_out, sign_p2tr_key};
-
-#[path = "common/backend.rs"]
-mod backend;
-
-use backend::{
-    cookie_client, http, mature_coinbases, newest_coinbase, oldest_coin, payee, rejected, signed_spend, start,
-    user_pass, user_pass_client,
-};
 use serde_json::{json, Value};
 
 /// `user:password` in base64, for the raw requests (user `u`, password `p`: `dTpw`).

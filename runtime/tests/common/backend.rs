@@ -109,33 +109,30 @@ pub fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
     }
 }
 
+/// The wallet's coins on `chain` (without those the mempool spends).
+pub fn wallet_coins(chain: &dyn ChainBackend, wallet: &Wallet) -> Vec<Utxo> {
+    chain.utxos(wallet.script_pubkey()).unwrap()
+}
+
 /// The wallet's oldest coin.
 pub fn oldest_coin(chain: &dyn ChainBackend, wallet: &Wallet) -> Utxo {
-    chain
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
-        .min_by_key(|u| u.height)
-        .unwrap()
+    let coins = wallet_coins(chain, wallet).into_iter();
+    coins.min_by_key(|u| u.height).unwrap()
 }
 
 /// The wallet's coinbase outputs that the next block may spend (100 confirmations).
 pub fn mature_coinbases(chain: &dyn ChainBackend, wallet: &Wallet) -> Vec<Utxo> {
     let next = chain.tip().unwrap().height + 1;
-    chain
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
+    let coins = wallet_coins(chain, wallet).into_iter();
+    coins
         .filter(|u| u.is_coinbase && next - u.height.unwrap() >= 100)
         .collect()
 }
 
 /// The wallet's most recent coinbase output, mature or not.
 pub fn newest_coinbase(chain: &dyn ChainBackend, wallet: &Wallet) -> Utxo {
-    chain
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
+    let coins = wallet_coins(chain, wallet).into_iter();
+    coins
         .filter(|u| u.is_coinbase)
         .max_by_key(|u| u.height)
         .unwrap()

@@ -881,7 +881,10 @@ fn prepare_script_path(
         })
     };
     let older_name = lock_name(AtomKind::Older(choice.sequence.to_consensus_u32()), "older");
-    let after_name = lock_name(AtomKind::After(choice.lock_time.to_consensus_u32()), "after");
+    let after_name = lock_name(
+        AtomKind::After(choice.lock_time.to_consensus_u32()),
+        "after",
+    );
     steps.push(sequence_step(
         choice.sequence,
         coin,

@@ -44,12 +44,8 @@ pub fn deploy(state_dir: Option<&Path>, args: &DeployArgs) -> ExitCode {
             return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
         }
     };
-    let pairs = match session_args::split_args(&args.args) {
-        Ok(p) => p,
-        Err(e) => return output::usage_error(&e),
-    };
-    let mut session = match session_args::open(state_dir) {
-        Ok(s) => s,
+    let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     match session.deploy(&text, &pairs, args.amount, args.fee_rate, !args.no_wait) {
@@ -106,12 +102,8 @@ pub struct SpendArgs {
 
 /// Runs `biscol spend`.
 pub fn spend(state_dir: Option<&Path>, args: &SpendArgs) -> ExitCode {
-    let pairs = match session_args::split_args(&args.args) {
-        Ok(p) => p,
-        Err(e) => return output::usage_error(&e),
-    };
-    let mut session = match session_args::open(state_dir) {
-        Ok(s) => s,
+    let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let to = args

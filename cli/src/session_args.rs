@@ -53,6 +53,16 @@ pub fn open(state_dir: Option<&Path>) -> Result<Session, ExitCode> {
     open_located(located).map_err(|e| fail(&e, Format::Human))
 }
 
+/// Splits a command's `--arg NAME=VALUE` options, then opens the session as [`open`] does;
+/// a malformed option is a usage error and opens nothing.
+pub fn open_with_args(
+    state_dir: Option<&Path>,
+    args: &[String],
+) -> Result<(Vec<(String, String)>, Session), ExitCode> {
+    let pairs = split_args(args).map_err(|e| crate::output::usage_error(&e))?;
+    Ok((pairs, open(state_dir)?))
+}
+
 fn open_located(located: Located) -> Result<Session, SessionError> {
     let Located { layout, config } = located;
     let network = config

@@ -1,6 +1,8 @@
 //! `biscol check` and `biscol explain` as a user runs them: exit codes, JSON, robustness.
 
 mod common;
+#[path = "../../compiler/tests/common/hostile.rs"]
+mod hostile;
 
 use std::path::PathBuf;
 
@@ -106,23 +108,9 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
 
 #[test]
 fn hostile_inputs_exit_zero_or_one() {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let random: Vec<u8> = (0..16 * 1024)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    let parens = format!(
-        "contract A(a: PubKey) {{ spend s() {{ require {} }} }}",
-        "(".repeat(200_000)
-    );
-    let ands = format!(
-        "contract A(a: PubKey) {{ spend s() {{ require {}; }} }}",
-        vec!["sig(a)"; 50_000].join(" && ")
-    );
+    let random = hostile::xorshift_bytes(0x9e37_79b9_7f4a_7c15, 16 * 1024);
+    let parens = hostile::unclosed_parentheses(200_000);
+    let ands = hostile::and_chain(50_000);
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.bsc", Vec::new()),
         ("random.bsc", random),

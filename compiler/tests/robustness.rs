@@ -3,6 +3,12 @@
 use biscol_compiler::db::{self, Database};
 use proptest::prelude::*;
 
+mod common {
+    pub mod hostile;
+}
+
+use common::hostile;
+
 fn check(text: &str) -> usize {
     let mut database = Database::new();
     let file = database.set_file("input.bsc", text.to_string());
@@ -19,24 +25,13 @@ fn an_empty_file_is_fine() {
 #[test]
 fn random_bytes_give_diagnostics() {
     // A fixed pseudo-random sequence (xorshift), so the test is the same every run.
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let bytes: Vec<u8> = (0..16 * 1024)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    let bytes = hostile::xorshift_bytes(0x2545_f491_4f6c_dd1d, 16 * 1024);
     assert!(check(&String::from_utf8_lossy(&bytes)) > 0);
 }
 
 #[test]
 fn two_hundred_thousand_open_parentheses() {
-    let text = format!(
-        "contract A(a: PubKey) {{ spend s() {{ require {} }} }}",
-        "(".repeat(200_000)
-    );
+    let text = hostile::unclosed_parentheses(200_000);
     assert!(check(&text) > 0);
     let closed = format!(
         "contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}",
@@ -58,8 +53,7 @@ fn deeply_nested_calls_are_cut_with_a_diagnostic() {
 
 #[test]
 fn fifty_thousand_ands() {
-    let conds = vec!["sig(a)"; 50_001].join(" && ");
-    let text = format!("contract A(a: PubKey) {{ spend s() {{ require {conds}; }} }}");
+    let text = hostile::and_chain(50_001);
     assert_eq!(check(&text), 0);
     let alternating = format!(
         "contract A(a: PubKey) {{ spend s() {{ require {}sig(a){}; }} }}",

@@ -940,18 +940,9 @@ impl Session {
 
     /// Restores checkpoint `id`: the store and, on the embedded chain, the chain. Consumes the
     /// session, since every handle to the old state must go.
-    pub fn restore(self, id: u64) -> Result<Session, SessionError> {
-        let Session {
-            layout,
-            options,
-            chain,
-            keystore,
-            wallet,
-            store,
-            progress,
-        } = self;
-        let chain_backup = store.checkpoint_dir(id)?.join("chain");
-        let chain = match chain {
+    pub fn restore(mut self, id: u64) -> Result<Session, SessionError> {
+        let chain_backup = self.store.checkpoint_dir(id)?.join("chain");
+        self.chain = match self.chain {
             Chain::Embedded(c) => {
                 if !chain_backup.is_dir() {
                     return Err(SessionError::Usage(format!(
@@ -962,18 +953,9 @@ impl Session {
             }
             remote => remote,
         };
-        let store = store.restore(id, now())?;
-        let mut session = Session {
-            layout,
-            options,
-            chain,
-            keystore,
-            wallet,
-            store,
-            progress,
-        };
-        session.reconcile()?;
-        Ok(session)
+        self.store = self.store.restore(id, now())?;
+        self.reconcile()?;
+        Ok(self)
     }
 }
 

@@ -1,7 +1,10 @@
 //! The embedded chain: persistence, consensus refusals with their numbers, block structure.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
 
+use backend::{mature_coinbases, rejected, signed_spend};
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, ChainError, TxReject, TxStatus};
 use biscol_runtime::keystore::{Keystore, SigningKey};
@@ -49,21 +52,10 @@ fn spend_coinbase(
     (tx, out)
 }
 
-fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
-    match r {
-        Err(ChainError::Rejected { reason, .. }) => reason,
-        other => panic!("expected a rejection, got {other:?}"),
-    }
-}
-
 /// The oldest mature coinbase of the wallet.
 fn coinbase_coin(chain: &EmbeddedChain, wallet: &Wallet) -> (OutPoint, TxOut) {
-    let tip = chain.tip().unwrap().height;
-    let u = chain
-        .utxos(wallet.script_pubkey())
-        .unwrap()
+    let u = mature_coinbases(chain, wallet)
         .into_iter()
-        .filter(|u| u.is_coinbase && tip + 1 - u.height.unwrap() >= 100)
         .min_by_key(|u| u.height)
         .expect("a mature coinbase");
     (u.outpoint, u.txout)
@@ -185,14 +177,13 @@ fn coinbase_maturity_refused_with_numbers() {
         .into_iter()
         .find(|u| u.height == Some(1))
         .unwrap();
-    let mut tx = one_in_one_out(
-        u.outpoint,
-        u.txout.value,
+    let tx = signed_spend(
+        &u,
         wallet.script_pubkey().to_owned(),
         1_000,
         Sequence::MAX,
+        &key,
     );
-    sign_p2tr_key(&mut tx, std::slice::from_ref(&u.txout), &key);
     let r = rejected(chain.broadcast(&tx));
     assert_eq!(
         r,

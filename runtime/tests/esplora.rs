@@ -1,74 +1,33 @@
 //! `EsploraChain` against `biscol node`'s `/esplora` endpoint: a real HTTP server on loopback
 //! over a temporary embedded chain. Blocks are mined through a `CoreRpcChain` to the same node.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
-use biscol_runtime::chain::embedded::EmbeddedChain;
+use backend::{
+    cookie_client, http, mature_coinbases, newest_coinbase, payee, rejected, signed_spend, start,
+    user_pass, user_pass_client,
+};
 use biscol_runtime::chain::esplora::EsploraChain;
-use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
 use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
-use biscol_runtime::node::{self, Node, NodeConfig};
-use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
-use bitcoin::{Amount, Network, ScriptBuf, Sequence};
-use common::scenario::{one_in_one_out, sign_p2tr_key};
+use biscol_runtime::node;
+use biscol_runtime::wallet::DEFAULT_FEE_RATE;
+use bitcoin::{Amount, Network, Sequence};
 
-fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
-    match r {
-        Err(ChainError::Rejected { reason, .. }) => reason,
-        other => panic!("expected a rejection, got {other:?}"),
-    }
-}
-
+/// A GET request to the node; its status and body.
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    http(addr, "GET", path, None, "")
 }
 
 #[test]
 fn scenario_through_esplora() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = Keystore::open(dir.path().join("keys")).unwrap();
-    keys.create("miner").unwrap();
-    keys.create("payee").unwrap();
-    let wallet = Wallet::new(&keys, "miner").unwrap();
-    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
-    let to = ScriptBuf::new_p2tr(&secp, keys.show("payee").unwrap().x_only(), None);
-    let config = NodeConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        auth: node::Auth::Cookie,
-    };
-    let node = Node::start(
-        EmbeddedChain::open(dir.path().join("chain")).unwrap(),
-        config,
-    )
-    .unwrap();
-    let mut miner = CoreRpcChain::connect(
-        &node.rpc_url(),
-        Auth::CookieFile(node.cookie_path().unwrap().to_path_buf()),
-        Network::Regtest,
-    )
-    .unwrap();
+    let (node, keys, wallet) = start(dir.path(), node::Auth::Cookie);
+    let to = payee(&keys);
+    let mut miner = cookie_client(&node);
     let mut esplora = EsploraChain::connect(&node.esplora_url(), Network::Regtest).unwrap();
     let e: &mut dyn ChainBackend = &mut esplora;
 
@@ -153,32 +112,15 @@ fn scenario_through_esplora() {
 
     // A mempool conflict that does not pay more.
     let signer = keys.signing_key("miner").unwrap();
-    let next = e.tip().unwrap().height + 1;
-    let coin = e
-        .utxos(wallet.script_pubkey())
-        .unwrap()
+    let rbf = Sequence::ENABLE_RBF_NO_LOCKTIME;
+    let coin = mature_coinbases(e, &wallet)
         .into_iter()
-        .filter(|u| u.is_coinbase && next - u.height.unwrap() >= 100)
         .max_by_key(|u| u.height)
         .unwrap();
-    let prevouts = [coin.txout.clone()];
-    let mut first = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        to.clone(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut first, &prevouts, &signer);
+    let first = signed_spend(&coin, to.clone(), 1_000, rbf, &signer);
     assert_eq!(e.broadcast(&first).unwrap(), first.compute_txid());
-    let mut second = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut second, &prevouts, &signer);
+    let mine = wallet.script_pubkey().to_owned();
+    let second = signed_spend(&coin, mine.clone(), 1_000, rbf, &signer);
     match rejected(e.broadcast(&second)) {
         TxReject::ReplacementRefused {
             conflict,
@@ -194,14 +136,7 @@ fn scenario_through_esplora() {
         other => panic!("{other:?}"),
     }
     // Paying more replaces it.
-    let mut third = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        wallet.script_pubkey().to_owned(),
-        5_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut third, &prevouts, &signer);
+    let third = signed_spend(&coin, mine, 5_000, rbf, &signer);
     e.broadcast(&third).unwrap();
     assert_eq!(
         e.tx_status(&first.compute_txid()).unwrap(),
@@ -209,21 +144,8 @@ fn scenario_through_esplora() {
     );
 
     // An immature coinbase.
-    let young = e
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
-        .filter(|u| u.is_coinbase)
-        .max_by_key(|u| u.height)
-        .unwrap();
-    let mut early = one_in_one_out(
-        young.outpoint,
-        young.txout.value,
-        to.clone(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut early, std::slice::from_ref(&young.txout), &signer);
+    let young = newest_coinbase(e, &wallet);
+    let early = signed_spend(&young, to.clone(), 1_000, rbf, &signer);
     assert_eq!(
         rejected(e.broadcast(&early)),
         TxReject::CoinbaseMaturity {
@@ -246,27 +168,8 @@ fn scenario_through_esplora() {
 #[test]
 fn esplora_client_shapes_and_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = Keystore::open(dir.path().join("keys")).unwrap();
-    keys.create("miner").unwrap();
-    let wallet = Wallet::new(&keys, "miner").unwrap();
-    let config = NodeConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        auth: node::Auth::UserPass {
-            user: "u".into(),
-            password: "p".into(),
-        },
-    };
-    let node = Node::start(
-        EmbeddedChain::open(dir.path().join("chain")).unwrap(),
-        config,
-    )
-    .unwrap();
-    let mut miner = CoreRpcChain::connect(
-        &node.rpc_url(),
-        Auth::UserPass("u".into(), "p".into()),
-        Network::Regtest,
-    )
-    .unwrap();
+    let (node, _keys, wallet) = start(dir.path(), user_pass());
+    let mut miner = user_pass_client(&node);
     let hashes = wallet.mine(&mut miner, 101).unwrap();
 
     let wrong = EsploraChain::connect(&node.esplora_url(), Network::Testnet).unwrap_err();

@@ -1,79 +1,25 @@
 //! `biscol node` and `CoreRpcChain`: a real HTTP server on loopback over a temporary embedded
 //! chain, driven through the `ChainBackend` trait and with raw JSON-RPC requests.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::net::SocketAddr;
 
+use backend::{
+    cookie_client, http, mature_coinbases, newest_coinbase, oldest_coin, payee, rejected,
+    signed_spend, start, user_pass, user_pass_client,
+};
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
 use biscol_runtime::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus};
-use biscol_runtime::keystore::Keystore;
 use biscol_runtime::node::{self, Node, NodeConfig};
-use biscol_runtime::wallet::{Wallet, DEFAULT_FEE_RATE};
+use biscol_runtime::wallet::DEFAULT_FEE_RATE;
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::{Amount, Network, ScriptBuf, Sequence, Transaction, TxOut};
+use bitcoin::{Amount, Network, ScriptBuf, Sequence};
 use common::scenario::{one_in_one_out, sign_p2tr_key};
 use serde_json::{json, Value};
-
-fn start(dir: &Path, auth: node::Auth) -> (Node, Keystore, Wallet) {
-    let keys = Keystore::open(dir.join("keys")).unwrap();
-    keys.create("miner").unwrap();
-    keys.create("payee").unwrap();
-    let wallet = Wallet::new(&keys, "miner").unwrap();
-    let chain = EmbeddedChain::open(dir.join("chain")).unwrap();
-    let config = NodeConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        auth,
-    };
-    (Node::start(chain, config).unwrap(), keys, wallet)
-}
-
-fn payee(keys: &Keystore) -> ScriptBuf {
-    let secp = bitcoin::secp256k1::Secp256k1::verification_only();
-    ScriptBuf::new_p2tr(&secp, keys.show("payee").unwrap().x_only(), None)
-}
-
-fn cookie_client(node: &Node) -> CoreRpcChain {
-    let cookie = node.cookie_path().unwrap().to_path_buf();
-    CoreRpcChain::connect(&node.rpc_url(), Auth::CookieFile(cookie), Network::Regtest).unwrap()
-}
-
-/// A hand-written HTTP/1.1 request; returns the status and the body.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    auth: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(a) = auth {
-        req.push_str(&format!("Authorization: Basic {a}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 /// `user:password` in base64, for the raw requests (user `u`, password `p`: `dTpw`).
 const BASIC_UP: &str = "dTpw";
@@ -114,13 +60,6 @@ impl Raw {
             e["code"].as_i64().unwrap(),
             e["message"].as_str().unwrap().to_string(),
         )
-    }
-}
-
-fn rejected(r: Result<bitcoin::Txid, ChainError>) -> TxReject {
-    match r {
-        Err(ChainError::Rejected { reason, .. }) => reason,
-        other => panic!("expected a rejection, got {other:?}"),
     }
 }
 
@@ -228,32 +167,15 @@ fn scenario_through_the_trait_with_the_cookie() {
 
     // A conflict with a mempool transaction that does not pay more: replacement refused.
     let signer = keys.signing_key("miner").unwrap();
-    let tip = c.tip().unwrap().height;
-    let coin = c
-        .utxos(wallet.script_pubkey())
-        .unwrap()
+    let rbf = Sequence::ENABLE_RBF_NO_LOCKTIME;
+    let coin = mature_coinbases(c, &wallet)
         .into_iter()
-        .filter(|u| u.is_coinbase && tip + 1 - u.height.unwrap() >= 100)
         .max_by_key(|u| u.height)
         .unwrap();
-    let prevouts = [coin.txout.clone()];
-    let mut first = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        to.clone(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut first, &prevouts, &signer);
+    let first = signed_spend(&coin, to.clone(), 1_000, rbf, &signer);
     c.broadcast(&first).unwrap();
-    let mut second = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        wallet.script_pubkey().to_owned(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut second, &prevouts, &signer);
+    let mine = wallet.script_pubkey().to_owned();
+    let second = signed_spend(&coin, mine, 1_000, rbf, &signer);
     match rejected(c.broadcast(&second)) {
         TxReject::ReplacementRefused {
             conflict,
@@ -263,21 +185,8 @@ fn scenario_through_the_trait_with_the_cookie() {
     }
 
     // Spending an immature coinbase: the input and the depth come back.
-    let young = c
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
-        .filter(|u| u.is_coinbase)
-        .max_by_key(|u| u.height)
-        .unwrap();
-    let mut early = one_in_one_out(
-        young.outpoint,
-        young.txout.value,
-        to.clone(),
-        1_000,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut early, std::slice::from_ref(&young.txout), &signer);
+    let young = newest_coinbase(c, &wallet);
+    let early = signed_spend(&young, to.clone(), 1_000, rbf, &signer);
     assert_eq!(
         rejected(c.broadcast(&early)),
         TxReject::CoinbaseMaturity {
@@ -288,21 +197,12 @@ fn scenario_through_the_trait_with_the_cookie() {
     );
 
     // Dust: the standardness rule with its numbers.
-    let other = c
-        .utxos(wallet.script_pubkey())
-        .unwrap()
+    let other = mature_coinbases(c, &wallet)
         .into_iter()
-        .filter(|u| u.is_coinbase && tip + 1 - u.height.unwrap() >= 100)
         .min_by_key(|u| u.height)
         .unwrap();
-    let mut dust = one_in_one_out(
-        other.outpoint,
-        other.txout.value,
-        to.clone(),
-        other.txout.value.to_sat() - 100,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut dust, std::slice::from_ref(&other.txout), &signer);
+    let all_but_100 = other.txout.value.to_sat() - 100;
+    let dust = signed_spend(&other, to.clone(), all_but_100, rbf, &signer);
     assert!(matches!(
         rejected(c.broadcast(&dust)),
         TxReject::Dust {
@@ -329,19 +229,10 @@ fn scenario_through_the_trait_with_the_cookie() {
 #[test]
 fn user_and_password_and_wrong_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let auth = node::Auth::UserPass {
-        user: "u".into(),
-        password: "p".into(),
-    };
-    let (node, _keys, wallet) = start(dir.path(), auth);
+    let (node, _keys, wallet) = start(dir.path(), user_pass());
     assert!(node.cookie_path().is_none());
     let url = node.rpc_url();
-    let mut chain = CoreRpcChain::connect(
-        &url,
-        Auth::UserPass("u".into(), "p".into()),
-        Network::Regtest,
-    )
-    .unwrap();
+    let mut chain = user_pass_client(&node);
     wallet.mine(&mut chain, 3).unwrap();
     assert_eq!(chain.tip().unwrap().height, 3);
 
@@ -396,11 +287,7 @@ fn user_and_password_and_wrong_credentials() {
 #[test]
 fn malformed_requests_get_json_rpc_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let auth = node::Auth::UserPass {
-        user: "u".into(),
-        password: "p".into(),
-    };
-    let (node, _keys, _wallet) = start(dir.path(), auth);
+    let (node, _keys, _wallet) = start(dir.path(), user_pass());
     let addr = node.local_addr();
     let (status, body) = http(addr, "POST", "/", Some(BASIC_UP), "{not json");
     assert_eq!(status, 500);
@@ -450,11 +337,7 @@ fn malformed_requests_get_json_rpc_errors() {
 #[test]
 fn core_response_shapes() {
     let dir = tempfile::tempdir().unwrap();
-    let auth = node::Auth::UserPass {
-        user: "u".into(),
-        password: "p".into(),
-    };
-    let (node, keys, wallet) = start(dir.path(), auth);
+    let (node, keys, wallet) = start(dir.path(), user_pass());
     let raw = Raw {
         addr: node.local_addr(),
     };
@@ -653,21 +536,10 @@ fn testmempoolaccept_through_core_rpc_client_keeps_the_mempool() {
     let (node, keys, wallet) = start(dir.path(), node::Auth::Cookie);
     let mut chain = cookie_client(&node);
     wallet.mine(&mut chain, 101).unwrap();
-    let coin = chain
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
-        .min_by_key(|u| u.height)
-        .unwrap();
+    let coin = oldest_coin(&chain, &wallet);
     let signer = keys.signing_key("miner").unwrap();
-    let mut tx: Transaction = one_in_one_out(
-        coin.outpoint,
-        coin.txout.value,
-        payee(&keys),
-        500,
-        Sequence::ENABLE_RBF_NO_LOCKTIME,
-    );
-    sign_p2tr_key(&mut tx, &[TxOut::clone(&coin.txout)], &signer);
+    let rbf = Sequence::ENABLE_RBF_NO_LOCKTIME;
+    let tx = signed_spend(&coin, payee(&keys), 500, rbf, &signer);
     let cookie = std::fs::read_to_string(node.cookie_path().unwrap()).unwrap();
     let basic = {
         // The test computes base64 by hand rather than depend on a crate for it.
@@ -744,33 +616,18 @@ fn the_node_runs_in_the_foreground_until_told_to_stop() {
 #[test]
 fn rejections_come_back_with_their_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let auth = node::Auth::UserPass {
-        user: "u".into(),
-        password: "p".into(),
-    };
-    let (node, keys, wallet) = start(dir.path(), auth);
-    let mut chain = CoreRpcChain::connect(
-        &node.rpc_url(),
-        Auth::UserPass("u".into(), "p".into()),
-        Network::Regtest,
-    )
-    .unwrap();
+    let (node, keys, wallet) = start(dir.path(), user_pass());
+    let mut chain = user_pass_client(&node);
     let c: &mut dyn ChainBackend = &mut chain;
     wallet.mine(c, 101).unwrap();
     let signer = keys.signing_key("miner").unwrap();
     let to = payee(&keys);
-    let coin = c
-        .utxos(wallet.script_pubkey())
-        .unwrap()
-        .into_iter()
-        .min_by_key(|u| u.height)
-        .unwrap();
+    let coin = oldest_coin(c, &wallet);
     let tip = c.tip().unwrap();
     let rbf = Sequence::ENABLE_RBF_NO_LOCKTIME;
 
     // No fee at all.
-    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 0, rbf);
-    sign_p2tr_key(&mut tx, std::slice::from_ref(&coin.txout), &signer);
+    let tx = signed_spend(&coin, to.clone(), 0, rbf, &signer);
     let vsize = tx.weight().to_wu().div_ceil(4);
     assert_eq!(
         rejected(c.broadcast(&tx)),
@@ -801,12 +658,8 @@ fn rejections_come_back_with_their_numbers() {
     );
 
     // A signature by the wrong key: the script engine's error for input 0.
-    let mut tx = one_in_one_out(coin.outpoint, coin.txout.value, to.clone(), 1_000, rbf);
-    sign_p2tr_key(
-        &mut tx,
-        std::slice::from_ref(&coin.txout),
-        &keys.signing_key("payee").unwrap(),
-    );
+    let wrong_key = keys.signing_key("payee").unwrap();
+    let tx = signed_spend(&coin, to.clone(), 1_000, rbf, &wrong_key);
     assert!(matches!(
         rejected(c.broadcast(&tx)),
         TxReject::Script { input: 0, .. }

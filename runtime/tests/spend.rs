@@ -100,6 +100,33 @@ fn request(path: &str, args: &[(&str, String)]) -> SpendRequest {
     }
 }
 
+/// Prepares a spend of `coin` of `c` along `path` with `args`, at `chain`, with the keys of
+/// `ks` (to [`destination`] at 2 sat/vB, as [`request`] asks).
+fn spend(
+    c: &Contract,
+    coin: &Coin,
+    chain: &ChainState,
+    ks: &Keystore,
+    path: &str,
+    args: &[(&str, String)],
+) -> Result<PreparedSpend, SpendError> {
+    prepare(c, coin, chain, ks, &request(path, args))
+}
+
+/// [`spend`], which must succeed, checked by [`check_spend`].
+fn checked_spend(
+    c: &Contract,
+    coin: &Coin,
+    chain: &ChainState,
+    ks: &Keystore,
+    path: &str,
+    args: &[(&str, String)],
+) -> PreparedSpend {
+    let s = spend(c, coin, chain, ks, path, args).unwrap();
+    check_spend(coin, &s);
+    s
+}
+
 /// Checks a prepared spend: verified by the engine, exact fee, one output, the locks.
 fn check_spend(coin: &Coin, s: &PreparedSpend) {
     biscol_script::verify_input(
@@ -173,15 +200,14 @@ fn htlc_claim_reveals_the_preimage() {
     let dir = tempfile::tempdir().unwrap();
     let (ks, c) = htlc(dir.path());
     let coin = coin(&c, Some(100), Some(1_700_000_000));
-    let s = prepare(
+    let s = checked_spend(
         &c,
         &coin,
         &chain(102, 1_700_000_600),
         &ks,
-        &request("claim", &[("preimage", hex::encode(PREIMAGE))]),
-    )
-    .unwrap();
-    check_spend(&coin, &s);
+        "claim",
+        &[("preimage", hex::encode(PREIMAGE))],
+    );
     assert_eq!(s.path, "claim");
     assert_eq!(s.signers, vec!["bob".to_string()]);
     assert_eq!(c.instance.leaves[s.leaf.unwrap()].path, "claim");
@@ -205,12 +231,13 @@ fn htlc_claim_with_a_wrong_preimage_is_refused() {
     let (ks, c) = htlc(dir.path());
     let coin = coin(&c, Some(100), None);
     let wrong = [8u8; 32];
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &coin,
         &chain(102, 0),
         &ks,
-        &request("claim", &[("preimage", hex::encode(wrong))]),
+        "claim",
+        &[("preimage", hex::encode(wrong))],
     ));
     assert_eq!(v.len(), 1, "only the preimage is missing");
     let got = sha256::Hash::hash(&wrong).to_string();
@@ -237,13 +264,7 @@ fn htlc_refund_waits_for_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let (ks, c) = htlc(dir.path());
     let coin = coin(&c, Some(100), None);
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(102, 0),
-        &ks,
-        &request("refund", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(102, 0), &ks, "refund", &[]));
     assert_eq!(v.len(), 1);
     assert_eq!(
         v[0].to_string(),
@@ -252,31 +273,18 @@ fn htlc_refund_waits_for_the_timeout() {
          must be mined)"
     );
     // One block short: 242 + 1 - 100 = 143.
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(242, 0),
-        &ks,
-        &request("refund", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(242, 0), &ks, "refund", &[]));
     assert!(v[0]
         .reason
         .contains("the coin has 143 (1 more block must be mined)"));
     // Exactly enough.
-    let s = prepare(&c, &coin, &chain(243, 0), &ks, &request("refund", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(243, 0), &ks, "refund", &[]);
     assert_eq!(s.n_sequence, bitcoin::Sequence(144));
     assert_eq!(s.signers, vec!["alice".to_string()]);
     assert!(s.steps.iter().any(|st| st.starts_with("nSequence 144")));
     // An unconfirmed coin never satisfies `older`.
     let unconfirmed = self::coin(&c, None, None);
-    let v = refusals(prepare(
-        &c,
-        &unconfirmed,
-        &chain(1000, 0),
-        &ks,
-        &request("refund", &[]),
-    ));
+    let v = refusals(spend(&c, &unconfirmed, &chain(1000, 0), &ks, "refund", &[]));
     assert!(v[0].reason.contains("unconfirmed"), "{}", v[0]);
 }
 
@@ -286,8 +294,8 @@ fn htlc_musig_key_path_with_fresh_nonces() {
     let (ks, c) = htlc(dir.path());
     assert_eq!(c.instance.key_path.kind(), "musig");
     let coin = coin(&c, None, None);
-    let one = prepare(&c, &coin, &chain(102, 0), &ks, &request("key", &[])).unwrap();
-    let two = prepare(&c, &coin, &chain(102, 0), &ks, &request("key", &[])).unwrap();
+    let one = spend(&c, &coin, &chain(102, 0), &ks, "key", &[]).unwrap();
+    let two = spend(&c, &coin, &chain(102, 0), &ks, "key", &[]).unwrap();
     for s in [&one, &two] {
         check_spend(&coin, s);
         assert_eq!(s.leaf, None);
@@ -310,12 +318,13 @@ fn missing_keys_are_named() {
     let (full, c) = htlc(&dir.path().join("full"));
     let ks = partial(&full, &dir.path().join("alice_only"), &["alice"]);
     let coin = coin(&c, Some(100), None);
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &coin,
         &chain(102, 0),
         &ks,
-        &request("claim", &[("preimage", hex::encode(PREIMAGE))]),
+        "claim",
+        &[("preimage", hex::encode(PREIMAGE))],
     ));
     assert_eq!(v.len(), 1);
     let bob = full.show("bob").unwrap().x_only().to_string();
@@ -327,23 +336,11 @@ fn missing_keys_are_named() {
         &format!("no key in the keystore for `receiver` ({}…)", &bob[..8]),
     );
     // The key path names the missing key and suggests script paths.
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(102, 0),
-        &ks,
-        &request("key", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(102, 0), &ks, "key", &[]));
     assert!(v[0].reason.contains("lacks `receiver`"), "{}", v[0]);
     assert!(v[0].reason.contains("script path instead: claim, refund"));
     // Nothing is missing for alice's refund, only the time.
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(102, 0),
-        &ks,
-        &request("refund", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(102, 0), &ks, "refund", &[]));
     assert_eq!(v.len(), 1);
     assert!(v[0].reason.contains("144 blocks"));
 }
@@ -354,14 +351,14 @@ fn request_errors() {
     let (ks, c) = htlc(dir.path());
     let coin = coin(&c, Some(100), None);
     let st = chain(300, 0);
-    match prepare(&c, &coin, &st, &ks, &request("steal", &[])) {
+    match spend(&c, &coin, &st, &ks, "steal", &[]) {
         Err(SpendError::UnknownPath { path, available }) => {
             assert_eq!(path, "steal");
             assert_eq!(available, vec!["claim", "refund", "key"]);
         }
         other => panic!("{other:?}"),
     }
-    match prepare(&c, &coin, &st, &ks, &request("claim", &[])) {
+    match spend(&c, &coin, &st, &ks, "claim", &[]) {
         Err(e @ SpendError::MissingArg { .. }) => {
             assert_eq!(
                 e.to_string(),
@@ -384,23 +381,11 @@ fn request_errors() {
         }
         other => panic!("{other:?}"),
     }
-    match prepare(
-        &c,
-        &coin,
-        &st,
-        &ks,
-        &request("refund", &[("x", "1".into())]),
-    ) {
+    match spend(&c, &coin, &st, &ks, "refund", &[("x", "1".into())]) {
         Err(SpendError::UnknownArg { name, .. }) => assert_eq!(name, "x"),
         other => panic!("{other:?}"),
     }
-    match prepare(
-        &c,
-        &coin,
-        &st,
-        &ks,
-        &request("claim", &[("preimage", "abcd".into())]),
-    ) {
+    match spend(&c, &coin, &st, &ks, "claim", &[("preimage", "abcd".into())]) {
         Err(SpendError::MalformedArg {
             name,
             expected,
@@ -427,13 +412,13 @@ fn request_errors() {
     let mut other = coin.clone();
     other.txout.script_pubkey = destination();
     assert!(matches!(
-        prepare(&c, &other, &st, &ks, &request("refund", &[])),
+        spend(&c, &other, &st, &ks, "refund", &[]),
         Err(SpendError::WrongCoin { .. })
     ));
     // Dust after the fee, and a coin below the fee.
     let mut small = coin.clone();
     small.txout.value = Amount::from_sat(500);
-    match prepare(&c, &small, &st, &ks, &request("refund", &[])) {
+    match spend(&c, &small, &st, &ks, "refund", &[]) {
         Err(SpendError::Dust {
             value, dust_limit, ..
         }) => {
@@ -444,7 +429,7 @@ fn request_errors() {
     }
     small.txout.value = Amount::from_sat(50);
     assert!(matches!(
-        prepare(&c, &small, &st, &ks, &request("refund", &[])),
+        spend(&c, &small, &st, &ks, "refund", &[]),
         Err(SpendError::InsufficientValue { .. })
     ));
 }
@@ -510,13 +495,7 @@ fn vault_withdraw_and_single_key_path() {
         &[("hot", pk(&ks, "hot")), ("cold", pk(&ks, "cold"))],
     );
     let coin = coin(&c, Some(10), None);
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(20, 0),
-        &ks,
-        &request("withdraw", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(20, 0), &ks, "withdraw", &[]));
     assert_eq!(v.len(), 1);
     assert_refusal(
         &v,
@@ -525,22 +504,14 @@ fn vault_withdraw_and_single_key_path() {
         "the hot key must wait for the delay",
         "needs 144 blocks since the coin confirmed; the coin has 11 (133 more blocks",
     );
-    let s = prepare(&c, &coin, &chain(153, 0), &ks, &request("withdraw", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(153, 0), &ks, "withdraw", &[]);
     assert_eq!(s.signers, vec!["hot".to_string()]);
     assert_eq!(s.n_sequence.to_consensus_u32(), 144);
-    let s = prepare(&c, &coin, &chain(20, 0), &ks, &request("key", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(20, 0), &ks, "key", &[]);
     assert_eq!(s.signers, vec!["cold".to_string()]);
     // Without the cold key, the key path is refused and names it.
     let hot_only = partial(&ks, &dir.path().join("hot_only"), &["hot"]);
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &chain(20, 0),
-        &hot_only,
-        &request("key", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &chain(20, 0), &hot_only, "key", &[]));
     assert!(
         v[0].reason.contains("the key path needs `cold`"),
         "{}",
@@ -565,18 +536,16 @@ fn escrow_dispute_threshold_and_refund() {
     let st = chain(20, 0);
     // Two of three local: the threshold is met with exactly two signatures.
     let two = partial(&full, &dir.path().join("two"), &["buyer", "arbiter"]);
-    let s = prepare(&c, &coin, &st, &two, &request("dispute", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &st, &two, "dispute", &[]);
     let mut signers = s.signers.clone();
     signers.sort();
     assert_eq!(signers, vec!["arbiter".to_string(), "buyer".to_string()]);
     // All three local: still two signatures.
-    let s = prepare(&c, &coin, &st, &full, &request("dispute", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &st, &full, "dispute", &[]);
     assert_eq!(s.signers.len(), 2);
     // One local: refused, naming the threshold.
     let one = partial(&full, &dir.path().join("one"), &["buyer"]);
-    let v = refusals(prepare(&c, &coin, &st, &one, &request("dispute", &[])));
+    let v = refusals(spend(&c, &coin, &st, &one, "dispute", &[]));
     assert_eq!(v.len(), 1);
     assert_refusal(
         &v,
@@ -586,7 +555,7 @@ fn escrow_dispute_threshold_and_refund() {
         "needs 2 of buyer, seller, arbiter; the keystore holds only buyer",
     );
     // Refund after 4320 blocks (the default).
-    let v = refusals(prepare(&c, &coin, &st, &one, &request("refund", &[])));
+    let v = refusals(spend(&c, &coin, &st, &one, "refund", &[]));
     assert_refusal(
         &v,
         "escrow.bsc",
@@ -594,12 +563,10 @@ fn escrow_dispute_threshold_and_refund() {
         "refund only after the timeout",
         "needs 4320 blocks since the coin confirmed; the coin has 11 (4309 more blocks",
     );
-    let s = prepare(&c, &coin, &chain(4329, 0), &one, &request("refund", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(4329, 0), &one, "refund", &[]);
     assert_eq!(s.signers, vec!["buyer".to_string()]);
     // The MuSig2 key path with both buyer and seller.
-    let s = prepare(&c, &coin, &st, &full, &request("key", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &st, &full, "key", &[]);
     assert_eq!(s.signers, vec!["buyer".to_string(), "seller".to_string()]);
 }
 
@@ -627,7 +594,7 @@ fn inheritance_waits_for_dates() {
     let coin = coin(&c, Some(10), None);
     // A day and an hour before the unlock time.
     let early = chain(5000, unlock - 90_000);
-    let v = refusals(prepare(&c, &coin, &early, &ks, &request("inherit", &[])));
+    let v = refusals(spend(&c, &coin, &early, &ks, "inherit", &[]));
     assert_eq!(v.len(), 1);
     assert_refusal(
         &v,
@@ -639,24 +606,10 @@ fn inheritance_waits_for_dates() {
     );
     // At the unlock time exactly: still refused (BIP113 needs the lock below the MTP).
     assert!(matches!(
-        prepare(
-            &c,
-            &coin,
-            &chain(5000, unlock),
-            &ks,
-            &request("inherit", &[])
-        ),
+        spend(&c, &coin, &chain(5000, unlock), &ks, "inherit", &[]),
         Err(SpendError::Refused(_))
     ));
-    let s = prepare(
-        &c,
-        &coin,
-        &chain(5000, unlock + 1),
-        &ks,
-        &request("inherit", &[]),
-    )
-    .unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(5000, unlock + 1), &ks, "inherit", &[]);
     assert_eq!(s.lock_time.to_consensus_u32(), unlock);
     // Two heirs, in script order.
     assert_eq!(s.signers.len(), 2);
@@ -666,12 +619,13 @@ fn inheritance_waits_for_dates() {
         .iter()
         .any(|st| st.contains("nLockTime 1798761600 (2027-01-01T00:00:00Z)")));
     // One heir alone waits for the later date.
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &coin,
         &chain(5000, unlock + 1),
         &ks,
-        &request("inherit_alone", &[]),
+        "inherit_alone",
+        &[],
     ));
     assert_refusal(
         &v,
@@ -680,20 +634,18 @@ fn inheritance_waits_for_dates() {
         "a single heir must wait for the later time",
         "needs the median time past to pass 2028-01-01T00:00:00Z",
     );
-    let s = prepare(
+    let s = checked_spend(
         &c,
         &coin,
         &chain(5000, later + 1),
         &ks,
-        &request("inherit_alone", &[]),
-    )
-    .unwrap();
-    check_spend(&coin, &s);
+        "inherit_alone",
+        &[],
+    );
     assert_eq!(s.lock_time.to_consensus_u32(), later);
     assert_eq!(s.signers.len(), 1);
     // The owner spends through the key path at any time.
-    let s = prepare(&c, &coin, &early, &ks, &request("key", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &early, &ks, "key", &[]);
     assert_eq!(s.signers, vec!["owner".to_string()]);
 }
 
@@ -714,22 +666,22 @@ fn atomic_swap_hash160_secret_and_refund() {
     );
     let coin = coin(&c, Some(10), None);
     let st = chain(20, 0);
-    let s = prepare(
+    let s = checked_spend(
         &c,
         &coin,
         &st,
         &ks,
-        &request("redeem", &[("secret", hex::encode(PREIMAGE))]),
-    )
-    .unwrap();
-    check_spend(&coin, &s);
+        "redeem",
+        &[("secret", hex::encode(PREIMAGE))],
+    );
     assert_eq!(s.signers, vec!["bob".to_string()]);
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &coin,
         &st,
         &ks,
-        &request("redeem", &[("secret", hex::encode([1u8; 32]))]),
+        "redeem",
+        &[("secret", hex::encode([1u8; 32]))],
     ));
     assert_refusal(
         &v,
@@ -738,7 +690,7 @@ fn atomic_swap_hash160_secret_and_refund() {
         "wrong secret",
         "hash160(secret) is",
     );
-    let v = refusals(prepare(&c, &coin, &st, &ks, &request("refund", &[])));
+    let v = refusals(spend(&c, &coin, &st, &ks, "refund", &[]));
     assert_refusal(
         &v,
         "atomic_swap.bsc",
@@ -746,8 +698,7 @@ fn atomic_swap_hash160_secret_and_refund() {
         "refund only after the timeout",
         "needs 288 blocks since the coin confirmed; the coin has 11 (277 more blocks",
     );
-    let s = prepare(&c, &coin, &chain(297, 0), &ks, &request("refund", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(297, 0), &ks, "refund", &[]);
     assert_eq!(s.signers, vec!["alice".to_string()]);
 }
 
@@ -770,10 +721,9 @@ fn multisig_recovery_paths() {
     );
     let coin = coin(&c, Some(10), None);
     let st = chain(20, 0);
-    let s = prepare(&c, &coin, &st, &ks, &request("multisig", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &st, &ks, "multisig", &[]);
     assert_eq!(s.signers.len(), 2);
-    let v = refusals(prepare(&c, &coin, &st, &ks, &request("recover", &[])));
+    let v = refusals(spend(&c, &coin, &st, &ks, "recover", &[]));
     assert_refusal(
         &v,
         "multisig_recovery.bsc",
@@ -781,12 +731,10 @@ fn multisig_recovery_paths() {
         "recovery only after the delay",
         "needs 4320 blocks since the coin confirmed; the coin has 11",
     );
-    let s = prepare(&c, &coin, &chain(4329, 0), &ks, &request("recover", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(4329, 0), &ks, "recover", &[]);
     assert_eq!(s.signers, vec!["rec".to_string()]);
     // Three-key MuSig2 key path.
-    let s = prepare(&c, &coin, &st, &ks, &request("key", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &st, &ks, "key", &[]);
     assert_eq!(s.signers, vec!["k0", "k1", "k2"]);
 }
 
@@ -806,12 +754,13 @@ fn duration_lock_counts_median_time() {
     // 1 day rounds up to 169 units of 512 s = 86528 s.
     let base = 1_700_000_000u32;
     let coin = coin(&c, Some(10), Some(base));
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &coin,
         &chain(500, base + 86_527),
         &ks,
-        &request("withdraw", &[]),
+        "withdraw",
+        &[],
     ));
     assert_refusal(
         &v,
@@ -821,24 +770,17 @@ fn duration_lock_counts_median_time() {
         "needs 1d 2m 8s (169 × 512 s) of median time past since the coin confirmed; the coin \
          has 1d 2m 7s; the median time past must reach 2023-11-15T22:15:28Z (1s to go)",
     );
-    let s = prepare(
-        &c,
-        &coin,
-        &chain(500, base + 86_528),
-        &ks,
-        &request("withdraw", &[]),
-    )
-    .unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(500, base + 86_528), &ks, "withdraw", &[]);
     assert_eq!(s.n_sequence.to_consensus_u32(), (1 << 22) | 169);
     // Unknown confirmation time: refused rather than guessed.
     let unknown = self::coin(&c, Some(10), None);
-    let v = refusals(prepare(
+    let v = refusals(spend(
         &c,
         &unknown,
         &chain(500, base + 100_000),
         &ks,
-        &request("withdraw", &[]),
+        "withdraw",
+        &[],
     ));
     assert!(v[0].reason.contains("unknown"), "{}", v[0]);
 }
@@ -867,13 +809,12 @@ fn split_path_picks_a_satisfiable_leaf() {
     let coin = coin(&c, Some(10), None);
     let early = chain(500, 0);
     // With every key: the leaf of `a` (no lock needed).
-    let s = prepare(&c, &coin, &early, &full, &request("either", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &early, &full, "either", &[]);
     assert_eq!(s.signers, vec!["a".to_string()]);
     assert_eq!(s.lock_time.to_consensus_u32(), 500);
     // Only `b`, before the height: both leaves explained.
     let b = partial(&full, &dir.path().join("b"), &["b"]);
-    let v = refusals(prepare(&c, &coin, &early, &b, &request("either", &[])));
+    let v = refusals(spend(&c, &coin, &early, &b, "either", &[]));
     assert_eq!(v.len(), 2, "{v:?}");
     assert!(v
         .iter()
@@ -885,12 +826,11 @@ fn split_path_picks_a_satisfiable_leaf() {
         .iter()
         .all(|r| r.require.as_ref().is_some_and(|q| q.line == 5)));
     // Only `b`, after the height: the other leaf, nLockTime = the height.
-    let s = prepare(&c, &coin, &chain(1000, 0), &b, &request("either", &[])).unwrap();
-    check_spend(&coin, &s);
+    let s = checked_spend(&c, &coin, &chain(1000, 0), &b, "either", &[]);
     assert_eq!(s.signers, vec!["b".to_string()]);
     assert_eq!(s.lock_time.to_consensus_u32(), 1000);
     // `late`: a height lock with its require.
-    let v = refusals(prepare(&c, &coin, &early, &full, &request("late", &[])));
+    let v = refusals(spend(&c, &coin, &early, &full, "late", &[]));
     assert_refusal(
         &v,
         "split.bsc",
@@ -898,12 +838,11 @@ fn split_path_picks_a_satisfiable_leaf() {
         "wait for the unlock height",
         "the next block is 501",
     );
-    let s = prepare(&c, &coin, &chain(1000, 0), &full, &request("late", &[])).unwrap();
-    check_spend(&coin, &s);
+    checked_spend(&c, &coin, &chain(1000, 0), &full, "late", &[]);
     // No key path.
-    let v = refusals(prepare(&c, &coin, &early, &full, &request("key", &[])));
+    let v = refusals(spend(&c, &coin, &early, &full, "key", &[]));
     assert!(v[0].reason.contains("this contract has no key path"));
-    match prepare(&c, &coin, &early, &full, &request("nope", &[])) {
+    match spend(&c, &coin, &early, &full, "nope", &[]) {
         Err(SpendError::UnknownPath { available, .. }) => {
             assert_eq!(available, vec!["either", "late"])
         }
@@ -1000,12 +939,13 @@ fn chain_htlc_claim() {
     let mut env = on_chain(&["alice", "bob"]);
     let c = chain_htlc(&env);
     let coin = fund(&mut env, &c);
-    let s = prepare(
+    let s = spend(
         &c,
         &coin,
         &state(&env),
         &env.keys,
-        &request("claim", &[("preimage", hex::encode(PREIMAGE))]),
+        "claim",
+        &[("preimage", hex::encode(PREIMAGE))],
     )
     .unwrap();
     broadcast_and_confirm(&mut env, &c, &s);
@@ -1018,13 +958,7 @@ fn chain_htlc_refund_after_144_blocks() {
     let coin = fund(&mut env, &c);
     // The coin has 1 confirmation in the next block; 142 more make 143: still refused.
     env.wallet.mine(&mut env.chain, 142).unwrap();
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &state(&env),
-        &env.keys,
-        &request("refund", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &state(&env), &env.keys, "refund", &[]));
     assert!(
         v[0].reason.contains("the coin has 143 (1 more block"),
         "{}",
@@ -1034,11 +968,11 @@ fn chain_htlc_refund_after_144_blocks() {
     // rejected for its relative lock.
     let mut older = coin.clone();
     older.height = coin.height.map(|h| h - 1);
-    let early = prepare(&c, &older, &state(&env), &env.keys, &request("refund", &[])).unwrap();
+    let early = spend(&c, &older, &state(&env), &env.keys, "refund", &[]).unwrap();
     let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
     assert!(err.contains("relative lock needs 144 blocks"), "{err}");
     env.wallet.mine(&mut env.chain, 1).unwrap();
-    let s = prepare(&c, &coin, &state(&env), &env.keys, &request("refund", &[])).unwrap();
+    let s = spend(&c, &coin, &state(&env), &env.keys, "refund", &[]).unwrap();
     broadcast_and_confirm(&mut env, &c, &s);
 }
 
@@ -1047,7 +981,7 @@ fn chain_htlc_musig_key_path() {
     let mut env = on_chain(&["alice", "bob"]);
     let c = chain_htlc(&env);
     let coin = fund(&mut env, &c);
-    let s = prepare(&c, &coin, &state(&env), &env.keys, &request("key", &[])).unwrap();
+    let s = spend(&c, &coin, &state(&env), &env.keys, "key", &[]).unwrap();
     broadcast_and_confirm(&mut env, &c, &s);
 }
 
@@ -1077,20 +1011,14 @@ fn chain_inheritance_after_a_date() {
         ],
     );
     let coin = fund(&mut env, &c);
-    let v = refusals(prepare(
-        &c,
-        &coin,
-        &state(&env),
-        &env.keys,
-        &request("inherit", &[]),
-    ));
+    let v = refusals(spend(&c, &coin, &state(&env), &env.keys, "inherit", &[]));
     assert!(v[0].reason.contains("to go"), "{}", v[0]);
     // The chain agrees: built as if the unlock time had passed, the spend is not final yet.
     let claimed = ChainState {
         median_time_past: unlock + 1,
         ..state(&env)
     };
-    let early = prepare(&c, &coin, &claimed, &env.keys, &request("inherit", &[])).unwrap();
+    let early = spend(&c, &coin, &claimed, &env.keys, "inherit", &[]).unwrap();
     let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
     assert!(err.contains("nLockTime"), "{err}");
     // Twelve blocks a day apart move the median time past well beyond the unlock time.
@@ -1101,7 +1029,7 @@ fn chain_inheritance_after_a_date() {
     }
     let st = state(&env);
     assert!(st.median_time_past > unlock);
-    let s = prepare(&c, &coin, &st, &env.keys, &request("inherit", &[])).unwrap();
+    let s = spend(&c, &coin, &st, &env.keys, "inherit", &[]).unwrap();
     assert_eq!(s.lock_time.to_consensus_u32(), unlock);
     broadcast_and_confirm(&mut env, &c, &s);
 }
@@ -1128,7 +1056,7 @@ fn chain_duration_lock_matches_consensus() {
     let mut refused = 0;
     loop {
         let st = state(&env);
-        match prepare(&c, &coin, &st, &env.keys, &request("withdraw", &[])) {
+        match spend(&c, &coin, &st, &env.keys, "withdraw", &[]) {
             Ok(s) => {
                 assert!(st.median_time_past - base >= needed);
                 assert_eq!(s.n_sequence.to_consensus_u32(), (1 << 22) | 169);
@@ -1142,8 +1070,7 @@ fn chain_duration_lock_matches_consensus() {
                     height: st.height,
                     median_time_past: base + needed,
                 };
-                let early =
-                    prepare(&c, &coin, &claimed, &env.keys, &request("withdraw", &[])).unwrap();
+                let early = spend(&c, &coin, &claimed, &env.keys, "withdraw", &[]).unwrap();
                 let err = env.chain.broadcast(&early.tx).unwrap_err().to_string();
                 assert!(err.contains("relative lock"), "{err}");
                 refused += 1;

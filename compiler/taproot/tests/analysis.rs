@@ -183,32 +183,23 @@ const PINNED_HTLC_ADDRESS: &str = "bc1psgv5gvmcn8wcsyhf4kwq8jf4e7gf7yyjgl7cjs6ws
 fn bad_arguments_are_typed_errors() {
     let (c, params, mut args) = htlc();
     let compiled = compile(&c).unwrap();
+    let refusal = |args: &BTreeMap<String, String>| {
+        biscol_taproot::instantiate::instantiate_compiled(
+            &compiled,
+            &params,
+            args,
+            Network::Regtest,
+        )
+        .unwrap_err()
+    };
     args.insert("timeout".into(), "0".into());
-    let e = biscol_taproot::instantiate::instantiate_compiled(
-        &compiled,
-        &params,
-        &args,
-        Network::Regtest,
-    )
-    .unwrap_err();
+    let e = refusal(&args);
     assert!(e.to_string().contains("timeout"), "{e}");
     args.insert("timeout".into(), "144".into());
     args.insert("hash".into(), "abcd".into());
-    let e = biscol_taproot::instantiate::instantiate_compiled(
-        &compiled,
-        &params,
-        &args,
-        Network::Regtest,
-    )
-    .unwrap_err();
+    let e = refusal(&args);
     assert!(e.to_string().contains("64 hex digits"), "{e}");
     args.remove("hash");
-    let e = biscol_taproot::instantiate::instantiate_compiled(
-        &compiled,
-        &params,
-        &args,
-        Network::Regtest,
-    )
-    .unwrap_err();
+    let e = refusal(&args);
     assert!(e.to_string().contains("missing argument `hash`"), "{e}");
 }

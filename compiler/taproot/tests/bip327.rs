@@ -5,13 +5,18 @@ use std::collections::BTreeMap;
 
 use biscol_taproot::compile::compile;
 use biscol_taproot::input::{Contract, KeyPath, SpendPath, Timelocks};
-use biscol_taproot::instantiate::{instantiate_compiled, Param, ValueType};
+use biscol_taproot::instantiate::instantiate_compiled;
 use biscol_taproot::key::ParamKey;
 use biscol_taproot::keypath::{musig_key_agg_bytes, musig_key_agg_tweaked, KeyAggError};
 use biscol_taproot::tree::build_output;
 use bitcoin::taproot::LeafVersion;
 use bitcoin::Network;
 use serde_json::Value;
+
+#[path = "common/params.rs"]
+mod params;
+
+use params::pubkey_params;
 
 fn data() -> Value {
     serde_json::from_str(include_str!("data/key_agg_vectors.json")).unwrap()
@@ -38,6 +43,13 @@ fn indices(v: &Value) -> Vec<usize> {
 fn key_agg_vectors() {
     let v = data();
     let pubkeys = keys(&v);
+    // The public keys a case names by their indices.
+    let keys_at = |list: &Value| -> Vec<&[u8]> {
+        indices(list)
+            .iter()
+            .map(|i| pubkeys[*i].as_slice())
+            .collect()
+    };
     let tweaks: Vec<[u8; 32]> = v["tweaks"]
         .as_array()
         .unwrap()
@@ -51,10 +63,7 @@ fn key_agg_vectors() {
         .collect();
     let mut valid = 0;
     for case in v["valid_test_cases"].as_array().unwrap() {
-        let ks: Vec<&[u8]> = indices(&case["key_indices"])
-            .iter()
-            .map(|i| pubkeys[*i].as_slice())
-            .collect();
+        let ks = keys_at(&case["key_indices"]);
         let agg = musig_key_agg_bytes(&ks).unwrap();
         let xonly = agg.x_only_public_key().0;
         assert_eq!(
@@ -65,10 +74,7 @@ fn key_agg_vectors() {
     }
     let mut errors = 0;
     for case in v["error_test_cases"].as_array().unwrap() {
-        let ks: Vec<&[u8]> = indices(&case["key_indices"])
-            .iter()
-            .map(|i| pubkeys[*i].as_slice())
-            .collect();
+        let ks = keys_at(&case["key_indices"]);
         let tw: Vec<([u8; 32], bool)> = indices(&case["tweak_indices"])
             .iter()
             .zip(case["is_xonly"].as_array().unwrap())
@@ -127,13 +133,7 @@ fn musig_key_path_is_keyagg_then_bip341_tweak() {
         timelocks: Timelocks::default(),
     };
     let compiled = compile(&contract).unwrap();
-    let params: Vec<Param> = ["x1", "x2", "x3", "b"]
-        .iter()
-        .map(|n| Param {
-            name: n.to_string(),
-            ty: ValueType::PubKey,
-        })
-        .collect();
+    let params = pubkey_params(&["x1", "x2", "x3", "b"]);
     let mut args = BTreeMap::new();
     args.insert("x1".to_string(), hex::encode(&pubkeys[0]));
     args.insert("x2".to_string(), hex::encode(&pubkeys[1]));

@@ -6,13 +6,18 @@ use std::collections::BTreeMap;
 
 use biscol_taproot::compile::compile;
 use biscol_taproot::input::{Contract, KeyPath, SpendPath, Timelocks};
-use biscol_taproot::instantiate::{instantiate_compiled, Param, ValueType};
+use biscol_taproot::instantiate::instantiate_compiled;
 use biscol_taproot::key::ParamKey;
 use biscol_taproot::tree::build_output;
 use bitcoin::hashes::Hash as _;
 use bitcoin::taproot::LeafVersion;
 use bitcoin::{Network, ScriptBuf, XOnlyPublicKey};
 use serde_json::Value;
+
+#[path = "common/params.rs"]
+mod params;
+
+use params::pubkey_params;
 
 fn vectors() -> Vec<Value> {
     let text = include_str!("data/bip341_wallet_vectors.json");
@@ -79,26 +84,21 @@ fn bip341_script_pubkey_vectors() {
             inter["merkleRoot"].as_str().map(String::from),
             "case {i}"
         );
-        assert_eq!(
-            hex::encode(out.tweak.as_byte_array()),
-            inter["tweak"].as_str().unwrap(),
-            "case {i}"
-        );
-        assert_eq!(
-            out.output_key.to_string(),
-            inter["tweakedPubkey"].as_str().unwrap(),
-            "case {i}"
-        );
-        assert_eq!(
-            hex::encode(out.script_pubkey.as_bytes()),
-            expected["scriptPubKey"].as_str().unwrap(),
-            "case {i}"
-        );
-        assert_eq!(
-            out.address(Network::Bitcoin).unwrap().to_string(),
-            expected["bip350Address"].as_str().unwrap(),
-            "case {i}"
-        );
+        let outputs = [
+            (hex::encode(out.tweak.as_byte_array()), &inter["tweak"]),
+            (out.output_key.to_string(), &inter["tweakedPubkey"]),
+            (
+                hex::encode(out.script_pubkey.as_bytes()),
+                &expected["scriptPubKey"],
+            ),
+            (
+                out.address(Network::Bitcoin).unwrap().to_string(),
+                &expected["bip350Address"],
+            ),
+        ];
+        for (got, vector) in outputs {
+            assert_eq!(got, vector.as_str().unwrap(), "case {i}");
+        }
         if let Some(cbs) = expected["scriptPathControlBlocks"].as_array() {
             for (pos, (id, ..)) in leaves.iter().enumerate() {
                 assert_eq!(
@@ -150,13 +150,7 @@ fn weights_8_1_1_reproduce_vectors_5_and_6() {
             depths,
             vec![("b".into(), 2), ("c".into(), 2), ("a".into(), 1)]
         );
-        let params: Vec<Param> = ["internal", "ka", "kb", "kc"]
-            .iter()
-            .map(|n| Param {
-                name: n.to_string(),
-                ty: ValueType::PubKey,
-            })
-            .collect();
+        let params = pubkey_params(&["internal", "ka", "kb", "kc"]);
         let args: BTreeMap<String, String> = [
             (
                 "internal",

@@ -53,30 +53,16 @@ fn core_fixed_tests_tap_context() {
         match (&parsed, expected_valid) {
             (Ok(ms), true) => {
                 let facts = leaf_facts(ms);
-                let col = |name: &str| row[name].as_bool();
-                if col("nonmalleable") != Some(facts.non_malleable) {
-                    failures.push(format!(
-                        "line {line}: nonmalleable {:?} vs {}",
-                        col("nonmalleable"),
-                        facts.non_malleable
-                    ));
-                    ok = false;
-                }
-                if col("needs_signature") != Some(facts.needs_signature) {
-                    failures.push(format!(
-                        "line {line}: needs_signature {:?} vs {}",
-                        col("needs_signature"),
-                        facts.needs_signature
-                    ));
-                    ok = false;
-                }
-                if col("timelock_mix") != Some(facts.timelock_mix) {
-                    failures.push(format!(
-                        "line {line}: timelock_mix {:?} vs {}",
-                        col("timelock_mix"),
-                        facts.timelock_mix
-                    ));
-                    ok = false;
+                for (name, fact) in [
+                    ("nonmalleable", facts.non_malleable),
+                    ("needs_signature", facts.needs_signature),
+                    ("timelock_mix", facts.timelock_mix),
+                ] {
+                    let column = row[name].as_bool();
+                    if column != Some(fact) {
+                        failures.push(format!("line {line}: {name} {column:?} vs {fact}"));
+                        ok = false;
+                    }
                 }
                 if let Some(h) = row["tapscript_hex"].as_str() {
                     let got = hex::encode(ms.encode().as_bytes());

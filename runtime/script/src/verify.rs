@@ -290,22 +290,15 @@ fn verify_witness_program(
 ) -> Result<(), E> {
     let mut stack: Stack = witness.iter().map(|w| w.to_vec()).collect();
     if version == 0 {
-        if program.len() == 32 {
+        // P2WSH runs the script the witness reveals, P2WPKH the implied P2PKH script.
+        let script = if program.len() == 32 {
             let Some(script) = stack.pop() else {
                 return Err(E::WitnessProgramWitnessEmpty);
             };
             if sha256::Hash::hash(&script).as_byte_array()[..] != *program {
                 return Err(E::WitnessProgramMismatch);
             }
-            execute_witness_script(
-                stack,
-                &script,
-                flags,
-                SigVersion::WitnessV0,
-                checker,
-                ExecData::default(),
-                trace,
-            )
+            script
         } else if program.len() == 20 {
             if stack.len() != 2 {
                 return Err(E::WitnessProgramMismatch);
@@ -314,18 +307,19 @@ fn verify_witness_program(
             script.extend_from_slice(&[OP_DUP, OP_HASH160, 0x14]);
             script.extend_from_slice(program);
             script.extend_from_slice(&[OP_EQUALVERIFY, OP_CHECKSIG]);
-            execute_witness_script(
-                stack,
-                &script,
-                flags,
-                SigVersion::WitnessV0,
-                checker,
-                ExecData::default(),
-                trace,
-            )
+            script
         } else {
-            Err(E::WitnessProgramWrongLength)
-        }
+            return Err(E::WitnessProgramWrongLength);
+        };
+        execute_witness_script(
+            stack,
+            &script,
+            flags,
+            SigVersion::WitnessV0,
+            checker,
+            ExecData::default(),
+            trace,
+        )
     } else if version == 1 && program.len() == 32 && !is_p2sh {
         if !flags.contains(F::TAPROOT) {
             return Ok(());

@@ -393,16 +393,21 @@ impl From<KeystoreError> for SpendError {
     }
 }
 
-/// The path names a request may use: the artifact's paths, and `key` when there is a key
-/// path.
-fn available_paths(contract: &Contract) -> Vec<String> {
-    let mut out: Vec<String> = contract
+/// The names of the artifact's script paths, in its order.
+fn script_path_names(contract: &Contract) -> Vec<String> {
+    contract
         .artifact
         .abi
         .paths
         .iter()
         .map(|p| p.name.clone())
-        .collect();
+        .collect()
+}
+
+/// The path names a request may use: the artifact's paths, and `key` when there is a key
+/// path.
+fn available_paths(contract: &Contract) -> Vec<String> {
+    let mut out = script_path_names(contract);
     if contract.instance.key_path.is_spendable() {
         out.push("key".into());
     }
@@ -604,6 +609,25 @@ fn fee_and_value(
     Ok((fee, value, vsize))
 }
 
+/// Puts the signed `witness` on input 0, checks that the transaction has the planned `vsize`
+/// and verifies it.
+fn finish(
+    tx: &mut Transaction,
+    witness: Witness,
+    vsize: u64,
+    coin: &Coin,
+) -> Result<(), SpendError> {
+    if let Some(input) = tx.input.first_mut() {
+        input.witness = witness;
+    }
+    if tx.weight().to_vbytes_ceil() != vsize {
+        return Err(internal(
+            "the signed transaction's size differs from the plan",
+        ));
+    }
+    verify(tx, coin)
+}
+
 /// Verifies input 0 with `biscol-script`; on failure the error names the failing opcode.
 fn verify(tx: &Transaction, coin: &Coin) -> Result<(), SpendError> {
     let prevouts = [coin.txout.clone()];
@@ -776,15 +800,7 @@ fn prepare_script_path(
             )));
         }
     }
-    if let Some(input) = tx.input.first_mut() {
-        input.witness = witness;
-    }
-    if tx.weight().to_vbytes_ceil() != vsize {
-        return Err(internal(
-            "the signed transaction's size differs from the plan",
-        ));
-    }
-    verify(&tx, coin)?;
+    finish(&mut tx, witness, vsize, coin)?;
 
     // The plan in words.
     let files = &contract.artifact.files;
@@ -854,22 +870,21 @@ fn prepare_script_path(
             short_hex(&hash.expected_hex())
         ));
     }
-    let older_name = leaf.atoms.iter().find_map(|a| match a.kind {
-        AtomKind::Older(v) if v == choice.sequence.to_consensus_u32() => Some(format!(
-            "older({}){}",
-            a.names.first().cloned().unwrap_or_default(),
-            where_of(a)
-        )),
-        _ => None,
-    });
-    let after_name = leaf.atoms.iter().find_map(|a| match a.kind {
-        AtomKind::After(v) if v == choice.lock_time.to_consensus_u32() => Some(format!(
-            "after({}){}",
-            a.names.first().cloned().unwrap_or_default(),
-            where_of(a)
-        )),
-        _ => None,
-    });
+    // The leaf's `older(..)` or `after(..)` that asks for this lock, as written, and where.
+    let lock_name = |kind: AtomKind, function: &str| {
+        leaf.atoms.iter().find(|a| a.kind == kind).map(|a| {
+            format!(
+                "{function}({}){}",
+                a.names.first().cloned().unwrap_or_default(),
+                where_of(a)
+            )
+        })
+    };
+    let older_name = lock_name(AtomKind::Older(choice.sequence.to_consensus_u32()), "older");
+    let after_name = lock_name(
+        AtomKind::After(choice.lock_time.to_consensus_u32()),
+        "after",
+    );
     steps.push(sequence_step(
         choice.sequence,
         coin,
@@ -928,13 +943,7 @@ fn prepare_key_path(
     output_key: &XOnlyPublicKey,
 ) -> Result<PreparedSpend, SpendError> {
     let kp = &contract.instance.key_path;
-    let script_paths: Vec<String> = contract
-        .artifact
-        .abi
-        .paths
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
+    let script_paths = script_path_names(contract);
     let suggestion = if script_paths.is_empty() {
         String::new()
     } else {
@@ -1040,15 +1049,7 @@ fn prepare_key_path(
     let mut witness = Witness::new();
     witness.push(signature.as_ref());
     let witness_bytes = witness.size();
-    if let Some(input) = tx.input.first_mut() {
-        input.witness = witness;
-    }
-    if tx.weight().to_vbytes_ceil() != vsize {
-        return Err(internal(
-            "the signed transaction's size differs from the plan",
-        ));
-    }
-    verify(&tx, coin)?;
+    finish(&mut tx, witness, vsize, coin)?;
     steps.push(sequence_step(sequence, coin, chain, None));
     steps.push(lock_time_step(lock_time, chain, None));
     steps.push(fee_step(fee, value, vsize, request, contract));

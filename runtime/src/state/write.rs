@@ -12,13 +12,13 @@
 
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::{Amount, OutPoint, Transaction, Txid};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::json;
 
 use super::error::{invalid, sql, StateError};
 use super::status::{InstanceStatus, TransactionStatus, TxKind};
 use super::types::{event_kind, NewInstance, NewSpend};
-use super::{args_to_json, from_i64, parse_txid, to_i64, Store};
+use super::{args_to_json, col, from_i64, parse_txid, to_i64, Store};
 
 /// A group of recording operations that commit together ([`Batch::commit`]). Dropping it
 /// without committing discards them all.
@@ -361,67 +361,61 @@ fn require(
     }
 }
 
+/// The row `query` selects for `key` (its `?1`), decoded by `decode`; `None` when there is none.
+fn load_one<T>(
+    c: &Connection,
+    query: &str,
+    key: &str,
+    context: &'static str,
+    decode: fn(&Row<'_>) -> Result<T, StateError>,
+) -> Result<Option<T>, StateError> {
+    c.prepare_cached(query)
+        .and_then(|mut s| s.query_row([key], |r| Ok(decode(r))).optional())
+        .map_err(sql(context))?
+        .transpose()
+}
+
 fn load_instance(c: &Connection, id: &str) -> Result<InstanceState, StateError> {
-    let ctx = "reading an instance";
-    let row = c
-        .prepare_cached(
-            "SELECT status, script_pubkey, amount, funding_txid, funding_vout, spend_txid
-             FROM instances WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })
-            .optional()
-        })
-        .map_err(sql(ctx))?;
-    let Some((status, script_pubkey, amount, funding_txid, vout, spend_txid)) = row else {
-        return Err(StateError::UnknownInstance(id.to_string()));
-    };
+    load_one(
+        c,
+        "SELECT status, script_pubkey, amount, funding_txid, funding_vout, spend_txid
+         FROM instances WHERE id = ?1",
+        id,
+        "reading an instance",
+        instance_state_from,
+    )?
+    .ok_or_else(|| StateError::UnknownInstance(id.to_string()))
+}
+
+fn instance_state_from(r: &Row<'_>) -> Result<InstanceState, StateError> {
     Ok(InstanceState {
-        status: InstanceStatus::parse(&status)?,
-        script_pubkey,
-        amount,
-        funding_txid,
-        funding_vout: from_i64(vout, "an output index")?,
-        spend_txid,
+        status: InstanceStatus::parse(&col::<String>(r, 0)?)?,
+        script_pubkey: col(r, 1)?,
+        amount: col(r, 2)?,
+        funding_txid: col(r, 3)?,
+        funding_vout: from_i64(col(r, 4)?, "an output index")?,
+        spend_txid: col(r, 5)?,
     })
 }
 
 fn load_tx(c: &Connection, txid: &str) -> Result<TxState, StateError> {
-    let row = c
-        .prepare_cached(
-            "SELECT instance_id, purpose, status, raw, fee FROM transactions WHERE txid = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([txid], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .optional()
-        })
-        .map_err(sql("reading a transaction"))?;
-    let Some((instance, purpose, status, raw, fee)) = row else {
-        return Err(StateError::UnknownTransaction(txid.to_string()));
-    };
+    load_one(
+        c,
+        "SELECT instance_id, purpose, status, raw, fee FROM transactions WHERE txid = ?1",
+        txid,
+        "reading a transaction",
+        tx_state_from,
+    )?
+    .ok_or_else(|| StateError::UnknownTransaction(txid.to_string()))
+}
+
+fn tx_state_from(r: &Row<'_>) -> Result<TxState, StateError> {
     Ok(TxState {
-        instance,
-        purpose: TxKind::parse(&purpose)?,
-        status: TransactionStatus::parse(&status)?,
-        raw,
-        fee,
+        instance: col(r, 0)?,
+        purpose: TxKind::parse(&col::<String>(r, 1)?)?,
+        status: TransactionStatus::parse(&col::<String>(r, 2)?)?,
+        raw: col(r, 3)?,
+        fee: col(r, 4)?,
     })
 }
 

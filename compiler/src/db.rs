@@ -1,9 +1,11 @@
 //! The incremental engine: salsa inputs and the tracked queries over them.
 //!
 //! Inputs: each [`SourceFile`] (path, id, text) and the [`Workspace`] (the set of files by
-//! path, including the embedded standard library). Queries per file: [`parse`], [`imports`],
-//! [`scope`], [`check`], [`diagnostics`] (front end), [`lower`], [`all_diagnostics`] (front
-//! and back end) and [`names`]; per item (a file and an item index): [`item_syntax`],
+//! path, including the embedded standard library). Queries per file: [`item_texts`] (the
+//! file cut into interned item pieces, each parsed alone) or, when it does not cut cleanly,
+//! [`parse`]; [`imports`], [`scope`], [`check`], [`diagnostics`] (front end), [`lower`],
+//! [`all_diagnostics`] (front and back end) and [`names`]; per item (a file and an item
+//! index): [`item_syntax`],
 //! [`check_item`], [`item_names`], and the contract's IR and Taproot compilation relative to
 //! the item's place ([`lower_item`], [`taproot_item`] read them). An edit sets one file's
 //! text; salsa then re-runs only the queries that read it, and an item's queries only when
@@ -268,8 +270,8 @@ fn parse_item_text<'db>(db: &'db dyn Db, piece: ItemText<'db>) -> Option<Arc<Ite
     Some(Arc::new(ItemSyntax::new(item, text)))
 }
 
-/// Whether the whole-file parse found syntax errors (without parsing when the file cuts
-/// cleanly into items, which means it has none).
+/// The file's syntax errors: none when it cuts cleanly into items (then it is not parsed as a
+/// whole), else the whole-file parse's.
 fn syntax_errors(db: &dyn Db, file: SourceFile) -> &[parser::SyntaxError] {
     match item_texts(db, file) {
         Some(_) => &[],

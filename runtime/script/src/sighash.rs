@@ -55,19 +55,10 @@ impl Sink for sha256::HashEngine {
     }
 }
 
+/// Writes `n` as a compact size (rust-bitcoin's `VarInt` encoding, at most 9 bytes).
 pub(crate) fn put_compact_size(s: &mut impl Sink, n: u64) {
-    if n < 0xfd {
-        s.put(&[n as u8]);
-    } else if n <= 0xffff {
-        s.put(&[0xfd]);
-        s.put(&(n as u16).to_le_bytes());
-    } else if n <= 0xffff_ffff {
-        s.put(&[0xfe]);
-        s.put(&(n as u32).to_le_bytes());
-    } else {
-        s.put(&[0xff]);
-        s.put(&n.to_le_bytes());
-    }
+    let encoded = bitcoin::consensus::encode::serialize(&bitcoin::VarInt(n));
+    s.put(&encoded);
 }
 
 /// Length of a compact-size encoding of `n` (rust-bitcoin's `VarInt`).

@@ -105,6 +105,7 @@ impl fmt::Display for Code {
 
 /// One finding of the analysis.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Its code.
     pub code: Code,

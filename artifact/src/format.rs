@@ -24,14 +24,18 @@ use crate::instantiate::{self as tinst};
 use crate::taproot::TaprootArtifact;
 use crate::value::{Param, ValueType};
 
-/// The artifact format written by this compiler: `biscol-artifact/MAJOR`.
-pub const FORMAT: &str = "biscol-artifact/1";
+/// The artifact format written by this compiler: `biscol-artifact/MAJOR`. Format 2 added
+/// [`Artifact::sources`], the full text of every file the contract was compiled from, so that
+/// anyone can compile it again and check the artifact against it; format 1 had none, so an
+/// artifact of format 1 cannot be verified and is refused ([`ArtifactError::OlderFormat`]).
+pub const FORMAT: &str = "biscol-artifact/2";
 
 /// The major format version this compiler reads and writes.
-pub const FORMAT_MAJOR: u32 = 1;
+pub const FORMAT_MAJOR: u32 = 2;
 
 /// A compiled contract, ready to instantiate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Artifact {
     /// [`FORMAT`].
     pub format: String,
@@ -45,6 +49,11 @@ pub struct Artifact {
     pub source: SourceInfo,
     /// Files spans point into: index 0 is the contract's own file.
     pub files: Vec<String>,
+    /// Every file the contract was compiled from, with its full text: the contract's own file
+    /// first, then the files it imports (transitively) by path. Paths are relative to the
+    /// folder that holds them all (never absolute), so `use "..."` resolves among them as it
+    /// did; standard library modules keep their `<stdlib>/NAME.bsc` path.
+    pub sources: Vec<SourceText>,
     /// Parameters and spend paths.
     pub abi: Abi,
     /// The contract IR as text (no spans).
@@ -55,6 +64,7 @@ pub struct Artifact {
 
 /// The compiler's name and version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CompilerInfo {
     /// `biscol`.
     pub name: String,
@@ -64,6 +74,7 @@ pub struct CompilerInfo {
 
 /// The source a contract came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SourceInfo {
     /// The file's name (last path component only).
     pub file: String,
@@ -71,8 +82,19 @@ pub struct SourceInfo {
     pub sha256: String,
 }
 
+/// One file a contract was compiled from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceText {
+    /// Its path (see [`Artifact::sources`]).
+    pub path: String,
+    /// Its text.
+    pub text: String,
+}
+
 /// The contract's interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Abi {
     /// Contract parameters, in order.
     pub params: Vec<AbiParam>,
@@ -86,6 +108,7 @@ pub struct Abi {
 
 /// A parameter or spend argument.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AbiParam {
     /// Its name.
     pub name: String,
@@ -99,6 +122,7 @@ pub struct AbiParam {
 
 /// A spend path's interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AbiPath {
     /// Its name.
     pub name: String,
@@ -116,6 +140,7 @@ pub struct AbiPath {
 
 /// A `require` statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AbiRequire {
     /// Its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +153,7 @@ pub struct AbiRequire {
 
 /// A position in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Location {
     /// Index into [`Artifact::files`].
     pub file: u32,
@@ -152,6 +178,12 @@ pub enum ArtifactError {
         actual: String,
         /// What this compiler reads.
         expected: &'static str,
+    },
+    /// Written in a format older than this compiler reads (format 1 carries no source, so it
+    /// cannot be checked against one).
+    OlderFormat {
+        /// The format in the file.
+        actual: String,
     },
     /// Not an artifact at all (no `biscol-artifact/` format).
     NotAnArtifact {
@@ -186,6 +218,10 @@ impl std::fmt::Display for ArtifactError {
             ArtifactError::NewerFormat { actual, expected } => write!(
                 f,
                 "the artifact's format is `{actual}`, newer than `{expected}` which this biscol reads; rebuild it with this biscol or upgrade biscol"
+            ),
+            ArtifactError::OlderFormat { actual } => write!(
+                f,
+                "the artifact's format is `{actual}`, which carries no source to check it against; build it again with this biscol (`biscol build`)"
             ),
             ArtifactError::NotAnArtifact { actual } => write!(f, "not a BiSCOL artifact (format `{actual}`)"),
             ArtifactError::BadType { param, actual } => write!(f, "parameter `{param}` has an unknown type `{actual}`"),
@@ -235,6 +271,7 @@ impl Artifact {
                     expected: FORMAT,
                 })
             }
+            Some(_) => return Err(ArtifactError::OlderFormat { actual: format }),
             _ => return Err(ArtifactError::NotAnArtifact { actual: format }),
         }
         serde_json::from_value(value).map_err(ArtifactError::Json)

@@ -7,7 +7,7 @@
 //! clocks and no randomness, and the same input gives the same output bytes everywhere.
 //!
 //! Modules:
-//! - [`format`]: the artifact (format `biscol-artifact/1`), JSON in and out, instantiation
+//! - [`format`]: the artifact (format `biscol-artifact/2`), JSON in and out, instantiation
 //!   with defaults and literal constants;
 //! - [`taproot`]: the artifact's Taproot section, its leaf templates and key path read back;
 //! - [`template`]: leaf templates over [`key::ParamKey`] placeholders, their atoms, and the

@@ -43,6 +43,7 @@ pub enum KeyPathKind {
 
 /// The key path in the artifact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeyPathArtifact {
     /// Its kind.
     pub kind: KeyPathKind,
@@ -54,6 +55,7 @@ pub struct KeyPathArtifact {
 
 /// A hash preimage a spend must reveal.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PreimageNeed {
     /// `sha256`, `hash256`, `ripemd160` or `hash160`.
     pub kind: String,
@@ -63,6 +65,7 @@ pub struct PreimageNeed {
 
 /// A timelock a spend must satisfy, and the transaction field it sets.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TimelockNeed {
     /// `older` (BIP68/112: the input's nSequence) or `after` (BIP65: the nLockTime).
     pub op: String,
@@ -80,6 +83,7 @@ pub struct TimelockNeed {
 
 /// What spending through a leaf needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Needs {
     /// Keys that may have to sign (all keys of the leaf, in order of appearance).
     pub signatures: Vec<String>,
@@ -91,6 +95,7 @@ pub struct Needs {
 
 /// One leaf in the artifact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeafArtifact {
     /// The spend path's name.
     pub path: String,
@@ -114,6 +119,7 @@ pub struct LeafArtifact {
 
 /// One spend path in the artifact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PathArtifact {
     /// Its name.
     pub name: String,
@@ -146,6 +152,7 @@ pub enum WalletKey {
 
 /// A BIP388 wallet policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WalletPolicy {
     /// The descriptor template.
     pub template: String,
@@ -155,6 +162,7 @@ pub struct WalletPolicy {
 
 /// The Taproot section of the artifact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TaprootArtifact {
     /// [`FORMAT`].
     pub format: String,

@@ -27,6 +27,7 @@ pub type Template = Miniscript<ParamKey, Tap>;
 /// A source location the front end can map back to its own span type: a file id and a
 /// half-open byte range. This crate never looks inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpanRef {
     /// The front end's file id.
     pub file: u32,
@@ -100,6 +101,7 @@ impl TimelockKind {
 
 /// A timelock parameter and the consensus value that stands for it in templates.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TimelockParam {
     /// The parameter's name.
     pub name: String,
@@ -229,6 +231,7 @@ fn placeholder_policy(kind: TimelockKind, value: u32) -> Concrete<ParamKey> {
 
 /// Worst-case witness size of spending through one leaf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WitnessSize {
     /// Bytes of the witness (= its weight in weight units), control block and script included.
     pub weight: u64,
@@ -248,6 +251,7 @@ impl WitnessSize {
 
 /// One entry of a leaf's source map: a fragment of the template and where it comes from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SourceMapEntry {
     /// The fragment as printed in the template (`pk(receiver)`, `older(timeout)`).
     pub fragment: String,

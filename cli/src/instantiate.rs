@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use biscol_artifact::value::parse_network;
-use biscol_compiler::artifact::Artifact;
 
 use crate::output::{self, Format};
 use biscol_compiler::tree_view::leaf_name;
@@ -39,15 +38,9 @@ pub fn split_arg(arg: &str) -> Result<(String, String), String> {
 
 /// Runs the command.
 pub fn run(args: &InstantiateArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.artifact) {
-        Ok(text) => text,
-        Err(e) => {
-            return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
-        }
-    };
-    let artifact = match Artifact::from_json(&text) {
+    let artifact = match crate::verify::read_verified(&args.artifact) {
         Ok(a) => a,
-        Err(e) => return output::usage_error(&format!("`{}`: {e}", args.artifact.display())),
+        Err(message) => return output::usage_error(&message),
     };
     let mut pairs = Vec::new();
     for a in &args.args {

@@ -15,6 +15,7 @@ mod instantiate;
 mod lsp_cmd;
 mod output;
 mod session_args;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,13 @@ enum Command {
     Build(build::BuildArgs),
     /// Bind an artifact's parameters: descriptor, address, keys, leaves and control blocks.
     Instantiate(instantiate::InstantiateArgs),
+    /// Check that an artifact is exactly what its embedded source compiles to.
+    ///
+    /// Recompiles the source the artifact carries with this biscol and compares every field;
+    /// with `--source FILE`, also that the source is the file you read. `deploy`, `spend` and
+    /// `instantiate` make the same check. Exit code 0 when it holds, 2 with the first field
+    /// that differs when it does not.
+    Verify(verify::VerifyArgs),
     /// Print the long explanation of a diagnostic code, with a wrong and a right example.
     ///
     /// For example `biscol explain E0020`. `biscol explain --list` lists every code.
@@ -128,6 +136,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Instantiate(args) => instantiate::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => lsp_cmd::run(),
         Command::Init(args) => chain_cmd::init(&args),

@@ -44,6 +44,7 @@ pub fn build(
     files: &SourceFiles,
     own_file: FileId,
     own_text: &str,
+    sources: Vec<SourceText>,
 ) -> Artifact {
     let mut taproot = biscol_taproot::artifact::from_compiled(compiled);
     // Stable file numbering: the contract's own file, then the other files spans use, by name.
@@ -145,10 +146,62 @@ pub fn build(
             sha256: sha256_hex(own_text),
         },
         files: names,
+        sources,
         abi,
         ir: ir_text,
         taproot,
     }
+}
+
+/// The [`Artifact::sources`] of a contract in the file at `own_path`, given every file it reads
+/// (path, text; its own among them): its own file first, then the others by path. Paths are
+/// made relative to the deepest folder that holds every file that is not a standard library
+/// module, so they contain no absolute path and `use "../x.bsc"` still resolves among them.
+pub fn embedded_sources(own_path: &str, files: &[(String, String)]) -> Vec<SourceText> {
+    let user: Vec<&str> = files
+        .iter()
+        .map(|(path, _)| path.as_str())
+        .filter(|path| !path.starts_with("<stdlib>/"))
+        .collect();
+    let base = common_folder(&user);
+    let relative = |path: &str| -> String {
+        if path.starts_with("<stdlib>/") {
+            path.to_string()
+        } else {
+            path[base.len()..].to_string()
+        }
+    };
+    let mut out: Vec<SourceText> = files
+        .iter()
+        .map(|(path, text)| SourceText {
+            path: relative(path),
+            text: text.clone(),
+        })
+        .collect();
+    let own = relative(own_path);
+    out.sort_by(|a, b| (a.path != own, &a.path).cmp(&(b.path != own, &b.path)));
+    out.dedup_by(|a, b| a.path == b.path);
+    out
+}
+
+/// The longest folder prefix (ending in `/`, or empty) shared by every path.
+fn common_folder(paths: &[&str]) -> String {
+    let Some(first) = paths.first() else {
+        return String::new();
+    };
+    let mut base = match first.rfind('/') {
+        Some(i) => &first[..=i],
+        None => "",
+    };
+    for path in &paths[1..] {
+        while !path.starts_with(base) {
+            base = match base[..base.len() - 1].rfind('/') {
+                Some(i) => &base[..=i],
+                None => "",
+            };
+        }
+    }
+    base.to_string()
 }
 
 /// A default value in the form `instantiate` parses.
@@ -178,6 +231,20 @@ pub fn value_type(text: &str) -> Option<ValueType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embedded_paths_are_relative_to_the_shared_folder() {
+        let files = [
+            ("/home/a/p/lib/x.bsc".to_string(), "x".to_string()),
+            ("/home/a/p/contracts/c.bsc".to_string(), "c".to_string()),
+            ("<stdlib>/htlc.bsc".to_string(), "h".to_string()),
+        ];
+        let sources = embedded_sources("/home/a/p/contracts/c.bsc", &files);
+        let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["contracts/c.bsc", "<stdlib>/htlc.bsc", "lib/x.bsc"]);
+        let alone = embedded_sources("c.bsc", &[("c.bsc".to_string(), "c".to_string())]);
+        assert_eq!(alone[0].path, "c.bsc");
+    }
 
     /// The ABI writes types with `Ty`'s names; `biscol-artifact` reads them without the
     /// compiler, so both must know the same names.

@@ -46,6 +46,11 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
     let mut contracts = Vec::new();
     if db::lower(db, file).is_some() {
         let files = db.source_files();
+        let read: Vec<(String, String)> = db::import_closure(db, file)
+            .values()
+            .map(|f| (f.path(db).clone(), f.text(db).clone()))
+            .collect();
+        let sources = artifact::embedded_sources(file.path(db), &read);
         for index in db::contract_items(db, file) {
             let (Some(ir_contract), Some(hir_contract), Some(output)) = (
                 db::lower_item(db, file, index),
@@ -64,6 +69,7 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
                     &files,
                     file.id(db),
                     file.text(db),
+                    sources.clone(),
                 )),
                 _ => None,
             };

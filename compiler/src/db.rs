@@ -386,7 +386,7 @@ pub struct Checked {
 }
 
 /// The files `file` reads when it is checked: itself and what it imports, transitively.
-fn import_closure(db: &dyn Db, file: SourceFile) -> BTreeMap<FileId, SourceFile> {
+pub fn import_closure(db: &dyn Db, file: SourceFile) -> BTreeMap<FileId, SourceFile> {
     let mut closure: BTreeMap<FileId, SourceFile> = BTreeMap::new();
     let mut stack = vec![file];
     while let Some(f) = stack.pop() {

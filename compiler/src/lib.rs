@@ -26,6 +26,7 @@ pub mod taproot;
 pub mod tree_view;
 pub mod typeck;
 pub mod types;
+pub mod verify;
 
 pub use db::Database;
 pub use diagnostic::{Diagnostic, Severity};

@@ -19,6 +19,7 @@
 //! on); the wallet key `wallet` is created on first use and never printed.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, Txid};
@@ -65,6 +66,18 @@ pub struct SessionOptions {
     pub confirmation_timeout: Duration,
     /// How often to ask such a chain whether the transaction confirmed.
     pub poll_interval: Duration,
+    /// Checks every artifact before the session deploys it or builds a spend from it (the
+    /// command line recompiles the artifact's source, see `biscol_compiler::verify`); `None`
+    /// trusts artifacts as they are, which only tests of the runtime itself should do.
+    pub verifier: Option<Arc<dyn ArtifactVerifier>>,
+}
+
+/// Something that checks an artifact against what it claims to be, above the runtime (where
+/// the compiler is at hand). The runtime calls it and refuses, with its message, whatever it
+/// refuses.
+pub trait ArtifactVerifier: Send + Sync + fmt::Debug {
+    /// `Ok` when `artifact` may be deployed or spent; else why not, in words.
+    fn verify(&self, artifact: &Artifact) -> Result<(), String>;
 }
 
 impl Default for SessionOptions {
@@ -76,6 +89,7 @@ impl Default for SessionOptions {
             musig2: true,
             confirmation_timeout: Duration::from_secs(3 * 3600),
             poll_interval: Duration::from_secs(10),
+            verifier: None,
         }
     }
 }
@@ -547,6 +561,7 @@ impl Session {
         wait: bool,
     ) -> Result<Deployment, SessionError> {
         let artifact = Artifact::from_json(artifact_json)?;
+        self.verify(&artifact)?;
         let args = self.resolve_args(args)?;
         let contract = Contract::instantiate(artifact, &args, self.options.network)?;
         let instance = &contract.instance;
@@ -641,6 +656,7 @@ impl Session {
             ))
         })?;
         let artifact = Artifact::from_json(&json)?;
+        self.verify(&artifact)?;
         let contract = Contract::instantiate(artifact, &record.args, record.network)?;
         if contract.instance.address.to_string() != record.address {
             return Err(SessionError::Usage(format!(
@@ -649,6 +665,14 @@ impl Session {
             )));
         }
         Ok(contract)
+    }
+
+    /// Runs the session's [`ArtifactVerifier`], if it has one.
+    fn verify(&self, artifact: &Artifact) -> Result<(), SessionError> {
+        match &self.options.verifier {
+            Some(verifier) => verifier.verify(artifact).map_err(SessionError::Unverified),
+            None => Ok(()),
+        }
     }
 
     fn destination(&self, to: &Destination) -> Result<ScriptBuf, SessionError> {
@@ -1006,6 +1030,8 @@ pub enum SessionError {
     },
     /// A request that cannot be met, said in words.
     Usage(String),
+    /// The artifact is not what its source compiles to (the verifier's message).
+    Unverified(String),
 }
 
 impl SessionError {
@@ -1042,6 +1068,9 @@ impl fmt::Display for SessionError {
             }
             SessionError::Timeout { txid } => write!(f, "{txid} did not confirm in time"),
             SessionError::Usage(detail) => f.write_str(detail),
+            SessionError::Unverified(detail) => {
+                write!(f, "the artifact is refused: {detail}")
+            }
         }
     }
 }

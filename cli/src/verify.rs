@@ -50,7 +50,8 @@ pub fn read_verified(path: &std::path::Path) -> Result<Artifact, String> {
 
 /// Verifies `artifact` against its source and the `given` files (name, text).
 pub fn check(artifact: &Artifact, given: &[(String, String)]) -> Result<(), String> {
-    biscol_compiler::verify::verify(artifact, given).map_err(|e| format!("the artifact is refused: {e}"))
+    biscol_compiler::verify::verify(artifact, given)
+        .map_err(|e| format!("the artifact is refused: {e}"))
 }
 
 /// Runs the command.
@@ -69,7 +70,9 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     for path in &args.sources {
         match std::fs::read_to_string(path) {
             Ok(text) => given.push((path.display().to_string(), text)),
-            Err(e) => return output::usage_error(&format!("cannot read `{}`: {e}", path.display())),
+            Err(e) => {
+                return output::usage_error(&format!("cannot read `{}`: {e}", path.display()))
+            }
         }
     }
     let result = biscol_compiler::verify::verify(&artifact, &given);

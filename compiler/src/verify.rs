@@ -206,11 +206,21 @@ fn comparable(artifact: &Artifact) -> Value {
 
 /// The JSON path of the first place where `found` is not `expected`, in field order.
 fn first_difference(expected: &Value, found: &Value, at: String) -> Option<String> {
-    let here = || if at.is_empty() { "(the whole artifact)".to_string() } else { at.clone() };
+    let here = || {
+        if at.is_empty() {
+            "(the whole artifact)".to_string()
+        } else {
+            at.clone()
+        }
+    };
     match (expected, found) {
         (Value::Object(e), Value::Object(f)) => {
             for (key, value) in e {
-                let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
                 match f.get(key) {
                     Some(other) => {
                         if let Some(diff) = first_difference(value, other, path) {
@@ -220,9 +230,13 @@ fn first_difference(expected: &Value, found: &Value, at: String) -> Option<Strin
                     None => return Some(path),
                 }
             }
-            f.keys()
-                .find(|key| !e.contains_key(*key))
-                .map(|key| if at.is_empty() { key.clone() } else { format!("{at}.{key}") })
+            f.keys().find(|key| !e.contains_key(*key)).map(|key| {
+                if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                }
+            })
         }
         (Value::Array(e), Value::Array(f)) => {
             for (i, (a, b)) in e.iter().zip(f).enumerate() {
@@ -244,6 +258,53 @@ fn file_name(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn htlc_artifact() -> Artifact {
+        let mut database = Database::new();
+        let text = db::STDLIB
+            .iter()
+            .find(|(name, _)| *name == "htlc")
+            .map(|(_, text)| text.to_string())
+            .expect("the stdlib has an htlc");
+        let file = database.set_file("contracts/htlc.bsc", text);
+        let output = build::build(&database, file);
+        output.contracts[0].artifact.clone().expect("it builds")
+    }
+
+    #[test]
+    fn another_compilers_artifact_is_checked_the_same_way_and_both_versions_are_named() {
+        let mut artifact = htlc_artifact();
+        assert_eq!(verify(&artifact, &[]), Ok(()));
+        artifact.compiler.version = "0.0.9".to_string();
+        assert_eq!(
+            verify(&artifact, &[]),
+            Ok(()),
+            "the same result from another version"
+        );
+        artifact.taproot.leaves[0].template = "pk(receiver)".to_string();
+        let error = verify(&artifact, &[]).expect_err("edited");
+        let message = error.to_string();
+        assert!(
+            message.contains("0.0.9") && message.contains(env!("CARGO_PKG_VERSION")),
+            "{message}"
+        );
+        assert!(message.contains("taproot.leaves[0].template"), "{message}");
+    }
+
+    #[test]
+    fn an_edited_standard_library_module_is_refused() {
+        let mut artifact = htlc_artifact();
+        artifact.sources.push(crate::artifact::SourceText {
+            path: "<stdlib>/vault.bsc".to_string(),
+            text: "contract Vault() {}".to_string(),
+        });
+        assert_eq!(
+            verify(&artifact, &[]),
+            Err(VerifyError::StdlibDiffers {
+                path: "<stdlib>/vault.bsc".to_string()
+            })
+        );
+    }
 
     #[test]
     fn the_first_difference_is_named_by_its_json_path() {

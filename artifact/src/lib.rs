@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod commitments;
 pub mod finding;
 pub mod format;
 pub mod instance;

@@ -48,6 +48,17 @@ pub fn deploy(state_dir: Option<&Path>, args: &DeployArgs) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    if args.format == Format::Human {
+        // What the address commits to, before anything is funded.
+        match session.preview(&text, &pairs) {
+            Ok(commitments) => {
+                for line in commitments.lines() {
+                    println!("{line}");
+                }
+            }
+            Err(e) => return fail(&e, args.format),
+        }
+    }
     match session.deploy(&text, &pairs, args.amount, args.fee_rate, !args.no_wait) {
         Ok(d) => {
             match args.format {

@@ -296,7 +296,7 @@ fn bad_instantiate_inputs_are_clear_errors() {
     assert_eq!(malformed.status.code(), Some(2));
     let text = std::fs::read_to_string(&artifact)
         .unwrap()
-        .replace("biscol-artifact/1", "biscol-artifact/9");
+        .replace("biscol-artifact/2", "biscol-artifact/9");
     let newer = dir.join("newer.json");
     std::fs::write(&newer, text).unwrap();
     let out = biscol(&["instantiate", newer.to_str().unwrap()]);

@@ -229,6 +229,46 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
     let args = deploy_args("build/Htlc.json");
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let before = footprint(dir);
-    assert_code(&run(dir, &refs), 0, "deploy of the original");
+    let deployed = run(dir, &refs);
+    assert_code(&deployed, 0, "deploy of the original");
     assert_eq!(footprint(dir).1, before.1 + 1, "the original is deployed");
+    // Before funding, deploy says what the address commits to, with the actual keys.
+    let stdout = String::from_utf8_lossy(&deployed.stdout);
+    let commits = stdout
+        .find("this address commits to:")
+        .expect("commitments printed");
+    assert!(
+        commits < stdout.find("deployed ").expect("deployed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("older(timeout): 10 blocks after the coin confirms"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("sha256(preimage) == hash = {}", &HASH[5..])),
+        "{stdout}"
+    );
+    let mut args = deploy_args("build/Htlc.json");
+    args.extend(["--format".to_string(), "json".to_string()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let deployed = run(dir, &refs);
+    assert_code(&deployed, 0, "deploy --format json");
+    let json: Value = serde_json::from_slice(&deployed.stdout).expect("JSON");
+    let commits = &json["commits_to"];
+    assert_eq!(commits["key_path"]["kind"], "musig");
+    let alice = run(dir, &["key", "show", "alice", "--format", "json"]);
+    let alice: Value = serde_json::from_slice(&alice.stdout).expect("key JSON");
+    let sender = &commits["paths"][0]["keys"][0];
+    assert_eq!(sender["param"], "sender", "{commits}");
+    assert!(
+        alice.to_string().contains(
+            sender["key"].as_str().expect("key")[2..]
+                .to_string()
+                .as_str()
+        ),
+        "the refund key is alice's: {alice} {commits}"
+    );
+    assert_eq!(commits["paths"][0]["timelocks"][0]["value"], 10);
+    assert_eq!(commits["paths"][1]["hash_locks"][0]["hash"], HASH[5..]);
 }

@@ -20,6 +20,8 @@
 
 use std::fmt;
 use std::sync::Arc;
+
+use biscol_artifact::commitments::Commitments;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, Txid};
@@ -138,6 +140,8 @@ pub struct Deployment {
     pub fee: Amount,
     /// The confirmation height; `None` when not waited for.
     pub height: Option<u32>,
+    /// What the address commits to, in the contract's words.
+    pub commits_to: Commitments,
 }
 
 /// What a spend did (or, for a dry run, would do).
@@ -613,7 +617,13 @@ impl Session {
         } else {
             None
         };
+        let commits_to = Commitments::of(
+            &contract.instance,
+            &contract.artifact.taproot.key_path,
+            &ordered_args,
+        );
         Ok(Deployment {
+            commits_to,
             instance: id,
             txid: funding.txid,
             vout: funding.outpoint.vout,
@@ -665,6 +675,25 @@ impl Session {
             )));
         }
         Ok(contract)
+    }
+
+    /// What deploying `artifact_json` with `args` would commit to, for a funder to read before
+    /// anything is funded: the artifact verified, `@NAME`s resolved, the instance derived.
+    /// Changes nothing.
+    pub fn preview(
+        &self,
+        artifact_json: &str,
+        args: &[(String, String)],
+    ) -> Result<Commitments, SessionError> {
+        let artifact = Artifact::from_json(artifact_json)?;
+        self.verify(&artifact)?;
+        let args = self.resolve_args(args)?;
+        let instance = artifact.instantiate(&args, self.options.network)?;
+        Ok(Commitments::of(
+            &instance,
+            &artifact.taproot.key_path,
+            &args,
+        ))
     }
 
     /// Runs the session's [`ArtifactVerifier`], if it has one.

@@ -17,7 +17,8 @@
 //! - [`value`]: the one argument value type; [`instantiate`]: binding and deriving;
 //!   [`instance`]: the typed result and its JSON form;
 //! - [`finding`]: typed findings with stable codes;
-//! - [`units`]: the lock-time threshold, compact sizes, amounts, durations and dates.
+//! - [`units`]: the lock-time threshold, compact sizes, amounts, durations and dates;
+//! - [`redact`]: argument text for messages, with private keys described, never shown.
 //!
 //! ```
 //! use biscol_artifact::units::{parse_amount, AmountSyntax, LOCK_TIME_THRESHOLD};
@@ -38,5 +39,6 @@ pub mod keypath;
 pub mod taproot;
 pub mod template;
 pub mod tree;
+pub mod redact;
 pub mod units;
 pub mod value;

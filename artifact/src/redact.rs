@@ -47,7 +47,10 @@ fn secret_kind(run: &str) -> Option<&'static str> {
 fn secret_runs(text: &str) -> Vec<(usize, usize, &'static str)> {
     let mut runs = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (is_base58(c) && i < text.len(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
@@ -132,7 +135,10 @@ mod tests {
         ] {
             assert!(contains_secret(secret), "{secret}");
             assert_eq!(quoted(secret), format!("{kind} (not shown)"));
-            assert_eq!(quoted_scrubbed(&scrub(secret)), format!("{kind} (not shown)"));
+            assert_eq!(
+                quoted_scrubbed(&scrub(secret)),
+                format!("{kind} (not shown)")
+            );
             for text in [
                 format!("sender={secret}"),
                 format!("@{secret}"),

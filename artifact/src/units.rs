@@ -237,7 +237,11 @@ mod tests {
                 Err(AmountError::AboveMaxMoney),
                 "{text}"
             );
-            assert_eq!(parse_amount(text, AmountSyntax::UnitOptional), None, "{text}");
+            assert_eq!(
+                parse_amount(text, AmountSyntax::UnitOptional),
+                None,
+                "{text}"
+            );
         }
         assert_eq!(
             parse_amount_checked("-1btc", req),

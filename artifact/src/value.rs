@@ -418,7 +418,11 @@ mod tests {
     #[test]
     fn a_private_key_given_for_a_public_one_is_not_repeated() {
         let tprv = "tprv8ZgxMBicQKsPdAyEbJuqUpaTo5f9yc88jgymkH4M2An4bK8jdYJLqADKZnYkLrx2t4VNJy6vu6ZjcFzstwVh3u7p2NKQjbqunLGVvDHawYG";
-        for text in [tprv.to_string(), format!("{tprv}/0/1"), format!("{tprv},{tprv}")] {
+        for text in [
+            tprv.to_string(),
+            format!("{tprv}/0/1"),
+            format!("{tprv},{tprv}"),
+        ] {
             let e = parse_value(&ValueType::PubKey, &text).unwrap_err();
             let message = e.to_string();
             assert!(!message.contains(&tprv[..20]), "{message}");

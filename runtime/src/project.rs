@@ -3,7 +3,7 @@
 //! In: a folder to create ([`Project::init`]) or to start looking from ([`Project::find`]), and
 //! the text of `Biscol.toml`. Out: a [`Config`] with every key typed and defaulted, and the
 //! paths the runtime uses: the state folder (`.biscol/` beside `Biscol.toml`) with the chain,
-//! the keystore and the contract store inside it.
+//! the keystore and the contract store inside it, owner-only ([`StateLayout::secure`]).
 //!
 //! Invariants: an unknown key or section in `Biscol.toml` is an error that names it (a typo
 //! must not silently fall back to a default); a missing key takes its documented default; the
@@ -311,6 +311,15 @@ impl StateLayout {
     /// The contract store's folder (with its checkpoints).
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
+    }
+
+    /// Makes the state folder owner-only: creates it (and missing parents) with mode 0700 when
+    /// missing, and sets every folder in it to 0700 and every file to 0600 (see
+    /// [`crate::owner_only`]). The keystore folder is left to [`crate::keystore::Keystore::open`],
+    /// which refuses one that others can access instead of tightening it.
+    pub fn secure(&self) -> std::io::Result<()> {
+        crate::owner_only::create_dir_all(&self.root)?;
+        crate::owner_only::restrict_tree(&self.root, &self.keys())
     }
 }
 

@@ -10,7 +10,8 @@
 //! - a file the runtime creates is created 0600 before anything is written to it
 //!   ([`create_file`]), or, when a library writes it (SQLite's `VACUUM INTO`), restricted right
 //!   after ([`restrict`]); SQLite gives its `-wal` and `-shm` files the mode of their database;
-//! - opening a state folder tightens what an older version left wider ([`restrict_tree`]); the
+//! - opening a state folder tightens what an older version left wider, path by known path
+//!   (`StateLayout::secure`): never a walk of whatever a mistyped `--state-dir ~` points at; the
 //!   keystore folder is not tightened but refused ([`crate::keystore::Keystore::open`]).
 //!
 //! Symbolic links are never followed or changed.
@@ -72,34 +73,12 @@ pub fn restrict(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// [`restrict`] on `root` and everything below it, except `skip` (a folder with its own
-/// policy, the keystore's) and what symbolic links point at. A file that disappears meanwhile
-/// (another process's temporary file) is not an error.
-pub fn restrict_tree(root: &Path, skip: &Path) -> io::Result<()> {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(path) = pending.pop() {
-        if path == skip {
-            continue;
-        }
-        match restrict(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        }
-        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-        if !is_dir {
-            continue;
-        }
-        let entries = match std::fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        let mut children: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        children.sort();
-        pending.extend(children);
+/// [`restrict`], when `path` exists (a missing path is not an error).
+pub fn restrict_if_present(path: &Path) -> io::Result<()> {
+    match restrict(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
-    Ok(())
 }
 
 #[cfg(all(test, unix))]
@@ -134,23 +113,21 @@ mod tests {
             "contents kept"
         );
 
-        let keys = dir.path().join("a/keys");
-        std::fs::create_dir(&keys).unwrap();
-        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(
             dir.path().join("a/b"),
             std::fs::Permissions::from_mode(0o755),
         )
         .unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        restrict_if_present(&dir.path().join("a/b")).unwrap();
+        assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+        restrict_if_present(&dir.path().join("missing")).unwrap();
+
         let outside = dir.path().join("outside");
         std::fs::write(&outside, "y").unwrap();
         std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).unwrap();
-        std::os::unix::fs::symlink(&outside, deep.join("link")).unwrap();
-        restrict_tree(&dir.path().join("a"), &keys).unwrap();
-        assert_eq!(mode(&dir.path().join("a/b")), 0o700);
-        assert_eq!(mode(&file), 0o600);
-        assert_eq!(mode(&keys), 0o755, "the skipped folder keeps its mode");
+        let link = deep.join("link");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        restrict(&link).unwrap();
         assert_eq!(mode(&outside), 0o644, "links are not followed");
     }
 }

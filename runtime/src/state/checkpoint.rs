@@ -27,7 +27,7 @@ use crate::owner_only;
 /// The folder of checkpoints inside the store's folder.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The metadata file of a checkpoint.
-const META_FILE: &str = "checkpoint.json";
+pub const META_FILE: &str = "checkpoint.json";
 
 /// Flushes a file or a folder to disk.
 fn fsync(path: &Path) -> Result<(), StateError> {

@@ -45,6 +45,7 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::{Amount, Network, ScriptBuf, Txid};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+pub use checkpoint::{CHECKPOINTS_DIR, META_FILE as CHECKPOINT_META_FILE};
 pub use error::StateError;
 pub use schema::SCHEMA_VERSION;
 pub use status::{InstanceStatus, TransactionStatus, TxKind, UnknownName};

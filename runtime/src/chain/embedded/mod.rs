@@ -49,7 +49,7 @@ pub const REGTEST_BITS: u32 = 0x207f_ffff;
 /// At most this many blocks per [`ChainBackend::mine`] call.
 pub const MAX_MINE_PER_CALL: u32 = 10_000;
 /// The database file in the chain's folder.
-const CHAIN_FILE: &str = "chain.sqlite";
+pub const CHAIN_FILE: &str = "chain.sqlite";
 
 #[derive(Debug, Clone)]
 struct MempoolEntry {

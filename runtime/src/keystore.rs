@@ -9,9 +9,9 @@
 //! keys come from 32 bytes of operating-system randomness; files are written to a temporary
 //! file (0600 from creation), fsynced, renamed into place and the folder fsynced, so a crash
 //! leaves either no key or the whole key. Opening a key file that group or others can read is
-//! refused ([`KeystoreError::InsecurePermissions`]), and so is opening a keystore folder that
-//! group or others can enter or list ([`KeystoreError::InsecureFolder`]); a folder the keystore
-//! creates is 0700 from the start. A key name or reference in an error has any private key in
+//! refused ([`KeystoreError::InsecurePermissions`]), and so is opening a keystore folder with
+//! keys in it that group or others can enter or list ([`KeystoreError::InsecureFolder`]); a
+//! folder the keystore creates is 0700 from the start, and an empty one is set to 0700. A key name or reference in an error has any private key in
 //! it described, not shown ([`biscol_artifact::redact`]).
 //!
 //! Secrets: seeds, file contents and exported keys live in [`zeroize::Zeroizing`] buffers;
@@ -279,6 +279,17 @@ pub fn validate_name(name: &str) -> Result<(), KeystoreError> {
     }
 }
 
+/// Whether folder `dir` holds a key file (`*.key`, temporary ones included).
+#[cfg(unix)]
+fn holds_key_files(dir: &Path) -> Result<bool, KeystoreError> {
+    let entries = fs::read_dir(dir).map_err(io_err(format!("reading {}", dir.display())))?;
+    Ok(entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name.ends_with(".key") || name.ends_with(".key.tmp")
+    }))
+}
+
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<(), KeystoreError> {
     use std::os::unix::fs::PermissionsExt;
@@ -293,16 +304,16 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<(), KeystoreError> {
 
 impl Keystore {
     /// Opens the keystore folder, creating it (and any missing parent) with mode 0700 when
-    /// missing. An existing folder that group or others can access is refused
-    /// ([`KeystoreError::InsecureFolder`]): its keys may have been read already, so the
-    /// keystore does not quietly tighten it.
+    /// missing. An existing folder that group or others can access is refused when it holds a
+    /// key file ([`KeystoreError::InsecureFolder`]): its keys may have been read already, so
+    /// the keystore does not quietly tighten it. One with no key in it yet is set to 0700.
     pub fn open(dir: impl AsRef<Path>) -> Result<Keystore, KeystoreError> {
         let dir = dir.as_ref().to_path_buf();
         #[cfg(unix)]
         if let Ok(meta) = fs::metadata(&dir) {
             use std::os::unix::fs::PermissionsExt;
             let mode = meta.permissions().mode();
-            if meta.is_dir() && mode & 0o077 != 0 {
+            if meta.is_dir() && mode & 0o077 != 0 && holds_key_files(&dir)? {
                 return Err(KeystoreError::InsecureFolder { path: dir, mode });
             }
         }

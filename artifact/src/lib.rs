@@ -17,7 +17,8 @@
 //! - [`value`]: the one argument value type; [`instantiate`]: binding and deriving;
 //!   [`instance`]: the typed result and its JSON form;
 //! - [`finding`]: typed findings with stable codes;
-//! - [`units`]: the lock-time threshold, compact sizes, amounts, durations and dates.
+//! - [`units`]: the lock-time threshold, compact sizes, amounts, durations and dates;
+//! - [`redact`]: argument text for messages, with private keys described, never shown.
 //!
 //! ```
 //! use biscol_artifact::units::{parse_amount, AmountSyntax, LOCK_TIME_THRESHOLD};
@@ -36,6 +37,7 @@ pub mod instance;
 pub mod instantiate;
 pub mod key;
 pub mod keypath;
+pub mod redact;
 pub mod taproot;
 pub mod template;
 pub mod tree;

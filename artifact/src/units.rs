@@ -9,7 +9,8 @@
 //!   values from 500000000 on are unix times, below it block heights).
 //! - Compact sizes are rust-bitcoin's [`bitcoin::VarInt`] (its consensus encoding).
 //! - Amounts: `0.1btc`, `1000sat`, `1000 sats` (case-insensitive, one space allowed), or bare
-//!   satoshis where [`AmountSyntax::UnitOptional`] allows them; parsed by rust-bitcoin.
+//!   satoshis where [`AmountSyntax::UnitOptional`] allows them; parsed by rust-bitcoin. No
+//!   amount above [`MAX_MONEY`] (21,000,000 BTC, rust-bitcoin's `Amount::MAX_MONEY`) is one.
 //! - Durations: a number and a unit (`s`, `m`, `h`, `d`, `w`, or the words), e.g. `7d`,
 //!   `10h`, `3600s`, `2 weeks`.
 //! - Dates: RFC 3339 date-times with `Z` or an offset, or a plain date meaning midnight UTC,
@@ -21,6 +22,9 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 pub use bitcoin::absolute::LOCK_TIME_THRESHOLD;
+
+/// The most any amount can be: 21,000,000 BTC, every bitcoin there will ever be.
+pub const MAX_MONEY: Amount = Amount::MAX_MONEY;
 
 /// Bytes of the Bitcoin `CompactSize` encoding of `n`.
 pub fn compact_size_len(n: usize) -> usize {
@@ -37,19 +41,60 @@ pub enum AmountSyntax {
     UnitRequired,
 }
 
+/// Why a text is not an amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmountError {
+    /// It is not written like an amount (or needs a unit it lacks).
+    Malformed,
+    /// It is an amount, but above [`MAX_MONEY`].
+    AboveMaxMoney,
+}
+
 /// Parses an amount: a number followed by `btc` or `sat`/`sats` (any case, no space or
-/// one), or bare satoshis when `syntax` allows it. `None` when it is not an amount.
+/// one), or bare satoshis when `syntax` allows it. `None` when it is not an amount, also when
+/// it is above [`MAX_MONEY`] ([`parse_amount_checked`] says which).
 pub fn parse_amount(text: &str, syntax: AmountSyntax) -> Option<Amount> {
+    parse_amount_checked(text, syntax).ok()
+}
+
+/// [`parse_amount`], saying why a text is not an amount.
+pub fn parse_amount_checked(text: &str, syntax: AmountSyntax) -> Result<Amount, AmountError> {
     let t = text.trim().to_ascii_lowercase();
-    if let Some(btc) = t.strip_suffix("btc") {
-        return Amount::from_str_in(btc.trim(), Denomination::Bitcoin).ok();
+    let amount = if let Some(btc) = t.strip_suffix("btc") {
+        let btc = btc.trim();
+        // rust-bitcoin refuses what does not fit in 64 bits as above its maximum: above
+        // 21 million BTC too.
+        match Amount::from_str_in(btc, Denomination::Bitcoin) {
+            Ok(a) => Some(a),
+            Err(bitcoin::amount::ParseAmountError::OutOfRange(e)) if e.is_above_max() => {
+                return Err(AmountError::AboveMaxMoney)
+            }
+            Err(_) => None,
+        }
+    } else if let Some(sat) = t.strip_suffix("sats").or_else(|| t.strip_suffix("sat")) {
+        parse_satoshis(sat.trim())?
+    } else {
+        match syntax {
+            AmountSyntax::UnitOptional => parse_satoshis(&t)?,
+            AmountSyntax::UnitRequired => None,
+        }
+    };
+    match amount {
+        Some(a) if a > MAX_MONEY => Err(AmountError::AboveMaxMoney),
+        Some(a) => Ok(a),
+        None => Err(AmountError::Malformed),
     }
-    if let Some(sat) = t.strip_suffix("sats").or_else(|| t.strip_suffix("sat")) {
-        return parse_digits(sat.trim()).map(Amount::from_sat);
+}
+
+/// Satoshis as digits: `Ok(None)` when it is not digits, `AboveMaxMoney` when the digits do not
+/// fit in 64 bits.
+fn parse_satoshis(s: &str) -> Result<Option<Amount>, AmountError> {
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(None);
     }
-    match syntax {
-        AmountSyntax::UnitOptional => parse_digits(&t).map(Amount::from_sat),
-        AmountSyntax::UnitRequired => None,
+    match s.parse::<u64>() {
+        Ok(n) => Ok(Some(Amount::from_sat(n))),
+        Err(_) => Err(AmountError::AboveMaxMoney),
     }
 }
 
@@ -166,6 +211,43 @@ mod tests {
         assert_eq!(parse_amount("-1sat", opt), None);
         assert_eq!(parse_amount("0.000000001btc", opt), None);
         assert_eq!(parse_amount("1.5sat", opt), None);
+    }
+
+    #[test]
+    fn amounts_above_max_money_are_refused() {
+        let req = AmountSyntax::UnitRequired;
+        assert_eq!(parse_amount("21000000btc", req), Some(MAX_MONEY));
+        assert_eq!(
+            parse_amount_checked("2100000000000000sat", req),
+            Ok(MAX_MONEY)
+        );
+        for text in [
+            "21000001btc",
+            "21000000.00000001btc",
+            "2100000000000001sat",
+            "18446744073709551615sat",
+            "18446744073709551616sat",
+            "99999999999999999999999999sat",
+            "184467440737.09551615btc",
+            "999999999999999999999btc",
+            "2100000000000001",
+        ] {
+            assert_eq!(
+                parse_amount_checked(text, AmountSyntax::UnitOptional),
+                Err(AmountError::AboveMaxMoney),
+                "{text}"
+            );
+            assert_eq!(
+                parse_amount(text, AmountSyntax::UnitOptional),
+                None,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_amount_checked("-1btc", req),
+            Err(AmountError::Malformed)
+        );
+        assert_eq!(parse_amount_checked("", req), Err(AmountError::Malformed));
     }
 
     #[test]

@@ -159,13 +159,19 @@ pub enum Value {
 pub struct ValueError {
     /// What the type accepts.
     pub expected: String,
-    /// What was given.
+    /// What was given, with any private key in it replaced by a description
+    /// ([`crate::redact::scrub`]): an error never carries a secret it was given.
     pub actual: String,
 }
 
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "expected {}, got `{}`", self.expected, self.actual)
+        write!(
+            f,
+            "expected {}, got {}",
+            self.expected,
+            crate::redact::quoted_scrubbed(&self.actual)
+        )
     }
 }
 
@@ -174,7 +180,7 @@ impl std::error::Error for ValueError {}
 fn verr(expected: impl Into<String>, actual: &str) -> ValueError {
     ValueError {
         expected: expected.into(),
-        actual: actual.to_string(),
+        actual: crate::redact::scrub(actual).into_owned(),
     }
 }
 
@@ -302,7 +308,8 @@ pub fn parse_value(ty: &ValueType, s: &str) -> Result<Value, ValueError> {
             .map(Value::Amount)
             .ok_or_else(|| {
                 verr(
-                    "an amount: satoshis, or a number followed by `btc` or `sat`",
+                    "an amount of at most 21000000 BTC: satoshis, or a number followed by `btc` \
+                     or `sat`",
                     s,
                 )
             }),
@@ -406,5 +413,35 @@ mod tests {
         );
         let e = parse_value(&arr, "1").unwrap_err();
         assert_eq!(e.actual, "1");
+    }
+
+    #[test]
+    fn a_private_key_given_for_a_public_one_is_not_repeated() {
+        let tprv = "tprv8ZgxMBicQKsPdAyEbJuqUpaTo5f9yc88jgymkH4M2An4bK8jdYJLqADKZnYkLrx2t4VNJy6vu6ZjcFzstwVh3u7p2NKQjbqunLGVvDHawYG";
+        for text in [
+            tprv.to_string(),
+            format!("{tprv}/0/1"),
+            format!("{tprv},{tprv}"),
+        ] {
+            let e = parse_value(&ValueType::PubKey, &text).unwrap_err();
+            let message = e.to_string();
+            assert!(!message.contains(&tprv[..20]), "{message}");
+            assert!(!e.actual.contains(&tprv[..20]), "{e:?}");
+            assert!(message.contains("a private extended key"), "{message}");
+        }
+        let e = parse_value(&ValueType::PubKey, tprv).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("got a private extended key (not shown)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn amounts_above_21_million_btc_are_not_values() {
+        for text in ["21000001btc", "18446744073709551615sat", "2100000000000001"] {
+            let e = parse_value(&ValueType::Amount, text).unwrap_err();
+            assert!(e.to_string().contains("at most 21000000 BTC"), "{e}");
+        }
     }
 }

@@ -74,7 +74,7 @@ pub enum KeyCommand {
 
 /// Runs `biscol key ...`. The keystore alone is opened: no chain, no store.
 pub fn key(state_dir: Option<&Path>, command: &KeyCommand) -> ExitCode {
-    let located = match session_args::locate(state_dir) {
+    let located = match session_args::locate_private(state_dir) {
         Ok(l) => l,
         Err(e) => return output::usage_error(&e),
     };
@@ -247,7 +247,7 @@ pub struct NodeArgs {
 
 /// Runs `biscol node` in the foreground until Ctrl-C.
 pub fn node(state_dir: Option<&Path>, args: &NodeArgs) -> ExitCode {
-    let located = match session_args::locate(state_dir) {
+    let located = match session_args::locate_private(state_dir) {
         Ok(l) => l,
         Err(e) => return output::usage_error(&e),
     };

@@ -312,7 +312,7 @@ pub struct EventsArgs {
 pub fn events(state_dir: Option<&Path>, args: &EventsArgs) -> ExitCode {
     // `events` reads the store alone (not the chain), opening it for each page, so that a
     // follower lets other commands take the store between polls.
-    let located = match session_args::locate(state_dir) {
+    let located = match session_args::locate_private(state_dir) {
         Ok(l) => l,
         Err(e) => return output::usage_error(&e),
     };

@@ -56,7 +56,7 @@ pub fn run(args: &InstantiateArgs) -> ExitCode {
     let instance = match artifact.instantiate(&pairs, network) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", biscol_artifact::redact::scrub(&e.to_string()));
             return ExitCode::from(1);
         }
     };

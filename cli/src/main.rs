@@ -2,7 +2,12 @@
 //!
 //! The binary is thin: it parses flags with clap, calls a library, and renders what comes back.
 //! Exit codes: 0 success, 1 the input has errors (or a spend/verification fails), 2 usage or
-//! IO errors.
+//! IO errors, 101 a bug (a panic: "internal compiler error").
+//!
+//! One thing reaches the panic machinery without being a bug: standard output or error closed
+//! under us (`biscol events | head -1`). A broken pipe ends the command quietly with exit 0:
+//! the reader has seen what it wanted. Messages about the command line never repeat a private
+//! key it was given ([`biscol_artifact::redact`]).
 
 mod build;
 mod chain_cmd;
@@ -17,8 +22,10 @@ mod output;
 mod session_args;
 mod verify;
 
+use std::any::Any;
 use std::process::ExitCode;
 
+use biscol_artifact::redact;
 use clap::{Parser, Subcommand};
 
 /// BiSCOL: contracts for Bitcoin, checked, compiled to Taproot and run.
@@ -116,9 +123,16 @@ enum DebugCommand {
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(&e),
+    };
+    install_panic_hook();
     match std::thread::Builder::new().name("biscol".into()).stack_size(STACK_SIZE).spawn(move || run(cli)) {
-        Ok(handle) => handle.join().unwrap_or_else(|_| {
+        Ok(handle) => handle.join().unwrap_or_else(|payload| {
+            if is_broken_pipe(payload.as_ref()) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("error: internal compiler error (a panic); please report it with the input that caused it");
             ExitCode::from(101)
         }),
@@ -127,6 +141,49 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints clap's message (help, version, or a usage error) and returns its exit code. A usage
+/// error that would repeat a private key given on the command line is printed with the key
+/// described instead.
+fn command_line_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // A closed standard output (`biscol --help | head -1`) is not an error.
+        let _ = e.print();
+        return code;
+    }
+    let text = e.render().to_string();
+    if redact::contains_secret(&text) {
+        eprint!("{}", redact::scrub(&text));
+    } else {
+        let _ = e.print();
+    }
+    code
+}
+
+/// Whether a panic is the standard library's report that standard output or error was closed
+/// (`println!` on a broken pipe). Such a panic is not a bug: the reader has gone.
+fn is_broken_pipe(payload: &(dyn Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied());
+    message.is_some_and(|m| {
+        m.starts_with("failed printing to std")
+            && (m.contains("os error 32") || m.contains("Broken pipe"))
+    })
+}
+
+/// Keeps the default panic message for bugs and silences the broken-pipe ones.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
 }
 
 fn run(cli: Cli) -> ExitCode {

@@ -61,7 +61,8 @@ fn summary(errors: usize, warnings: usize) -> String {
 }
 
 /// Prints an error about the command's input (not about a contract) and returns exit code 2.
+/// A private key in the message (an argument repeated back) is described, not shown.
 pub fn usage_error(message: &str) -> std::process::ExitCode {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", biscol_artifact::redact::scrub(message));
     std::process::ExitCode::from(2)
 }

@@ -47,6 +47,19 @@ pub fn locate(state_dir: Option<&Path>) -> Result<Located, String> {
     })
 }
 
+/// [`locate`], then makes the state folder owner-only (created 0700 when missing; see
+/// `StateLayout::secure`), for the commands that open part of it without a session.
+pub fn locate_private(state_dir: Option<&Path>) -> Result<Located, String> {
+    let located = locate(state_dir)?;
+    located.layout.secure().map_err(|e| {
+        format!(
+            "making the state folder {} owner-only: {e}",
+            located.layout.root.display()
+        )
+    })?;
+    Ok(located)
+}
+
 /// Opens a session on the configured chain, printing progress on stderr.
 pub fn open(state_dir: Option<&Path>) -> Result<Session, ExitCode> {
     let located = locate(state_dir).map_err(|e| crate::output::usage_error(&e))?;
@@ -106,8 +119,10 @@ fn open_located(located: Located) -> Result<Session, SessionError> {
 }
 
 /// Prints `error` and returns its exit code: 1 when a spend or transaction is refused, 2 for
-/// bad input and environment failures.
+/// bad input and environment failures. A private key in a message (an argument repeated back)
+/// is described, not shown.
 pub fn fail(error: &SessionError, format: Format) -> ExitCode {
+    use biscol_artifact::redact::scrub;
     let code = if error.is_refusal() { 1 } else { 2 };
     match format {
         Format::Human => {
@@ -123,13 +138,13 @@ pub fn fail(error: &SessionError, format: Format) -> ExitCode {
                                 .map(|m| format!(", {m:?}"))
                                 .unwrap_or_default();
                             eprintln!("   | require {}{message}", q.condition);
-                            eprintln!("   = {}", r.reason);
+                            eprintln!("   = {}", scrub(&r.reason));
                         }
-                        None => eprintln!("   = {}", r.reason),
+                        None => eprintln!("   = {}", scrub(&r.reason)),
                     }
                 }
             } else {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", scrub(&error.to_string()));
             }
         }
         Format::Json => {
@@ -151,7 +166,7 @@ pub fn fail(error: &SessionError, format: Format) -> ExitCode {
             };
             let json = serde_json::json!({
                 "status": if code == 1 { "refused" } else { "error" },
-                "error": error.to_string(),
+                "error": scrub(&error.to_string()),
                 "refusals": refusals,
             });
             println!(
@@ -163,10 +178,20 @@ pub fn fail(error: &SessionError, format: Format) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Parses an amount: `0.01btc`, `1000000sat` (also `sats`), with no space or one.
+/// Parses an amount: `0.01btc`, `1000000sat` (also `sats`), with no space or one, above zero
+/// and at most 21,000,000 BTC.
 pub fn parse_amount(text: &str) -> Result<Amount, String> {
-    let amount = units::parse_amount(text, units::AmountSyntax::UnitRequired)
-        .ok_or_else(|| format!("`{text}` is not an amount: write it like 0.01btc or 1000000sat"))?;
+    let amount = units::parse_amount_checked(text, units::AmountSyntax::UnitRequired).map_err(
+        |e| match e {
+            units::AmountError::AboveMaxMoney => format!(
+                "`{text}` is more than there will ever be: an amount is at most {} BTC",
+                units::MAX_MONEY.to_btc()
+            ),
+            units::AmountError::Malformed => {
+                format!("`{text}` is not an amount: write it like 0.01btc or 1000000sat")
+            }
+        },
+    )?;
     if amount == Amount::ZERO {
         return Err(format!("`{text}`: the amount must be above zero"));
     }
@@ -228,6 +253,15 @@ mod tests {
         assert!(parse_amount("12").is_err());
         assert!(parse_amount("0sat").is_err());
         assert!(parse_amount("-1sat").is_err());
+        assert_eq!(parse_amount("21000000btc").unwrap(), units::MAX_MONEY);
+        for huge in [
+            "21000001btc",
+            "18446744073709551615sat",
+            "184467440737.09551615btc",
+        ] {
+            let e = parse_amount(huge).unwrap_err();
+            assert!(e.contains("at most 21000000 BTC"), "{e}");
+        }
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! keys come from 32 bytes of operating-system randomness; files are written to a temporary
 //! file (0600 from creation), fsynced, renamed into place and the folder fsynced, so a crash
 //! leaves either no key or the whole key. Opening a key file that group or others can read is
-//! refused ([`KeystoreError::InsecurePermissions`]).
+//! refused ([`KeystoreError::InsecurePermissions`]), and so is opening a keystore folder with
+//! keys in it that group or others can enter or list ([`KeystoreError::InsecureFolder`]); a
+//! folder the keystore creates is 0700 from the start, and an empty one is set to 0700. A key name or reference in an error has any private key in
+//! it described, not shown ([`biscol_artifact::redact`]).
 //!
 //! Secrets: seeds, file contents and exported keys live in [`zeroize::Zeroizing`] buffers;
 //! [`SigningKey`] erases its key pair when dropped. No type here prints a secret: `Debug` of
@@ -62,6 +65,13 @@ pub enum KeystoreError {
         /// Its permission bits.
         mode: u32,
     },
+    /// The keystore folder is readable, writable or searchable by group or others.
+    InsecureFolder {
+        /// The folder.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A key file does not have the expected format (its contents are not shown).
     BadFile {
         /// The file.
@@ -100,6 +110,14 @@ impl fmt::Display for KeystoreError {
                 "{} has permissions {:o}; a key file must be readable by its owner only (0600)",
                 path.display(),
                 mode & 0o777
+            ),
+            KeystoreError::InsecureFolder { path, mode } => write!(
+                f,
+                "{} has permissions {:o}; the key folder must be accessible by its owner only \
+                 (0700): check who could read the keys in it, then `chmod 700 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
             ),
             KeystoreError::BadFile { path, detail } => {
                 write!(f, "{} is not a key file: {detail}", path.display())
@@ -256,9 +274,20 @@ pub fn validate_name(name: &str) -> Result<(), KeystoreError> {
         Ok(())
     } else {
         Err(KeystoreError::InvalidName {
-            name: name.to_string(),
+            name: biscol_artifact::redact::scrub(name).into_owned(),
         })
     }
+}
+
+/// Whether folder `dir` holds a key file (`*.key`, temporary ones included).
+#[cfg(unix)]
+fn holds_key_files(dir: &Path) -> Result<bool, KeystoreError> {
+    let entries = fs::read_dir(dir).map_err(io_err(format!("reading {}", dir.display())))?;
+    Ok(entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name.ends_with(".key") || name.ends_with(".key.tmp")
+    }))
 }
 
 #[cfg(unix)]
@@ -274,9 +303,20 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<(), KeystoreError> {
 }
 
 impl Keystore {
-    /// Opens (creating when missing) the keystore folder and sets its mode to 0700.
+    /// Opens the keystore folder, creating it (and any missing parent) with mode 0700 when
+    /// missing. An existing folder that group or others can access is refused when it holds a
+    /// key file ([`KeystoreError::InsecureFolder`]): its keys may have been read already, so
+    /// the keystore does not quietly tighten it. One with no key in it yet is set to 0700.
     pub fn open(dir: impl AsRef<Path>) -> Result<Keystore, KeystoreError> {
         let dir = dir.as_ref().to_path_buf();
+        #[cfg(unix)]
+        if let Ok(meta) = fs::metadata(&dir) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode();
+            if meta.is_dir() && mode & 0o077 != 0 && holds_key_files(&dir)? {
+                return Err(KeystoreError::InsecureFolder { path: dir, mode });
+            }
+        }
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -471,7 +511,7 @@ impl Keystore {
         let name = reference
             .strip_prefix('@')
             .ok_or_else(|| KeystoreError::BadReference {
-                reference: reference.to_string(),
+                reference: biscol_artifact::redact::scrub(reference).into_owned(),
             })?;
         Ok(self.show(name)?.public_key)
     }

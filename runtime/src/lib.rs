@@ -22,6 +22,7 @@
 pub mod chain;
 pub mod keystore;
 pub mod node;
+pub mod owner_only;
 pub mod project;
 pub mod session;
 pub mod spend;

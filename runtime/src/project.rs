@@ -3,7 +3,7 @@
 //! In: a folder to create ([`Project::init`]) or to start looking from ([`Project::find`]), and
 //! the text of `Biscol.toml`. Out: a [`Config`] with every key typed and defaulted, and the
 //! paths the runtime uses: the state folder (`.biscol/` beside `Biscol.toml`) with the chain,
-//! the keystore and the contract store inside it.
+//! the keystore and the contract store inside it, owner-only ([`StateLayout::secure`]).
 //!
 //! Invariants: an unknown key or section in `Biscol.toml` is an error that names it (a typo
 //! must not silently fall back to a default); a missing key takes its documented default; the
@@ -311,6 +311,47 @@ impl StateLayout {
     /// The contract store's folder (with its checkpoints).
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
+    }
+
+    /// Makes the state folder owner-only: creates it (and missing parents) with mode 0700 when
+    /// missing, and sets every folder in it to 0700 and every file to 0600 (see
+    /// [`crate::owner_only`]). The keystore folder is left to [`crate::keystore::Keystore::open`],
+    /// which refuses one that others can access instead of tightening it.
+    ///
+    /// Only the paths the runtime itself writes are touched (the chain's and the store's files,
+    /// the cookie, the checkpoints), so a `--state-dir` that names a folder holding other
+    /// things changes nothing of theirs beyond the folder's own mode.
+    pub fn secure(&self) -> std::io::Result<()> {
+        use crate::owner_only::{create_dir_all, restrict_if_present};
+        create_dir_all(&self.root)?;
+        let database = |dir: &Path, file: &str| {
+            ["", "-wal", "-shm"].map(|suffix| dir.join(format!("{file}{suffix}")))
+        };
+        let (chain, store) = (self.chain(), self.store());
+        let checkpoints = store.join(crate::state::CHECKPOINTS_DIR);
+        let mut paths = vec![self.root.clone(), chain.clone(), store.clone()];
+        paths.extend(database(&chain, crate::chain::embedded::CHAIN_FILE));
+        paths.push(chain.join(crate::node::COOKIE_FILE));
+        paths.extend(database(&store, crate::state::STATE_FILE));
+        paths.push(checkpoints.clone());
+        if let Ok(entries) = std::fs::read_dir(&checkpoints) {
+            for entry in entries.flatten() {
+                let folder = entry.path();
+                if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+                    continue;
+                }
+                paths.push(folder.join(crate::state::STATE_FILE));
+                paths.push(folder.join(crate::state::CHECKPOINT_META_FILE));
+                paths.push(folder.join("chain"));
+                paths.push(
+                    folder
+                        .join("chain")
+                        .join(crate::chain::embedded::CHAIN_FILE),
+                );
+                paths.push(folder);
+            }
+        }
+        paths.iter().try_for_each(|p| restrict_if_present(p))
     }
 }
 

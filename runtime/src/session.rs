@@ -43,15 +43,33 @@ use crate::wallet::{Wallet, WalletError};
 
 /// The keystore key the session's wallet uses.
 pub const WALLET_KEY: &str = "wallet";
-/// Blocks mined to the wallet when it has too little to fund a deployment (coinbase maturity
-/// plus one).
-const FUNDING_BLOCKS: u32 = 101;
+/// The most blocks a deployment mines to fund the wallet on the embedded chain (three rounds of
+/// coinbase maturity plus one, the bound of earlier versions); a deployment that needs more is
+/// refused before mining anything.
+pub const MAX_FUNDING_BLOCKS: u32 = 303;
 /// What the wallet keeps beyond a deployment's amount before it mines more coins: room for the
-/// funding fee at any sensible rate.
+/// funding fee at any sensible rate (at least; see [`fee_reserve`]).
 const FEE_RESERVE: Amount = Amount::from_sat(100_000);
-/// How many times the wallet mines [`FUNDING_BLOCKS`] looking for enough coins (the subsidy
-/// halves every 150 blocks on regtest, so a late chain may need more than one round).
-const FUNDING_ROUNDS: u32 = 3;
+/// The funding transaction's size the fee reserve covers at the requested rate: a few inputs
+/// and two outputs fit in it many times over.
+const FEE_RESERVE_VBYTES: u64 = 2_000;
+
+/// Room for the funding fee at `fee_rate`: [`FEE_RESERVE`], or more at high rates.
+fn fee_reserve(fee_rate: FeeRate) -> Amount {
+    fee_rate
+        .fee_vb(FEE_RESERVE_VBYTES)
+        .map_or(Amount::MAX_MONEY, |fee| fee.max(FEE_RESERVE))
+}
+
+/// What [`Session::funding_blocks`] found.
+struct FundingPlan {
+    /// The blocks to mine; `None` when no number of blocks is enough.
+    blocks: Option<u32>,
+    /// What the wallet can spend now.
+    now: Amount,
+    /// What it could spend after [`MAX_FUNDING_BLOCKS`].
+    after_max: Amount,
+}
 
 /// How a session behaves.
 #[derive(Debug, Clone)]
@@ -278,6 +296,7 @@ impl Session {
                 options.network
             )));
         }
+        secure(&layout)?;
         let chain = EmbeddedChain::open(layout.chain())?;
         Session::open_with(layout, options, Chain::Embedded(Box::new(chain)))
     }
@@ -288,6 +307,7 @@ impl Session {
         options: SessionOptions,
         chain: Box<dyn ChainBackend + Send>,
     ) -> Result<Session, SessionError> {
+        secure(&layout)?;
         Session::open_with(layout, options, Chain::Remote(chain))
     }
 
@@ -535,27 +555,114 @@ impl Session {
         }
     }
 
-    /// Funds the wallet on the embedded chain when it holds less than `needed`.
+    /// Makes the wallet able to pay `needed` on the embedded chain, mining only the blocks
+    /// that takes ([`Session::funding_blocks`]); on other chains the wallet pays with what it
+    /// has. Mines nothing and fails when even [`MAX_FUNDING_BLOCKS`] would not be enough.
     fn ensure_funds(&mut self, needed: Amount) -> Result<(), SessionError> {
         if !matches!(self.chain, Chain::Embedded(_)) {
             return Ok(());
         }
-        for _ in 0..FUNDING_ROUNDS {
-            let balance = self.wallet.balance(self.chain.backend())?;
-            if balance.confirmed >= needed {
-                return Ok(());
-            }
+        let plan = self.funding_blocks(needed)?;
+        let Some(blocks) = plan.blocks.filter(|&b| b <= MAX_FUNDING_BLOCKS) else {
+            let hint = match plan.blocks {
+                Some(b) => format!(
+                    "`biscol mine {b}` first would give it enough, or lock a smaller amount"
+                ),
+                None => format!(
+                    "this regtest chain never pays out that much (its block subsidy halves every \
+                     {} blocks); lock a smaller amount",
+                    crate::chain::embedded::rules::SUBSIDY_HALVING_INTERVAL
+                ),
+            };
+            return Err(SessionError::Usage(format!(
+                "the wallet cannot pay {needed} (the amount and room for the fee): it can spend \
+                 {} now and {} after mining {MAX_FUNDING_BLOCKS} blocks, the most a deploy mines; \
+                 {hint}. Nothing was mined or recorded",
+                plan.now, plan.after_max
+            )));
+        };
+        if blocks > 0 {
             (self.progress)(&format!(
-                "mining {FUNDING_BLOCKS} blocks to the wallet (it holds {} spendable)",
-                balance.confirmed
+                "mining {blocks} block(s) to the wallet (it can spend {}; the deploy needs {needed})",
+                plan.now
             ));
-            self.mine(FUNDING_BLOCKS, None)?;
+            self.mine(blocks, None)?;
         }
         Ok(())
     }
 
+    /// How many blocks mined to the wallet on the embedded chain make it hold `needed` in
+    /// spendable coins: its coins now (mempool ones count once a block confirms them), the
+    /// coinbases that mature meanwhile, and the subsidy of the new blocks that mature in time.
+    /// Fees the new blocks collect are not counted, so the count is never too small.
+    fn funding_blocks(&self, needed: Amount) -> Result<FundingPlan, SessionError> {
+        use crate::chain::embedded::rules::{subsidy, COINBASE_MATURITY, SUBSIDY_HALVING_INTERVAL};
+        let chain = self.chain.backend();
+        let tip = chain.tip()?.height;
+        let coins = self.wallet.utxos(chain)?;
+        // Spendable after `n` more blocks (the next block then has height tip + n + 1).
+        let spendable_after = |n: u32| -> u64 {
+            let next = u64::from(tip) + u64::from(n) + 1;
+            let mature = |height: u32| next - u64::from(height) >= u64::from(COINBASE_MATURITY);
+            let held: u64 = coins
+                .iter()
+                .filter(|u| match u.height {
+                    None => n > 0,
+                    Some(h) => !u.is_coinbase || mature(h),
+                })
+                .map(|u| u.txout.value.to_sat())
+                .sum();
+            let mined: u64 = (1..=n)
+                .map(|i| tip.saturating_add(i))
+                .filter(|&h| mature(h))
+                .map(subsidy)
+                .sum();
+            held.saturating_add(mined)
+        };
+        let now = self.wallet.balance(chain)?.confirmed;
+        let after_max = Amount::from_sat(spendable_after(MAX_FUNDING_BLOCKS));
+        if now >= needed {
+            return Ok(FundingPlan {
+                blocks: Some(0),
+                now,
+                after_max,
+            });
+        }
+        // After 64 halvings the subsidy is zero: nothing more can come from mining.
+        let last_useful = (64 * SUBSIDY_HALVING_INTERVAL + COINBASE_MATURITY)
+            .saturating_sub(tip)
+            .max(1);
+        let enough = |n: u32| spendable_after(n) >= needed.to_sat();
+        let blocks = if enough(last_useful) {
+            // The smallest enough count: what is spendable never falls as blocks are added.
+            let (mut low, mut high) = (1u32, last_useful);
+            while low < high {
+                let mid = low + (high - low) / 2;
+                if enough(mid) {
+                    high = mid;
+                } else {
+                    low = mid + 1;
+                }
+            }
+            Some(low)
+        } else {
+            None
+        };
+        Ok(FundingPlan {
+            blocks,
+            now,
+            after_max,
+        })
+    }
+
     /// Instantiates `artifact_json` with `args` (`@NAME` allowed), pays `amount` to its
     /// address, records the instance and, when `wait`, waits for one confirmation.
+    ///
+    /// Everything that can be checked without the chain is checked before anything changes:
+    /// the artifact and its arguments, the amount (above the dust threshold of the contract's
+    /// script, at most 21,000,000 BTC) and whether the wallet can pay it (with the blocks it
+    /// would mine on the embedded chain, at most [`MAX_FUNDING_BLOCKS`]). A refused deployment
+    /// mines, records and broadcasts nothing.
     pub fn deploy(
         &mut self,
         artifact_json: &str,
@@ -573,7 +680,26 @@ impl Session {
         let descriptor = instance.descriptor.to_string();
         let address = instance.address.to_string();
         let fee_rate = fee_rate.unwrap_or(self.options.fee_rate);
-        self.ensure_funds(amount + FEE_RESERVE)?;
+        if amount > biscol_artifact::units::MAX_MONEY {
+            return Err(SessionError::Usage(format!(
+                "{amount} is more than there will ever be: an amount is at most {}",
+                biscol_artifact::units::MAX_MONEY
+            )));
+        }
+        let dust = spk.minimal_non_dust();
+        if amount < dust {
+            return Err(WalletError::AmountBelowDust {
+                amount: amount.to_sat(),
+                threshold: dust.to_sat(),
+            }
+            .into());
+        }
+        let needed = amount.checked_add(fee_reserve(fee_rate)).ok_or_else(|| {
+            SessionError::Usage(format!(
+                "{amount} and its fee are more than there will ever be"
+            ))
+        })?;
+        self.ensure_funds(needed)?;
         let funding = self
             .wallet
             .prepare_fund(self.chain.backend(), &spk, amount, fee_rate)?;
@@ -711,12 +837,17 @@ impl Session {
                 .script_pubkey()
                 .to_owned()),
             Destination::Address(text) => {
-                let address: Address<bitcoin::address::NetworkUnchecked> = text
-                    .parse()
-                    .map_err(|e| SessionError::Usage(format!("`{text}` is not an address: {e}")))?;
+                let address: Address<bitcoin::address::NetworkUnchecked> =
+                    text.parse().map_err(|e| {
+                        SessionError::Usage(format!(
+                            "{} is not an address: {e}",
+                            biscol_artifact::redact::quoted(text)
+                        ))
+                    })?;
                 let address = address.require_network(self.options.network).map_err(|_| {
                     SessionError::Usage(format!(
-                        "`{text}` is not an address for {}",
+                        "{} is not an address for {}",
+                        biscol_artifact::redact::quoted(text),
                         self.options.network
                     ))
                 })?;
@@ -1012,6 +1143,17 @@ impl Session {
     }
 }
 
+/// Makes the state folder owner-only before anything in it is opened.
+fn secure(layout: &StateLayout) -> Result<(), SessionError> {
+    layout.secure().map_err(|source| SessionError::Io {
+        context: format!(
+            "making the state folder {} owner-only",
+            layout.root.display()
+        ),
+        source,
+    })
+}
+
 /// The name `biscol` prints for a network.
 pub fn network_name(network: Network) -> &'static str {
     match network {
@@ -1061,6 +1203,13 @@ pub enum SessionError {
     Usage(String),
     /// The artifact is not what its source compiles to (the verifier's message).
     Unverified(String),
+    /// The state folder could not be read or written.
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }
 
 impl SessionError {
@@ -1100,6 +1249,7 @@ impl fmt::Display for SessionError {
             SessionError::Unverified(detail) => {
                 write!(f, "the artifact is refused: {detail}")
             }
+            SessionError::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }
 }
@@ -1113,6 +1263,7 @@ impl std::error::Error for SessionError {
             SessionError::State(e) => Some(e),
             SessionError::Artifact(e) => Some(e),
             SessionError::Spend(e) => Some(e),
+            SessionError::Io { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -123,3 +123,54 @@ fn no_secret_in_debug_or_display() {
     assert!(matches!(e, KeystoreError::BadFile { .. }));
     assert!(!format!("{e} {e:?}").contains(&xprv[4..20]));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_keystore_folder_others_can_access_is_refused_not_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/keys");
+    Keystore::open(&path).unwrap().create("k").unwrap();
+    for created in ["a", "a/b", "a/b/keys"] {
+        assert_eq!(mode(&dir.path().join(created)), 0o700, "{created}");
+    }
+    for wide in [0o755, 0o710, 0o701] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wide)).unwrap();
+        match Keystore::open(&path) {
+            Err(e @ KeystoreError::InsecureFolder { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("{wide:o}")) && text.contains("0700"),
+                    "{text}"
+                );
+            }
+            other => panic!("{wide:o}: {other:?}"),
+        }
+        assert_eq!(mode(&path), wide, "the folder is not quietly tightened");
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(Keystore::open(&path).unwrap().list().unwrap().len(), 1);
+    // A wide folder with no key in it yet has nothing to have leaked: it is tightened.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Keystore::open(&empty).unwrap();
+    assert_eq!(mode(&empty), 0o700);
+}
+
+#[test]
+fn a_private_key_given_as_a_name_is_not_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(dir.path().join("keys")).unwrap();
+    ks.create("k").unwrap();
+    let secret = ks.export("k").unwrap();
+    for e in [
+        ks.show(secret.as_str()).unwrap_err(),
+        ks.resolve(&format!("@{}", secret.as_str())).unwrap_err(),
+        ks.resolve(secret.as_str()).unwrap_err(),
+    ] {
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains(&secret.as_str()[4..30]), "{text}");
+        assert!(text.contains("a private extended key"), "{text}");
+    }
+}

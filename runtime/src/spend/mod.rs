@@ -340,7 +340,11 @@ impl fmt::Display for SpendError {
                 name,
                 expected,
                 actual,
-            } => write!(f, "argument `{name}`: expected {expected}, got `{actual}`"),
+            } => write!(
+                f,
+                "argument `{name}`: expected {expected}, got {}",
+                biscol_artifact::redact::quoted_scrubbed(actual)
+            ),
             SpendError::WrongCoin { expected, actual } => write!(
                 f,
                 "the coin pays to scriptPubKey {actual}, not to the contract's {expected}"

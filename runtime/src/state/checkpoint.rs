@@ -22,11 +22,12 @@ use super::schema::{user_version, SCHEMA_VERSION};
 use super::types::{event_kind, Checkpoint};
 use super::write::append_event;
 use super::{last_event_seq, Store, STATE_FILE};
+use crate::owner_only;
 
 /// The folder of checkpoints inside the store's folder.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The metadata file of a checkpoint.
-const META_FILE: &str = "checkpoint.json";
+pub const META_FILE: &str = "checkpoint.json";
 
 /// Flushes a file or a folder to disk.
 fn fsync(path: &Path) -> Result<(), StateError> {
@@ -78,13 +79,13 @@ impl Store {
     pub fn checkpoint(&self, label: Option<&str>, time: u64) -> Result<Checkpoint, StateError> {
         let dir = self.require_dir()?;
         let root = dir.join(CHECKPOINTS_DIR);
-        fs::create_dir_all(&root).map_err(io(format!("creating {}", root.display())))?;
+        owner_only::create_dir_all(&root).map_err(io(format!("creating {}", root.display())))?;
         let id = Self::checkpoint_ids(dir)?.last().map_or(1, |last| last + 1);
         let tmp = root.join(format!(".tmp-{id}"));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io(format!("removing {}", tmp.display())))?;
         }
-        fs::create_dir(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+        owner_only::create_dir_all(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
         let copy = tmp.join(STATE_FILE);
         let copy_text = copy
             .to_str()
@@ -98,11 +99,13 @@ impl Store {
         self.conn
             .execute("VACUUM INTO ?1", [copy_text])
             .map_err(sql("copying the store"))?;
+        owner_only::restrict(&copy).map_err(io(format!("restricting {}", copy.display())))?;
         fsync(&copy)?;
         let meta_file = tmp.join(META_FILE);
         let text = serde_json::to_string_pretty(&meta)
             .map_err(|e| invalid(format!("a checkpoint does not encode: {e}")))?;
-        fs::write(&meta_file, text + "\n")
+        owner_only::create_file(&meta_file)
+            .and_then(|()| fs::write(&meta_file, text + "\n"))
             .map_err(io(format!("writing {}", meta_file.display())))?;
         fsync(&meta_file)?;
         fsync(&tmp)?;
@@ -157,7 +160,9 @@ impl Store {
         let live = dir.join(STATE_FILE);
         let tmp = dir.join(format!("{STATE_FILE}.restore"));
         let _ = fs::remove_file(&tmp);
-        fs::copy(folder.join(STATE_FILE), &tmp).map_err(io(format!("copying checkpoint {id}")))?;
+        fs::copy(folder.join(STATE_FILE), &tmp)
+            .and_then(|_| owner_only::restrict(&tmp))
+            .map_err(io(format!("copying checkpoint {id}")))?;
         {
             let conn = Connection::open(&tmp).map_err(sql("opening the restored copy"))?;
             let version = user_version(&conn)?;

@@ -45,6 +45,7 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::{Amount, Network, ScriptBuf, Txid};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+pub use checkpoint::{CHECKPOINTS_DIR, META_FILE as CHECKPOINT_META_FILE};
 pub use error::StateError;
 pub use schema::SCHEMA_VERSION;
 pub use status::{InstanceStatus, TransactionStatus, TxKind, UnknownName};
@@ -72,11 +73,14 @@ impl Store {
     /// Opens the store in `dir` (creating the folder and `state.sqlite` when missing).
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StateError> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(error::io(format!(
+        crate::owner_only::create_dir_all(dir).map_err(error::io(format!(
             "creating the state folder {}",
             dir.display()
         )))?;
         let file = dir.join(STATE_FILE);
+        // Owner-only before SQLite opens it; its -wal and -shm files take the same mode.
+        crate::owner_only::create_file(&file)
+            .map_err(error::io(format!("creating {}", file.display())))?;
         let mut conn = Connection::open(&file).map_err(sql("opening state.sqlite"))?;
         schema::prepare(&mut conn, &dir.display().to_string())?;
         Ok(Store {

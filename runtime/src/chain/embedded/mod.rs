@@ -49,7 +49,7 @@ pub const REGTEST_BITS: u32 = 0x207f_ffff;
 /// At most this many blocks per [`ChainBackend::mine`] call.
 pub const MAX_MINE_PER_CALL: u32 = 10_000;
 /// The database file in the chain's folder.
-const CHAIN_FILE: &str = "chain.sqlite";
+pub const CHAIN_FILE: &str = "chain.sqlite";
 
 #[derive(Debug, Clone)]
 struct MempoolEntry {
@@ -212,7 +212,7 @@ impl EmbeddedChain {
     /// not already hold a chain), which [`EmbeddedChain::restore`] can put back.
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<(), ChainError> {
         let dest = dest.as_ref();
-        std::fs::create_dir_all(dest).map_err(|source| ChainError::Io {
+        crate::owner_only::create_dir_all(dest).map_err(|source| ChainError::Io {
             context: format!("creating {}", dest.display()),
             source,
         })?;
@@ -230,6 +230,8 @@ impl EmbeddedChain {
         let source = backup.as_ref().join(CHAIN_FILE);
         let temp = dir.join("chain.sqlite.restore");
         std::fs::copy(&source, &temp).map_err(io(format!("copying {}", source.display())))?;
+        crate::owner_only::restrict(&temp)
+            .map_err(io(format!("restricting {}", temp.display())))?;
         std::fs::File::open(&temp)
             .and_then(|f| f.sync_all())
             .map_err(io(format!("syncing {}", temp.display())))?;

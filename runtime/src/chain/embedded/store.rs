@@ -65,11 +65,16 @@ fn txid_from(bytes: &[u8]) -> Result<Txid, ChainError> {
 impl Store {
     /// Opens (creating when missing) `dir/chain.sqlite` and takes the exclusive lock.
     pub(crate) fn open(dir: &Path) -> Result<Store, ChainError> {
-        std::fs::create_dir_all(dir).map_err(|source| ChainError::Io {
+        crate::owner_only::create_dir_all(dir).map_err(|source| ChainError::Io {
             context: format!("creating the chain folder {}", dir.display()),
             source,
         })?;
         let file = dir.join(super::CHAIN_FILE);
+        // Owner-only before SQLite opens it; its -wal and -shm files take the same mode.
+        crate::owner_only::create_file(&file).map_err(|source| ChainError::Io {
+            context: format!("creating {}", file.display()),
+            source,
+        })?;
         let conn = Connection::open(&file).map_err(store_err("opening chain.sqlite"))?;
         let in_use = |e: rusqlite::Error| {
             if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
@@ -127,7 +132,10 @@ impl Store {
         self.conn
             .execute("VACUUM INTO ?1", [target])
             .map_err(store_err("copying chain.sqlite"))?;
-        Ok(())
+        crate::owner_only::restrict(file).map_err(|source| ChainError::Io {
+            context: format!("restricting {} to its owner", file.display()),
+            source,
+        })
     }
 
     /// Every row of `query` (which takes no parameters), read with `read`, in the query's order.

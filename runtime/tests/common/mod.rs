@@ -1,3 +1,4 @@
+pub mod bitcoind;
 pub mod artifacts;
 pub mod e2e;
 pub mod scenario;

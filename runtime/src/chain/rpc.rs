@@ -700,6 +700,27 @@ pub(crate) fn rejection(
         }
         return generic();
     }
+    if reason_token == "replacement-failed" {
+        // Bitcoin Core 31+ (cluster mempool): the replacement does not improve the feerate
+        // diagram, which for one replaced transaction means a feerate not above its feerate
+        // (rule 6 as the embedded chain applies it).
+        let conflict = tx.input.iter().find_map(|i| spender(&i.previous_output));
+        let rates = conflict.and_then(|c| {
+            let old = chain.transaction(&c).ok()??;
+            let rate = |t: &Transaction| Some(fee_of(chain, t)? * 1000 / rules::vsize(t).max(1));
+            Some((c, rate(tx)?, rate(&old)?))
+        });
+        return match rates {
+            Some((conflict, new, old)) => rejected(TxReject::ReplacementRefused {
+                conflict,
+                rule: ReplacementRule::FeeRate {
+                    new_sat_per_kvb: new,
+                    old_sat_per_kvb: old,
+                },
+            }),
+            None => generic(),
+        };
+    }
     if reason_token == "too" && message.starts_with("too many potential replacements") {
         let count = message
             .rsplit('(')

@@ -197,8 +197,8 @@ impl Mirror {
         out.push(("missing input", v));
         // nLockTime at the next block's height: not final yet.
         let mut v = tx.clone();
-        v.lock_time = absolute::LockTime::from_height(self.embedded.height() + 1)
-            .expect("a height lock");
+        v.lock_time =
+            absolute::LockTime::from_height(self.embedded.height() + 1).expect("a height lock");
         for i in &mut v.input {
             if i.sequence == Sequence::MAX {
                 i.sequence = Sequence::ENABLE_LOCKTIME_NO_RBF;
@@ -319,7 +319,10 @@ impl ChainBackend for Mirror {
             if r.is_null() {
                 self.log.lock().unwrap().blocks += 1;
             } else {
-                self.differ(format!("block {h} {}: submitblock says {r}", block.block_hash()));
+                self.differ(format!(
+                    "block {h} {}: submitblock says {r}",
+                    block.block_hash()
+                ));
             }
             confirmed.extend(block.txdata.into_iter().skip(1));
         }

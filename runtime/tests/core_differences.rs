@@ -17,7 +17,13 @@ use common::scenario::{one_in_one_out, sign_p2tr_key};
 
 /// A chain with 101 blocks mined to a wallet: folder, wallet, chain, the wallet's key and the
 /// signing key of someone else.
-fn chain() -> (tempfile::TempDir, Wallet, EmbeddedChain, SigningKey, SigningKey) {
+fn chain() -> (
+    tempfile::TempDir,
+    Wallet,
+    EmbeddedChain,
+    SigningKey,
+    SigningKey,
+) {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keystore::open(dir.path().join("keys")).unwrap();
     keys.create("miner").unwrap();
@@ -44,7 +50,12 @@ fn first_coinbase(chain: &EmbeddedChain, wallet: &Wallet) -> (bitcoin::OutPoint,
 }
 
 /// The first block's coinbase spent back to the wallet, paying `fee`, signed by `key`.
-fn spend(coin: &(bitcoin::OutPoint, TxOut), wallet: &Wallet, fee: u64, key: &SigningKey) -> Transaction {
+fn spend(
+    coin: &(bitcoin::OutPoint, TxOut),
+    wallet: &Wallet,
+    fee: u64,
+    key: &SigningKey,
+) -> Transaction {
     let mut tx = one_in_one_out(
         coin.0,
         coin.1.value,
@@ -106,7 +117,10 @@ fn a_replacement_paying_less_is_refused_before_the_scripts_run() {
     }
     // The dry run agrees, and the first transaction stays.
     let dry = chain.test_accept(std::slice::from_ref(&second)).remove(0);
-    assert!(matches!(dry, Err(TxReject::ReplacementRefused { .. })), "{dry:?}");
+    assert!(
+        matches!(dry, Err(TxReject::ReplacementRefused { .. })),
+        "{dry:?}"
+    );
     assert_eq!(chain.mempool_txids(), vec![first_txid]);
     assert_eq!(chain.mempool_fee(&first_txid), Some(1_000));
 }

@@ -186,10 +186,7 @@ impl CoreRpcChain {
     ///
     /// [`EmbeddedChain::test_accept`]: super::embedded::EmbeddedChain::test_accept
     pub fn test_accept(&self, tx: &Transaction) -> Result<Acceptance, ChainError> {
-        let r: Value = self.call(
-            "testmempoolaccept",
-            &[json!([serialize_hex(tx)]), json!(0)],
-        )?;
+        let r: Value = self.call("testmempoolaccept", &[json!([serialize_hex(tx)]), json!(0)])?;
         let what = "testmempoolaccept";
         let entry = r.get(0).ok_or_else(|| ChainError::Corrupt {
             detail: format!("{what}: no result"),
@@ -202,12 +199,13 @@ impl CoreRpcChain {
                 .ok_or_else(|| ChainError::Corrupt {
                     detail: format!("{what}: no 'fees.base'"),
                 })?;
-            let vsize = entry
-                .get("vsize")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| ChainError::Corrupt {
-                    detail: format!("{what}: no 'vsize'"),
-                })?;
+            let vsize =
+                entry
+                    .get("vsize")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| ChainError::Corrupt {
+                        detail: format!("{what}: no 'vsize'"),
+                    })?;
             return Ok(Acceptance {
                 txid: tx.compute_txid(),
                 fee: Amount::from_sat(fee),

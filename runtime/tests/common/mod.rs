@@ -1,4 +1,4 @@
-pub mod bitcoind;
 pub mod artifacts;
+pub mod bitcoind;
 pub mod e2e;
 pub mod scenario;

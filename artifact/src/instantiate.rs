@@ -160,9 +160,12 @@ fn bind_value(
             }
         }
         Value::Blocks(_) | Value::Duration { .. } | Value::Height(_) | Value::Time(_) => {
-            if index.is_none() {
-                timelock_values.insert(name.to_string(), value.clone());
-            }
+            // An array element's lock is the timelock parameter `name[i]`.
+            let name = match index {
+                None => name.to_string(),
+                Some(i) => format!("{name}[{i}]"),
+            };
+            timelock_values.insert(name, value.clone());
         }
         Value::Int(_) | Value::Amount(_) | Value::Bool(_) => {}
     }

@@ -4,8 +4,10 @@
 //! network the caller expects; transactions to broadcast and scripts to look up. Out: the
 //! [`ChainBackend`] views, read from the node with `getblockchaininfo`, `getblockheader`,
 //! `getblockhash`, `getrawtransaction`, `scantxoutset` and `sendrawtransaction`; mining with
-//! `generatetoaddress` on regtest (and `biscol_generate` for a time advance, which only
-//! `biscol node` has).
+//! `generatetoaddress` on regtest. A time advance uses `biscol_generate` on `biscol node`; on
+//! Bitcoin Core, which lacks it, `setmocktime` moves the node's clock to the advanced time
+//! before `generatetoaddress` (regtest only; the clock then stays mocked, see
+//! `mock_clock_ahead`).
 //!
 //! What a Core node cannot tell, and so this backend does not:
 //! * [`ChainBackend::utxos`] uses `scantxoutset`, which sees the UTXO set of the chain only:
@@ -33,7 +35,7 @@ use serde_json::{json, Value};
 
 pub use bitcoincore_rpc::Auth;
 
-use super::embedded::rules;
+use super::embedded::{rules, Acceptance};
 use super::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxStatus, Utxo};
 
 /// A Bitcoin Core (or `biscol node`) JSON-RPC chain backend.
@@ -175,6 +177,78 @@ impl CoreRpcChain {
 
     fn header(&self, hash: &BlockHash) -> Result<Value, ChainError> {
         self.call("getblockheader", &[json!(hash.to_string()), json!(true)])
+    }
+
+    /// Asks the node whether it would accept `tx` into its mempool now (`testmempoolaccept`,
+    /// no maximum fee rate), writing nothing: what it pays, or the refusal as
+    /// [`ChainBackend::broadcast`] reports it (Core's reason mapped to a [`TxReject`], the
+    /// numbers recomputed). The dry run of [`EmbeddedChain::test_accept`] for one transaction.
+    ///
+    /// [`EmbeddedChain::test_accept`]: super::embedded::EmbeddedChain::test_accept
+    pub fn test_accept(&self, tx: &Transaction) -> Result<Acceptance, ChainError> {
+        let r: Value = self.call("testmempoolaccept", &[json!([serialize_hex(tx)]), json!(0)])?;
+        let what = "testmempoolaccept";
+        let entry = r.get(0).ok_or_else(|| ChainError::Corrupt {
+            detail: format!("{what}: no result"),
+        })?;
+        if entry.get("allowed").and_then(Value::as_bool) == Some(true) {
+            let fee = entry
+                .get("fees")
+                .and_then(|f| f.get("base"))
+                .and_then(btc_to_sat)
+                .ok_or_else(|| ChainError::Corrupt {
+                    detail: format!("{what}: no 'fees.base'"),
+                })?;
+            let vsize =
+                entry
+                    .get("vsize")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| ChainError::Corrupt {
+                        detail: format!("{what}: no 'vsize'"),
+                    })?;
+            return Ok(Acceptance {
+                txid: tx.compute_txid(),
+                fee: Amount::from_sat(fee),
+                vsize,
+            });
+        }
+        let reason = entry
+            .get("reject-details")
+            .or_else(|| entry.get("reject-reason"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        // `missing-inputs` is what sendrawtransaction reports as RPC_VERIFY_ERROR (-25).
+        let code = if reason == "missing-inputs" { -25 } else { -26 };
+        Err(rejection(self, tx, code, reason, &|op| self.spender(op)))
+    }
+
+    /// Sets a Bitcoin Core regtest node's clock (`setmocktime`) `advance` seconds past the
+    /// time its next block would otherwise get, `max(tip time, median time past + 1, now)` (the
+    /// embedded chain's rule), so that `generatetoaddress` stamps the next block with it. The
+    /// clock stays there (Core's blocks take `max(median time past + 1, clock)`), so later
+    /// blocks carry that time too until the median time past passes it, as on the embedded
+    /// chain, whose blocks never go below the previous block's time.
+    fn mock_clock_ahead(&self, advance: u32) -> Result<(), ChainError> {
+        let tip = self.tip()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+        let target = tip
+            .time
+            .max(tip.median_time_past.saturating_add(1))
+            .max(now)
+            .saturating_add(advance);
+        self.try_call::<Value>("setmocktime", &[json!(target)])
+            .map(|_| ())
+            .map_err(|e| match e {
+                CallError::Rpc { code, message } => ChainError::Mining {
+                    detail: format!(
+                        "the node has no biscol_generate and refused setmocktime (RPC error {code}): {message}"
+                    ),
+                },
+                CallError::Other(e) => e,
+            })
     }
 
     fn spender(&self, op: &OutPoint) -> Option<Txid> {
@@ -372,12 +446,15 @@ impl ChainBackend for CoreRpcChain {
                     &[json!(count), json!(address.to_string()), json!(advance)],
                 );
                 if let Err(CallError::Rpc { code: -32601, .. }) = r {
-                    return Err(ChainError::Unsupported {
-                        operation:
-                            "mining with a time advance (only biscol node has biscol_generate)",
-                    });
+                    // Bitcoin Core: move its clock, then mine.
+                    self.mock_clock_ahead(advance)?;
+                    self.try_call(
+                        "generatetoaddress",
+                        &[json!(count), json!(address.to_string())],
+                    )
+                } else {
+                    r
                 }
-                r
             }
             _ => self.try_call(
                 "generatetoaddress",
@@ -620,6 +697,27 @@ pub(crate) fn rejection(
             }
         }
         return generic();
+    }
+    if reason_token == "replacement-failed" {
+        // Bitcoin Core 31+ (cluster mempool): the replacement does not improve the feerate
+        // diagram, which for one replaced transaction means a feerate not above its feerate
+        // (rule 6 as the embedded chain applies it).
+        let conflict = tx.input.iter().find_map(|i| spender(&i.previous_output));
+        let rates = conflict.and_then(|c| {
+            let old = chain.transaction(&c).ok()??;
+            let rate = |t: &Transaction| Some(fee_of(chain, t)? * 1000 / rules::vsize(t).max(1));
+            Some((c, rate(tx)?, rate(&old)?))
+        });
+        return match rates {
+            Some((conflict, new, old)) => rejected(TxReject::ReplacementRefused {
+                conflict,
+                rule: ReplacementRule::FeeRate {
+                    new_sat_per_kvb: new,
+                    old_sat_per_kvb: old,
+                },
+            }),
+            None => generic(),
+        };
     }
     if reason_token == "too" && message.starts_with("too many potential replacements") {
         let count = message

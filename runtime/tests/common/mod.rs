@@ -1,3 +1,4 @@
 pub mod artifacts;
+pub mod bitcoind;
 pub mod e2e;
 pub mod scenario;

@@ -11,7 +11,10 @@
 //! value creation, coinbase maturity 100, BIP68 relative locks, BIP113 finality, sigop cost,
 //! and the mempool policy of [`rules::check_standard`] and a 1 sat/vB minimum relay fee. A
 //! transaction that conflicts with mempool transactions replaces them when it pays more (BIP125
-//! rules 3 to 6, full RBF as in Bitcoin Core 28+).
+//! rules 3 to 6, full RBF as in Bitcoin Core 28+). The checks run in Bitcoin Core's order, so a
+//! transaction that breaks several rules is refused for the one Core names: the scripts come
+//! last, after the fee and the replacement rules (within those, rule 6 comes before rules 3
+//! and 4, as in Core up to 30; Core 31's cluster mempool checks rules 3 and 4 first).
 //!
 //! Blocks: regtest genesis, version 0x20000000, bits 0x207fffff with a real nonce search,
 //! BIP34 height in the coinbase, the BIP141 witness commitment when a transaction has a witness,
@@ -473,17 +476,6 @@ impl EmbeddedChain {
                 max: rules::MAX_STANDARD_TX_SIGOPS_COST,
             });
         }
-        biscol_script::verify_tx(tx, &prevouts, VerifyFlags::CONSENSUS).map_err(
-            |(input, error)| match (input, error) {
-                (None, biscol_script::VerifyError::BadTx(reason)) => {
-                    TxReject::CheckTransaction { reason }
-                }
-                (input, error) => TxReject::Script {
-                    input: input.unwrap_or(0),
-                    error,
-                },
-            },
-        )?;
         let vsize = rules::vsize(tx);
         let min_fee = vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
         if fee < min_fee {
@@ -498,6 +490,20 @@ impl EmbeddedChain {
             sigop_cost,
         };
         let evict = check_replacement(mempool, &entry, &conflicts)?;
+        // Scripts last, as Bitcoin Core checks them after the fee and replacement rules
+        // (`PolicyScriptChecks` follows `PreChecks` and `ReplacementChecks`): a transaction
+        // that breaks both is refused for its fee, as Core refuses it.
+        biscol_script::verify_tx(tx, &prevouts, VerifyFlags::CONSENSUS).map_err(
+            |(input, error)| match (input, error) {
+                (None, biscol_script::VerifyError::BadTx(reason)) => {
+                    TxReject::CheckTransaction { reason }
+                }
+                (input, error) => TxReject::Script {
+                    input: input.unwrap_or(0),
+                    error,
+                },
+            },
+        )?;
         Ok((entry, evict))
     }
 

@@ -52,8 +52,11 @@ fn footprint(dir: &Path) -> (u64, usize) {
 
 const HASH: &str = "hash=66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925";
 
+/// A change made to an artifact's JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 /// Each edit: what it does, and the JSON change.
-fn edits() -> Vec<(&'static str, Box<dyn Fn(&mut Value)>)> {
+fn edits() -> Vec<(&'static str, Edit)> {
     vec![
         (
             "leaf template",

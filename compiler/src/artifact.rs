@@ -35,7 +35,8 @@ pub fn sha256_hex(text: &str) -> String {
 /// Builds the artifact of one contract.
 ///
 /// `files` gives the names and texts of the files spans point into (the database's
-/// [`SourceFiles`]); `own_file` is the contract's file.
+/// [`SourceFiles`]); `own_file` is the contract's file; `sources` are the files it was
+/// compiled from, its own first ([`embedded_sources`]).
 pub fn build(
     hir: &hir::Contract,
     ir: &ir::Contract,
@@ -43,9 +44,11 @@ pub fn build(
     literals: &[(String, String, String)],
     files: &SourceFiles,
     own_file: FileId,
-    own_text: &str,
     sources: Vec<SourceText>,
 ) -> Artifact {
+    // The contract's own file is the first embedded source.
+    let own_text = sources.first().map_or("", |s| s.text.as_str());
+    let own_sha256 = sha256_hex(own_text);
     let mut taproot = biscol_taproot::artifact::from_compiled(compiled);
     // Stable file numbering: the contract's own file, then the other files spans use, by name.
     let mut used: BTreeSet<(String, u32)> = BTreeSet::new();
@@ -143,7 +146,7 @@ pub fn build(
         docs: hir.docs.clone(),
         source: SourceInfo {
             file: file_name(&own_name),
-            sha256: sha256_hex(own_text),
+            sha256: own_sha256,
         },
         files: names,
         sources,

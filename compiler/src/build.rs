@@ -68,7 +68,6 @@ pub fn build(db: &Database, file: SourceFile) -> BuildOutput {
                     &output.literals,
                     &files,
                     file.id(db),
-                    file.text(db),
                     sources.clone(),
                 )),
                 _ => None,

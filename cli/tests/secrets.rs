@@ -10,22 +10,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn biscol(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Output {
-    let out = biscol(dir, args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
-    out
-}
+use common::{biscol_in, htlc_deploy, htlc_project, ok_in};
 
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
@@ -61,44 +47,21 @@ fn not_owner_only(root: &Path) -> Vec<String> {
 
 const HASH: &str = "hash=0000000000000000000000000000000000000000000000000000000000000000";
 
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    ok(dir.path(), &["init", "."]);
-    ok(dir.path(), &["build", "contracts/htlc.bsc", "-o", "build"]);
-    dir
-}
-
 fn deploy(dir: &Path) {
-    ok(
-        dir,
-        &[
-            "deploy",
-            "build/Htlc.json",
-            "--arg",
-            "sender=@alice",
-            "--arg",
-            "receiver=@bob",
-            "--arg",
-            HASH,
-            "--arg",
-            "timeout=10",
-            "--amount",
-            "0.01btc",
-        ],
-    );
+    ok_in(dir, &htlc_deploy(HASH, "0.01btc"));
 }
 
 #[test]
 fn the_state_folder_is_owner_only_inside_a_project_and_out() {
-    let p = project();
+    let p = htlc_project();
     let dir = p.path();
     let state = dir.join(".biscol");
-    ok(dir, &["key", "new", "alice"]);
+    ok_in(dir, &["key", "new", "alice"]);
     assert_eq!(mode(&state), 0o700, "made by `key new`");
-    ok(dir, &["key", "new", "bob"]);
+    ok_in(dir, &["key", "new", "bob"]);
     deploy(dir);
-    ok(dir, &["checkpoint", "--label", "one"]);
-    ok(dir, &["events"]);
+    ok_in(dir, &["checkpoint", "--label", "one"]);
+    ok_in(dir, &["events"]);
     let wrong = not_owner_only(&state);
     assert!(wrong.is_empty(), "not owner-only: {wrong:#?}");
     assert!(state
@@ -119,7 +82,7 @@ fn the_state_folder_is_owner_only_inside_a_project_and_out() {
     ] {
         set_mode(&state.join(path), m);
     }
-    ok(dir, &["state"]);
+    ok_in(dir, &["state"]);
     let wrong = not_owner_only(&state);
     assert!(wrong.is_empty(), "not tightened: {wrong:#?}");
 
@@ -127,11 +90,11 @@ fn the_state_folder_is_owner_only_inside_a_project_and_out() {
     let outside = tempfile::tempdir().unwrap();
     let nested = outside.path().join("a/b/state");
     let nested_text = nested.to_str().unwrap();
-    ok(
+    ok_in(
         outside.path(),
         &["--state-dir", nested_text, "key", "new", "carol"],
     );
-    ok(outside.path(), &["--state-dir", nested_text, "mine", "2"]);
+    ok_in(outside.path(), &["--state-dir", nested_text, "mine", "2"]);
     for folder in ["a", "a/b"] {
         assert_eq!(mode(&outside.path().join(folder)), 0o700, "{folder}");
     }
@@ -141,10 +104,10 @@ fn the_state_folder_is_owner_only_inside_a_project_and_out() {
 
 #[test]
 fn a_keys_folder_others_can_read_is_refused() {
-    let p = project();
+    let p = htlc_project();
     let dir = p.path();
-    ok(dir, &["key", "new", "alice"]);
-    ok(dir, &["key", "new", "bob"]);
+    ok_in(dir, &["key", "new", "alice"]);
+    ok_in(dir, &["key", "new", "bob"]);
     let keys = dir.join(".biscol/keys");
     for wide in [0o755, 0o750, 0o701, 0o707] {
         set_mode(&keys, wide);
@@ -156,7 +119,7 @@ fn a_keys_folder_others_can_read_is_refused() {
             &["chain", "info"],
             &["mine"],
         ] {
-            let out = biscol(dir, args);
+            let out = biscol_in(dir, args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{wide:o} {args:?}: {stderr}");
             assert!(
@@ -168,22 +131,22 @@ fn a_keys_folder_others_can_read_is_refused() {
         assert!(!keys.join("carol.key").exists());
     }
     set_mode(&keys, 0o700);
-    ok(dir, &["key", "list"]);
+    ok_in(dir, &["key", "list"]);
     // A key file others can read is still refused on its own.
     set_mode(&keys.join("alice.key"), 0o640);
-    let out = biscol(dir, &["key", "show", "alice"]);
+    let out = biscol_in(dir, &["key", "show", "alice"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("0600"));
 }
 
 #[test]
 fn errors_about_arguments_never_repeat_a_private_key() {
-    let p = project();
+    let p = htlc_project();
     let dir = p.path();
-    ok(dir, &["key", "new", "alice"]);
-    ok(dir, &["key", "new", "bob"]);
+    ok_in(dir, &["key", "new", "alice"]);
+    ok_in(dir, &["key", "new", "bob"]);
     deploy(dir);
-    let export = ok(dir, &["key", "export", "alice"]);
+    let export = ok_in(dir, &["key", "export", "alice"]);
     let tprv = String::from_utf8_lossy(&export.stdout).trim().to_string();
     assert!(tprv.starts_with("tprv"), "{tprv}");
     // Long enough to be the secret, short enough to catch a truncated echo.
@@ -261,7 +224,7 @@ fn errors_about_arguments_never_repeat_a_private_key() {
     .collect();
     for args in &cases {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = biscol(dir, &refs);
+        let out = biscol_in(dir, &refs);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let shown: Vec<String> = args.iter().map(|a| a.replace(&tprv, "TPRV")).collect();
@@ -276,7 +239,7 @@ fn errors_about_arguments_never_repeat_a_private_key() {
         );
     }
     // Nothing was spent or deployed by those.
-    let state = ok(dir, &["state", "--format", "json"]);
+    let state = ok_in(dir, &["state", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["status"], "deployed");

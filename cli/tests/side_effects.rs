@@ -9,23 +9,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::{biscol_in, htlc_deploy, htlc_project, ok_in};
 
 use serde_json::Value;
 
-fn biscol(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
 fn ok_json(dir: &Path, args: &[&str]) -> Value {
-    let out = biscol(dir, args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
-    serde_json::from_slice(&out.stdout).expect("JSON")
+    serde_json::from_slice(&ok_in(dir, args).stdout).expect("JSON")
 }
 
 /// What a refused command must not change.
@@ -40,7 +30,7 @@ struct Snapshot {
 
 fn snapshot(dir: &Path) -> Snapshot {
     let info = ok_json(dir, &["chain", "info", "--format", "json"]);
-    let events = biscol(dir, &["events", "--format", "json"]);
+    let events = biscol_in(dir, &["events", "--format", "json"]);
     assert_eq!(events.status.code(), Some(0));
     Snapshot {
         height: info["height"].clone(),
@@ -54,41 +44,21 @@ fn snapshot(dir: &Path) -> Snapshot {
 const HASH: &str = "hash=0000000000000000000000000000000000000000000000000000000000000000";
 
 fn deploy_args<'a>(amount: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "deploy",
-        "build/Htlc.json",
-        "--arg",
-        "sender=@alice",
-        "--arg",
-        "receiver=@bob",
-        "--arg",
-        HASH,
-        "--arg",
-        "timeout=10",
-        "--amount",
-        amount,
-    ];
+    let mut args = htlc_deploy(HASH, amount);
     args.extend(extra);
     args
 }
 
 fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for args in [
-        &["init", "."][..],
-        &["build", "contracts/htlc.bsc", "-o", "build"],
-        &["key", "new", "alice"],
-        &["key", "new", "bob"],
-    ] {
-        let out = biscol(dir.path(), args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
-    }
+    let dir = htlc_project();
+    ok_in(dir.path(), &["key", "new", "alice"]);
+    ok_in(dir.path(), &["key", "new", "bob"]);
     dir
 }
 
 /// Runs a deploy that must be refused with exit 2 and `needle` in its message.
 fn refused(dir: &Path, args: &[&str], needle: &str) {
-    let out = biscol(dir, args);
+    let out = biscol_in(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     assert!(stderr.contains(needle), "{args:?}: {stderr}");

@@ -7,19 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{biscol_in, htlc_deploy, htlc_project, ok_in};
 
 use bitcoin::hashes::{sha256, Hash};
 use serde_json::Value;
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -38,10 +31,10 @@ fn assert_code(out: &Output, code: i32, what: &str) {
 
 /// The chain's height and the number of recorded instances: what a refused deploy must leave.
 fn footprint(dir: &Path) -> (u64, usize) {
-    let info = run(dir, &["chain", "info", "--format", "json"]);
+    let info = biscol_in(dir, &["chain", "info", "--format", "json"]);
     assert_code(&info, 0, "chain info");
     let info: Value = serde_json::from_slice(&info.stdout).expect("JSON");
-    let state = run(dir, &["state", "--format", "json"]);
+    let state = biscol_in(dir, &["state", "--format", "json"]);
     assert_code(&state, 0, "state");
     let state: Value = serde_json::from_slice(&state.stdout).expect("JSON");
     (
@@ -123,50 +116,29 @@ fn edits() -> Vec<(&'static str, Edit)> {
 
 #[test]
 fn edited_artifacts_are_refused_and_the_original_deploys() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let dir = dir.path();
-    assert_code(&run(dir, &["init", "."]), 0, "init");
-    assert_code(
-        &run(dir, &["build", "contracts/htlc.bsc", "-o", "build"]),
-        0,
-        "build",
-    );
-    for key in ["alice", "bob"] {
-        assert_code(&run(dir, &["key", "new", key]), 0, "key new");
-    }
+    let project = htlc_project();
+    let dir = project.path();
+    ok_in(dir, &["key", "new", "alice"]);
+    ok_in(dir, &["key", "new", "bob"]);
     let original: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("build/Htlc.json")).expect("artifact"),
     )
     .expect("JSON");
-    let deploy_args = |artifact: &str| -> Vec<String> {
-        [
-            "deploy",
-            artifact,
-            "--arg",
-            "sender=@alice",
-            "--arg",
-            "receiver=@bob",
-            "--arg",
-            HASH,
-            "--arg",
-            "timeout=10",
-            "--amount",
-            "0.01btc",
-        ]
-        .map(String::from)
-        .to_vec()
+    // The HTLC's deploy command line, of `artifact` in place of `build/Htlc.json`.
+    let deploy_args = |artifact: &'static str| -> Vec<&'static str> {
+        let mut args = htlc_deploy(HASH, "0.01btc");
+        args[1] = artifact;
+        args
     };
     // The wallet's coins first, so that a refused deploy has nothing to mine either way.
-    assert_code(&run(dir, &["mine", "101"]), 0, "mine");
+    assert_code(&biscol_in(dir, &["mine", "101"]), 0, "mine");
     for (what, edit) in edits() {
         let mut edited = original.clone();
         edit(&mut edited);
         let path = dir.join("build/Edited.json");
         std::fs::write(&path, serde_json::to_string_pretty(&edited).expect("JSON")).expect("write");
         let before = footprint(dir);
-        let args = deploy_args("build/Edited.json");
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let deploy = run(dir, &refs);
+        let deploy = biscol_in(dir, &deploy_args("build/Edited.json"));
         assert_code(&deploy, 2, what);
         assert!(
             stderr(&deploy).contains("artifact"),
@@ -178,9 +150,9 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
             before,
             "{what}: a refused deploy changed the state"
         );
-        let verify = run(dir, &["verify", "build/Edited.json"]);
+        let verify = biscol_in(dir, &["verify", "build/Edited.json"]);
         assert_code(&verify, 2, what);
-        let instantiate = run(
+        let instantiate = biscol_in(
             dir,
             &[
                 "instantiate",
@@ -196,7 +168,7 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
     let mut edited = original.clone();
     edited["taproot"]["leaves"][0]["template"] = "pk(receiver)".into();
     std::fs::write(dir.join("build/Edited.json"), edited.to_string()).expect("write");
-    let verify = run(dir, &["verify", "build/Edited.json"]);
+    let verify = biscol_in(dir, &["verify", "build/Edited.json"]);
     assert!(
         stderr(&verify).contains("`taproot.leaves[0].template`"),
         "{}",
@@ -204,7 +176,7 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
     );
 
     // The original: verified (also against the file it came from), and it deploys.
-    let verify = run(
+    let verify = biscol_in(
         dir,
         &[
             "verify",
@@ -222,17 +194,15 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
     )
     .expect("write");
     std::fs::rename(dir.join("other.bsc"), dir.join("htlc.bsc")).expect("rename");
-    let against_other = run(dir, &["verify", "build/Htlc.json", "--source", "htlc.bsc"]);
+    let against_other = biscol_in(dir, &["verify", "build/Htlc.json", "--source", "htlc.bsc"]);
     assert_code(&against_other, 2, "verify against a different source");
     assert!(
         stderr(&against_other).contains("differs"),
         "{}",
         stderr(&against_other)
     );
-    let args = deploy_args("build/Htlc.json");
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let before = footprint(dir);
-    let deployed = run(dir, &refs);
+    let deployed = biscol_in(dir, &deploy_args("build/Htlc.json"));
     assert_code(&deployed, 0, "deploy of the original");
     assert_eq!(footprint(dir).1, before.1 + 1, "the original is deployed");
     // Before funding, deploy says what the address commits to, with the actual keys.
@@ -253,14 +223,13 @@ fn edited_artifacts_are_refused_and_the_original_deploys() {
         "{stdout}"
     );
     let mut args = deploy_args("build/Htlc.json");
-    args.extend(["--format".to_string(), "json".to_string()]);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let deployed = run(dir, &refs);
+    args.extend(["--format", "json"]);
+    let deployed = biscol_in(dir, &args);
     assert_code(&deployed, 0, "deploy --format json");
     let json: Value = serde_json::from_slice(&deployed.stdout).expect("JSON");
     let commits = &json["commits_to"];
     assert_eq!(commits["key_path"]["kind"], "musig");
-    let alice = run(dir, &["key", "show", "alice", "--format", "json"]);
+    let alice = biscol_in(dir, &["key", "show", "alice", "--format", "json"]);
     let alice: Value = serde_json::from_slice(&alice.stdout).expect("key JSON");
     let sender = &commits["paths"][0]["keys"][0];
     assert_eq!(sender["param"], "sender", "{commits}");

@@ -30,3 +30,48 @@ pub fn htlc_args<'a>(hash: &'a str, timeout: &'a str) -> [&'a str; 8] {
         timeout,
     ]
 }
+
+/// Runs the built `biscol` in `dir` with `args`, without colour, and waits for it.
+pub fn biscol_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_biscol"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+/// [`biscol_in`], asserting exit code 0.
+pub fn ok_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    let out = biscol_in(dir, args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    out
+}
+
+/// A project made by `biscol init` in a temporary folder, with its example HTLC built to
+/// `build/Htlc.json` (no keys yet).
+pub fn htlc_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok_in(dir.path(), &["init", "."]);
+    ok_in(dir.path(), &["build", "contracts/htlc.bsc", "-o", "build"]);
+    dir
+}
+
+/// The command line that deploys `build/Htlc.json` from `@alice` to `@bob` with `hash`
+/// (`hash=<hex>`), a 10-block timeout and `amount`.
+pub fn htlc_deploy<'a>(hash: &'a str, amount: &'a str) -> Vec<&'a str> {
+    vec![
+        "deploy",
+        "build/Htlc.json",
+        "--arg",
+        "sender=@alice",
+        "--arg",
+        "receiver=@bob",
+        "--arg",
+        hash,
+        "--arg",
+        "timeout=10",
+        "--amount",
+        amount,
+    ]
+}

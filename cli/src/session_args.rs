@@ -86,7 +86,9 @@ fn open_located(located: Located) -> Result<Session, SessionError> {
         fee_rate: fee_rate_from_sat_vb(config.biscol.fee_rate).map_err(SessionError::Usage)?,
         audit_logging: config.security.audit_logging,
         musig2: config.features.musig2,
-        verifier: Some(std::sync::Arc::new(crate::verify::CompilerVerifier)),
+        verifier: Some(std::sync::Arc::new(
+            crate::verify::CompilerVerifier::default(),
+        )),
         ..SessionOptions::default()
     };
     let mut session = match config.biscol.backend {

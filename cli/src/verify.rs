@@ -6,11 +6,14 @@
 //! and the other session commands make the same check through [`CompilerVerifier`], and
 //! `instantiate` through [`check`].
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 
 use biscol_compiler::artifact::Artifact;
 use biscol_runtime::session::ArtifactVerifier;
+use bitcoin::hashes::{sha256, Hash};
 
 use crate::output::{self, Format};
 
@@ -28,13 +31,25 @@ pub struct VerifyArgs {
     pub format: Format,
 }
 
-/// The session's verifier: recompiles each artifact's embedded source with this compiler.
-#[derive(Debug)]
-pub struct CompilerVerifier;
+/// The session's verifier: recompiles each artifact's embedded source with this compiler. An
+/// artifact that passed once is remembered (by the hash of its JSON) for the rest of the
+/// process, so `deploy`, which checks it before it shows what the address commits to and again
+/// when it funds, compiles it once.
+#[derive(Debug, Default)]
+pub struct CompilerVerifier {
+    passed: Mutex<BTreeSet<sha256::Hash>>,
+}
 
 impl ArtifactVerifier for CompilerVerifier {
     fn verify(&self, artifact: &Artifact) -> Result<(), String> {
-        biscol_compiler::verify::verify(artifact, &[]).map_err(|e| e.to_string())
+        let key = sha256::Hash::hash(artifact.to_json().as_bytes());
+        let mut passed = self.passed.lock().unwrap_or_else(PoisonError::into_inner);
+        if passed.contains(&key) {
+            return Ok(());
+        }
+        biscol_compiler::verify::verify(artifact, &[]).map_err(|e| e.to_string())?;
+        passed.insert(key);
+        Ok(())
     }
 }
 

@@ -11,6 +11,10 @@
 //!
 //! Skipped (printing why) when no `bitcoind` is found; CI sets `BISCOL_REQUIRE_BITCOIND=1`.
 
+// The node harness is not in `common/mod.rs`: the oracle crate includes that file and has no
+// `corepc-node`.
+#[path = "common/bitcoind.rs"]
+mod bitcoind;
 mod common;
 
 use std::time::{Duration, Instant};
@@ -20,7 +24,7 @@ use biscol_runtime::chain::TxStatus;
 use biscol_runtime::project::StateLayout;
 use biscol_runtime::session::{Session, SessionOptions};
 use bitcoin::Network;
-use common::bitcoind::CoreNode;
+use bitcoind::CoreNode;
 use common::e2e::{check_coverage, stdlib_scenario_with, Options};
 use serde_json::json;
 

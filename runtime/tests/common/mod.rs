@@ -1,4 +1,3 @@
 pub mod artifacts;
-pub mod bitcoind;
 pub mod e2e;
 pub mod scenario;

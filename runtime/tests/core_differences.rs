@@ -5,6 +5,9 @@
 //!   replacement (`insufficient fee`) before it runs the scripts (`PolicyScriptChecks` comes
 //!   after `PreChecks` and `ReplacementChecks`). The embedded chain ran the scripts first, so a
 //!   transaction with a bad signature and a low fee was refused as a script failure.
+//! * Replacement rule order: Core 31 (cluster mempool) checks the absolute fee (BIP125 rules
+//!   3 and 4) before the feerate (rule 6); the embedded chain checked the feerate first, so a
+//!   replacement failing both was refused under another rule than Core's.
 
 mod common;
 
@@ -99,8 +102,52 @@ fn a_replacement_paying_less_is_refused_before_the_scripts_run() {
     let first = spend(&coin, &wallet, 1_000, &mine);
     let first_txid = chain.broadcast(&first).unwrap();
     // A conflicting spend paying less, signed by the wrong key.
-    // (The embedded chain names BIP125 rule 6, the feerate, first, as Core did up to 30.)
+    // It fails the absolute fee (BIP125 rules 3 and 4) and the feerate (rule 6); the embedded
+    // chain names rules 3 and 4, which Bitcoin Core 31 checks first.
     let second = spend(&coin, &wallet, 999, &other);
+    match rejected(chain.broadcast(&second)) {
+        TxReject::ReplacementRefused {
+            conflict,
+            rule: ReplacementRule::AbsoluteFee { new_fee, needs },
+        } => {
+            assert_eq!(conflict, first_txid);
+            assert_eq!(new_fee, 999);
+            assert_eq!(needs, 1_000 + second.vsize() as u64);
+        }
+        other => panic!("Core says `insufficient fee`; the embedded chain says {other:?}"),
+    }
+    // The dry run agrees, and the first transaction stays.
+    let dry = chain.test_accept(std::slice::from_ref(&second)).remove(0);
+    assert!(
+        matches!(dry, Err(TxReject::ReplacementRefused { .. })),
+        "{dry:?}"
+    );
+    assert_eq!(chain.mempool_txids(), vec![first_txid]);
+    assert_eq!(chain.mempool_fee(&first_txid), Some(1_000));
+}
+
+#[test]
+fn a_replacement_paying_more_at_a_lower_feerate_is_refused_by_the_feerate_rule() {
+    let (_dir, wallet, mut chain, mine, _) = chain();
+    let coin = first_coinbase(&chain, &wallet);
+    let first = spend(&coin, &wallet, 1_000, &mine);
+    let first_txid = chain.broadcast(&first).unwrap();
+    // Twenty more outputs make it about ten times larger: 3,000 sat pays for rules 3 and 4
+    // (more than the 1,000 replaced, plus the relay fee of the new size) but not rule 6.
+    let extra = TxOut {
+        value: bitcoin::Amount::from_sat(1_000),
+        script_pubkey: wallet.script_pubkey().to_owned(),
+    };
+    let mut second = one_in_one_out(
+        coin.0,
+        coin.1.value,
+        wallet.script_pubkey().to_owned(),
+        3_000 + 20 * 1_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+    );
+    second.output.extend(std::iter::repeat_n(extra, 20));
+    sign_p2tr_key(&mut second, std::slice::from_ref(&coin.1), &mine);
+    assert!(3_000 > 1_000 + second.vsize() as u64, "rules 3 and 4 hold");
     match rejected(chain.broadcast(&second)) {
         TxReject::ReplacementRefused {
             conflict,
@@ -113,14 +160,9 @@ fn a_replacement_paying_less_is_refused_before_the_scripts_run() {
             assert_eq!(conflict, first_txid);
             assert!(new_sat_per_kvb < old_sat_per_kvb);
         }
-        other => panic!("Core says `insufficient fee`; the embedded chain says {other:?}"),
+        other => {
+            panic!("Core refuses it as `replacement-failed`; the embedded chain says {other:?}")
+        }
     }
-    // The dry run agrees, and the first transaction stays.
-    let dry = chain.test_accept(std::slice::from_ref(&second)).remove(0);
-    assert!(
-        matches!(dry, Err(TxReject::ReplacementRefused { .. })),
-        "{dry:?}"
-    );
     assert_eq!(chain.mempool_txids(), vec![first_txid]);
-    assert_eq!(chain.mempool_fee(&first_txid), Some(1_000));
 }

@@ -121,17 +121,15 @@ fn scenario_through_esplora() {
     assert_eq!(e.broadcast(&first).unwrap(), first.compute_txid());
     let mine = wallet.script_pubkey().to_owned();
     let second = signed_spend(&coin, mine.clone(), 1_000, rbf, &signer);
+    // The same fee fails rules 3 and 4 (no fee for the new size), checked first as in Core 31.
     match rejected(e.broadcast(&second)) {
         TxReject::ReplacementRefused {
             conflict,
-            rule:
-                ReplacementRule::FeeRate {
-                    new_sat_per_kvb,
-                    old_sat_per_kvb,
-                },
+            rule: ReplacementRule::AbsoluteFee { new_fee, needs },
         } => {
             assert_eq!(conflict, first.compute_txid());
-            assert_eq!(new_sat_per_kvb, old_sat_per_kvb);
+            assert_eq!(new_fee, 1_000);
+            assert_eq!(needs, 1_000 + second.vsize() as u64);
         }
         other => panic!("{other:?}"),
     }

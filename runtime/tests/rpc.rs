@@ -176,10 +176,11 @@ fn scenario_through_the_trait_with_the_cookie() {
     c.broadcast(&first).unwrap();
     let mine = wallet.script_pubkey().to_owned();
     let second = signed_spend(&coin, mine, 1_000, rbf, &signer);
+    // The same fee fails rules 3 and 4 (no fee for the new size), checked first as in Core 31.
     match rejected(c.broadcast(&second)) {
         TxReject::ReplacementRefused {
             conflict,
-            rule: ReplacementRule::FeeRate { .. },
+            rule: ReplacementRule::AbsoluteFee { new_fee: 1_000, .. },
         } => assert_eq!(conflict, first.compute_txid()),
         other => panic!("{other:?}"),
     }

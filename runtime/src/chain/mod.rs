@@ -333,9 +333,10 @@ pub enum ReplacementRule {
         /// Minimum fee needed.
         needs: u64,
     },
-    /// Rule 5: at most 100 transactions may be evicted.
-    TooManyEvictions {
-        /// How many would be.
+    /// Rule 5 as Bitcoin Core 31 (cluster mempool) applies it: the transactions replaced
+    /// directly lie in at most 100 distinct mempool clusters.
+    TooManyConflictingClusters {
+        /// How many they lie in.
         count: usize,
     },
     /// The replacement spends an output of a transaction it replaces.
@@ -355,8 +356,11 @@ impl fmt::Display for ReplacementRule {
             ReplacementRule::AbsoluteFee { new_fee, needs } => {
                 write!(f, "fee {new_fee} sat is below the {needs} sat a replacement needs")
             }
-            ReplacementRule::TooManyEvictions { count } => {
-                write!(f, "it would evict {count} transactions (at most 100)")
+            ReplacementRule::TooManyConflictingClusters { count } => {
+                write!(
+                    f,
+                    "the transactions it replaces lie in {count} mempool clusters (at most 100)"
+                )
             }
             ReplacementRule::SpendsConflict => {
                 write!(f, "it spends an output of a transaction it replaces")

@@ -729,7 +729,7 @@ pub(crate) fn rejection(
         if let (Some(count), Some(conflict)) = (count, conflict) {
             return rejected(TxReject::ReplacementRefused {
                 conflict,
-                rule: ReplacementRule::TooManyEvictions { count },
+                rule: ReplacementRule::TooManyConflictingClusters { count },
             });
         }
         return generic();

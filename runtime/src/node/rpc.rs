@@ -1038,11 +1038,11 @@ pub fn core_reject(reason: &TxReject, tx: &Transaction) -> CoreReject {
                     )
                 }
             }
-            ReplacementRule::TooManyEvictions { count } => CoreReject::new(
+            ReplacementRule::TooManyConflictingClusters { count } => CoreReject::new(
                 -26,
                 "too many potential replacements",
                 format!(
-                    "rejecting replacement {txid}; too many potential replacements ({count} > 100)"
+                    "rejecting replacement {txid}; too many conflicting clusters ({count} > 100)"
                 ),
             ),
             ReplacementRule::SpendsConflict => CoreReject::new(

@@ -656,8 +656,11 @@ impl EmbeddedChain {
     }
 }
 
-/// BIP125 rules 3 to 6 (full RBF) against `mempool`. Returns every txid to evict (conflicts and
-/// descendants).
+/// BIP125 rules 3 to 6 (full RBF) against `mempool`, in the order Bitcoin Core 31 (cluster
+/// mempool) checks them: a replacement that spends what it replaces, too many evictions, the
+/// absolute fee (rules 3 and 4), then the feerate (rule 6, Core's feerate diagram for one
+/// replaced transaction). A replacement failing several rules is refused for the first, as
+/// Core refuses it. Returns every txid to evict (conflicts and descendants).
 fn check_replacement(
     mempool: &[MempoolEntry],
     entry: &MempoolEntry,
@@ -689,10 +692,26 @@ fn check_replacement(
             rule: ReplacementRule::SpendsConflict,
         });
     }
-    if evict.len() > 100 {
+    let clusters = conflicting_clusters(mempool, conflicts);
+    if clusters > 100 {
         return Err(TxReject::ReplacementRefused {
             conflict: first,
-            rule: ReplacementRule::TooManyEvictions { count: evict.len() },
+            rule: ReplacementRule::TooManyConflictingClusters { count: clusters },
+        });
+    }
+    let evicted_fees: u64 = mempool
+        .iter()
+        .filter(|e| evict.contains(&e.txid))
+        .map(|e| e.fee)
+        .sum();
+    let needs = evicted_fees + entry.vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
+    if entry.fee < needs {
+        return Err(TxReject::ReplacementRefused {
+            conflict: first,
+            rule: ReplacementRule::AbsoluteFee {
+                new_fee: entry.fee,
+                needs,
+            },
         });
     }
     let new_rate = entry.fee * 1000 / entry.vsize.max(1);
@@ -710,22 +729,41 @@ fn check_replacement(
             }
         }
     }
-    let evicted_fees: u64 = mempool
-        .iter()
-        .filter(|e| evict.contains(&e.txid))
-        .map(|e| e.fee)
-        .sum();
-    let needs = evicted_fees + entry.vsize * rules::MIN_RELAY_FEE_SAT_PER_KVB / 1000;
-    if entry.fee < needs {
-        return Err(TxReject::ReplacementRefused {
-            conflict: first,
-            rule: ReplacementRule::AbsoluteFee {
-                new_fee: entry.fee,
-                needs,
-            },
-        });
-    }
     Ok(evict)
+}
+
+/// How many distinct clusters of `mempool` the `conflicts` lie in: a cluster is a connected
+/// component of the graph whose edges join a mempool transaction to the mempool transactions
+/// it spends (Bitcoin Core 31's unit for BIP125 rule 5).
+fn conflicting_clusters(mempool: &[MempoolEntry], conflicts: &[Txid]) -> usize {
+    let index: HashMap<Txid, usize> = mempool
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.txid, i))
+        .collect();
+    // Union-find over mempool positions, joined along in-mempool spends.
+    let mut parent: Vec<usize> = (0..mempool.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (child, entry) in mempool.iter().enumerate() {
+        for input in &entry.tx.input {
+            if let Some(&spent) = index.get(&input.previous_output.txid) {
+                let (a, b) = (root(&mut parent, child), root(&mut parent, spent));
+                parent[a] = b;
+            }
+        }
+    }
+    let roots: HashSet<usize> = conflicts
+        .iter()
+        .filter_map(|c| index.get(c))
+        .map(|&i| root(&mut parent, i))
+        .collect();
+    roots.len()
 }
 
 impl ChainBackend for EmbeddedChain {
@@ -857,5 +895,93 @@ impl ChainBackend for EmbeddedChain {
             hashes.push(self.mine_one(script_pubkey, advance)?);
         }
         Ok(hashes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::transaction::Version;
+    use bitcoin::{Amount, TxIn, TxOut};
+
+    /// A mempool entry spending `inputs` (its fee and sizes do not matter here).
+    fn entry(inputs: &[OutPoint], tag: u64) -> MempoolEntry {
+        let tx = Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: inputs
+                .iter()
+                .map(|op| TxIn {
+                    previous_output: *op,
+                    ..TxIn::default()
+                })
+                .collect(),
+            output: vec![TxOut {
+                value: Amount::from_sat(tag),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        };
+        MempoolEntry {
+            txid: tx.compute_txid(),
+            tx,
+            fee: 0,
+            vsize: 100,
+            weight: 400,
+            sigop_cost: 0,
+        }
+    }
+
+    fn confirmed(n: u32) -> OutPoint {
+        OutPoint::new(Txid::from_byte_array([7; 32]), n)
+    }
+
+    #[test]
+    fn clusters_are_the_connected_parts_of_the_mempool() {
+        // Two unrelated transactions, and a chain of three: three clusters.
+        let a = entry(&[confirmed(0)], 1);
+        let b = entry(&[confirmed(1)], 2);
+        let c1 = entry(&[confirmed(2)], 3);
+        let c2 = entry(&[OutPoint::new(c1.txid, 0)], 4);
+        let c3 = entry(&[OutPoint::new(c2.txid, 0)], 5);
+        let ids = [a.txid, b.txid, c1.txid, c2.txid, c3.txid];
+        let mempool = vec![a, b, c1, c2, c3];
+        assert_eq!(conflicting_clusters(&mempool, &ids), 3);
+        assert_eq!(conflicting_clusters(&mempool, &ids[2..]), 1);
+        assert_eq!(conflicting_clusters(&mempool, &ids[..1]), 1);
+        // A child spending from two clusters joins them.
+        let join = entry(&[OutPoint::new(ids[0], 0), OutPoint::new(ids[1], 0)], 6);
+        let mut joined = mempool.clone();
+        joined.push(join);
+        assert_eq!(conflicting_clusters(&joined, &ids[..2]), 1);
+    }
+
+    #[test]
+    fn rule_5_counts_clusters_of_direct_conflicts_not_evictions() {
+        // 101 unrelated conflicts: refused. A chain of 150 (one cluster): rule 5 holds.
+        let conflicts: Vec<MempoolEntry> = (0..101).map(|n| entry(&[confirmed(n)], 1)).collect();
+        let ids: Vec<Txid> = conflicts.iter().map(|e| e.txid).collect();
+        let inputs: Vec<OutPoint> = (0..101).map(confirmed).collect();
+        let replacement = entry(&inputs, 9);
+        match check_replacement(&conflicts, &replacement, &ids) {
+            Err(TxReject::ReplacementRefused {
+                rule: ReplacementRule::TooManyConflictingClusters { count: 101 },
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut chain = vec![entry(&[confirmed(0)], 1)];
+        for n in 1..150 {
+            let parent = chain[n - 1].txid;
+            chain.push(entry(&[OutPoint::new(parent, 0)], n as u64));
+        }
+        let replacement = entry(&[confirmed(0)], 9);
+        match check_replacement(&chain, &replacement, &[chain[0].txid]) {
+            Err(TxReject::ReplacementRefused {
+                rule: ReplacementRule::AbsoluteFee { .. },
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -416,6 +416,16 @@ fn consistency_check_detects_a_tampered_utxo_set() {
     db.execute("DELETE FROM utxos WHERE height = 3", [])
         .unwrap();
     drop(db);
+    // Opening finds it (the running commitment) ...
+    assert!(matches!(
+        EmbeddedChain::open(dir.path().join("chain")),
+        Err(ChainError::Corrupt { .. })
+    ));
+    // ... and with the commitment removed too (as in a chain written before commitments,
+    // which opening adopts), the full check against the blocks still does.
+    let db = rusqlite::Connection::open(dir.path().join("chain").join("chain.sqlite")).unwrap();
+    db.execute("DELETE FROM commitments", []).unwrap();
+    drop(db);
     let chain = EmbeddedChain::open(dir.path().join("chain")).unwrap();
     match chain.check_consistency() {
         Err(ChainError::Corrupt { detail }) => assert!(detail.contains("differs"), "{detail}"),
@@ -463,4 +473,45 @@ fn test_accept_is_a_dry_run_on_top_of_the_mempool() {
     assert_eq!(twice[1], Err(TxReject::AlreadyKnown));
     assert!(chain.mempool_txids().is_empty());
     chain.check_consistency().unwrap();
+}
+
+/// Runs `edit` on the chain's database file with the chain closed.
+fn edit_chain_file(dir: &std::path::Path, edit: &str) {
+    let conn = rusqlite::Connection::open(
+        dir.join("chain")
+            .join(biscol_runtime::chain::embedded::CHAIN_FILE),
+    )
+    .unwrap();
+    let changed = conn.execute(edit, []).unwrap();
+    assert!(changed > 0, "{edit} changed nothing");
+}
+
+#[test]
+fn a_utxo_set_edited_by_hand_is_refused_on_open() {
+    let edits = [
+        // A coin made larger, one deleted, one added, one moved to another height.
+        "UPDATE utxos SET value = value + 1 WHERE rowid = (SELECT min(rowid) FROM utxos)",
+        "DELETE FROM utxos WHERE rowid = (SELECT max(rowid) FROM utxos)",
+        "INSERT INTO utxos (txid, vout, value, script, height, coinbase)
+             SELECT txid, vout + 1000, value, script, height, coinbase FROM utxos LIMIT 1",
+        "UPDATE utxos SET height = height + 1 WHERE rowid = (SELECT min(rowid) FROM utxos)",
+    ];
+    for edit in edits {
+        let (dir, _keys, wallet, mut chain, key) = mined(110);
+        // A spend confirmed too, so the set holds more than coinbases.
+        let (mut tx, coin) = spend_coinbase(&chain, &wallet, 500, Sequence::MAX);
+        sign_p2tr_key(&mut tx, std::slice::from_ref(&coin), &key);
+        chain.broadcast(&tx).unwrap();
+        wallet.mine(&mut chain, 1).unwrap();
+        drop(chain);
+        // Unedited, it opens.
+        drop(EmbeddedChain::open(dir.path().join("chain")).unwrap());
+        edit_chain_file(dir.path(), edit);
+        match EmbeddedChain::open(dir.path().join("chain")) {
+            Err(ChainError::Corrupt { detail }) => {
+                assert!(detail.contains("does not match its commitment"), "{detail}")
+            }
+            other => panic!("{edit}: opened anyway: {other:?}"),
+        }
+    }
 }

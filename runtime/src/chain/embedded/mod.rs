@@ -25,6 +25,7 @@
 //! Invariants: the in-memory state (headers, transaction index, UTXO set, mempool) is always the
 //! state of the store's last commit; a failed write leaves both unchanged.
 
+mod commitment;
 pub mod rules;
 mod store;
 
@@ -43,6 +44,7 @@ use bitcoin::{
 
 pub use store::Coin;
 
+use self::commitment::UtxoCommitment;
 use self::rules::SpentCoin;
 use self::store::Store;
 use crate::chain::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxStatus, Utxo};
@@ -94,6 +96,8 @@ pub struct EmbeddedChain {
     hashes: Vec<BlockHash>,
     tx_index: HashMap<Txid, u32>,
     utxos: HashMap<OutPoint, Coin>,
+    /// The commitment to `utxos`, as stored.
+    commitment: UtxoCommitment,
     mempool: Vec<MempoolEntry>,
 }
 
@@ -158,14 +162,17 @@ fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Res
 impl EmbeddedChain {
     /// Opens the chain stored in `dir` (`dir/chain.sqlite`), creating it with the regtest
     /// genesis block when empty. Fails with [`ChainError::InUse`] when another process has it
-    /// open, and [`ChainError::Corrupt`] when the stored blocks do not connect.
+    /// open, and [`ChainError::Corrupt`] when the stored blocks do not connect or the UTXO set
+    /// does not match its running commitment ([`commitment`]; a chain stored before
+    /// commitments existed is committed to as it is, and [`EmbeddedChain::check_consistency`]
+    /// rebuilds the set from the blocks on demand).
     pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedChain, ChainError> {
         let path = dir.as_ref().to_path_buf();
         let mut store = Store::open(&path)?;
         let mut blocks = store.load_blocks()?;
         if blocks.is_empty() {
             let genesis = genesis_block(Network::Regtest);
-            store.connect_block(0, &genesis, &[], &[])?;
+            store.connect_block(0, &genesis, &[], &[], UtxoCommitment::default())?;
             blocks.push(genesis);
         }
         let mut chain = EmbeddedChain {
@@ -175,6 +182,7 @@ impl EmbeddedChain {
             hashes: Vec::with_capacity(blocks.len()),
             tx_index: HashMap::new(),
             utxos: HashMap::new(),
+            commitment: UtxoCommitment::default(),
             mempool: Vec::new(),
         };
         if blocks.first().map(|b| b.block_hash())
@@ -195,6 +203,21 @@ impl EmbeddedChain {
             }
         }
         chain.utxos = chain.store.load_utxos()?.into_iter().collect();
+        let computed = UtxoCommitment::of(&chain.utxos);
+        match chain.store.utxo_commitment()? {
+            Some(stored) if stored != computed => {
+                return Err(ChainError::Corrupt {
+                    detail: format!(
+                        "the UTXO set ({} coins) does not match its commitment: it was changed outside biscol; restore the chain folder from a checkpoint (`biscol restore ID`) or a backup",
+                        chain.utxos.len()
+                    ),
+                })
+            }
+            Some(_) => {}
+            // A chain written before commitments existed: commit to its set as it is.
+            None => chain.store.set_utxo_commitment(computed)?,
+        }
+        chain.commitment = computed;
         // Re-validate the stored mempool against the current tip; drop what no longer fits.
         let stored = chain.store.load_mempool()?;
         let mut dropped = Vec::new();
@@ -377,6 +400,11 @@ impl EmbeddedChain {
         if stored != self.utxos {
             return Err(ChainError::Corrupt {
                 detail: "the in-memory UTXO set differs from the stored one".into(),
+            });
+        }
+        if self.store.utxo_commitment()? != Some(UtxoCommitment::of(&stored)) {
+            return Err(ChainError::Corrupt {
+                detail: "the stored UTXO commitment does not match the UTXO set".into(),
             });
         }
         Ok(ConsistencyReport {
@@ -636,7 +664,19 @@ impl EmbeddedChain {
             }
             created.extend(new_coins(tx, height));
         }
-        self.store.connect_block(height, &block, &spent, &created)?;
+        let mut commitment = self.commitment;
+        for op in &spent {
+            let coin = self.utxos.get(op).ok_or_else(|| ChainError::Corrupt {
+                detail: format!("block {height} spends {op}, which is not in the UTXO set"),
+            })?;
+            commitment.remove(op, coin);
+        }
+        for (op, coin) in &created {
+            commitment.add(op, coin);
+        }
+        self.store
+            .connect_block(height, &block, &spent, &created, commitment)?;
+        self.commitment = commitment;
 
         // Commit to memory only after the store did.
         for op in &spent {

@@ -7,7 +7,8 @@
 //! Tables: `meta(key, value)` (schema version), `blocks(height, hash, data)` (consensus-encoded
 //! blocks, genesis at height 0), `utxos(txid, vout, value, script, height, coinbase)` (the UTXO
 //! set after the last block; rebuildable from `blocks`), `mempool(seq, txid, data)` (accepted
-//! transactions in acceptance order).
+//! transactions in acceptance order), `commitments(name, value)` (the UTXO set's running
+//! commitment, [`super::commitment`], under `utxo`).
 //!
 //! Invariants: every change is one SQLite transaction (a block and its UTXO changes and the
 //! removal of its transactions from the mempool commit together or not at all). The database
@@ -20,7 +21,9 @@ use std::path::Path;
 use bitcoin::consensus::encode::{deserialize, serialize};
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Block, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
-use rusqlite::{params, Connection, ErrorCode};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+
+use super::commitment::UtxoCommitment;
 
 use crate::chain::ChainError;
 
@@ -60,6 +63,15 @@ fn txid_from(bytes: &[u8]) -> Result<Txid, ChainError> {
         .try_into()
         .map_err(|_| corrupt(format!("a stored txid has {} bytes, not 32", bytes.len())))?;
     Ok(Txid::from_byte_array(arr))
+}
+
+/// Writes the UTXO commitment row.
+fn write_commitment(conn: &Connection, commitment: UtxoCommitment) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO commitments (name, value) VALUES ('utxo', ?1)",
+        params![commitment.to_bytes().to_vec()],
+    )
+    .map(|_| ())
 }
 
 impl Store {
@@ -107,6 +119,7 @@ impl Store {
                  script BLOB NOT NULL, height INTEGER NOT NULL, coinbase INTEGER NOT NULL, PRIMARY KEY (txid, vout));
              CREATE INDEX IF NOT EXISTS utxos_script ON utxos(script);
              CREATE TABLE IF NOT EXISTS mempool (seq INTEGER PRIMARY KEY AUTOINCREMENT, txid BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS commitments (name TEXT PRIMARY KEY, value BLOB NOT NULL);
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);",
         )
         .map_err(store_err("creating the tables"))?;
@@ -249,17 +262,47 @@ impl Store {
         Ok(out)
     }
 
-    /// Connects a block atomically: stores it, applies its UTXO changes and drops its
-    /// transactions from the mempool.
+    /// The stored commitment to the UTXO set, `None` when none is stored (a chain written
+    /// before commitments existed).
+    pub(crate) fn utxo_commitment(&self) -> Result<Option<UtxoCommitment>, ChainError> {
+        let value: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT value FROM commitments WHERE name = 'utxo'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store_err("reading the UTXO commitment"))?;
+        value
+            .map(|bytes| {
+                UtxoCommitment::from_bytes(&bytes)
+                    .ok_or_else(|| corrupt("the stored UTXO commitment is not 32 bytes"))
+            })
+            .transpose()
+    }
+
+    /// Stores the commitment to the UTXO set (for a chain that has none yet).
+    pub(crate) fn set_utxo_commitment(
+        &mut self,
+        commitment: UtxoCommitment,
+    ) -> Result<(), ChainError> {
+        write_commitment(&self.conn, commitment).map_err(store_err("writing the UTXO commitment"))
+    }
+
+    /// Connects a block atomically: stores it, applies its UTXO changes, stores the UTXO set's
+    /// new commitment and drops its transactions from the mempool.
     pub(crate) fn connect_block(
         &mut self,
         height: u32,
         block: &Block,
         spent: &[OutPoint],
         created: &[(OutPoint, Coin)],
+        commitment: UtxoCommitment,
     ) -> Result<(), ChainError> {
         let ctx = "writing a block";
         let tx = self.conn.transaction().map_err(store_err(ctx))?;
+        write_commitment(&tx, commitment).map_err(store_err(ctx))?;
         tx.execute(
             "INSERT INTO blocks (height, hash, data) VALUES (?1, ?2, ?3)",
             params![

@@ -34,7 +34,7 @@ preimage=000000000000000000000000000000000000000000000000000000000000002a
 hash=0a28e9ffef0073f9a6a674cf57ee77307f38f0f1bebb087888d9011ed0eeefdf
 
 run build "$root/examples/htlc.bsc" -o "$build"
-run key new alice
+run --new key new alice
 run key new bob
 run deploy "$build/Htlc.json" --arg sender=@alice --arg receiver=@bob \
     --arg hash="$hash" --arg timeout=144 --amount 0.01btc

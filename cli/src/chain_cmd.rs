@@ -1,7 +1,7 @@
 //! The project and chain commands: `init`, `key`, `mine`, `chain info` and `node`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use biscol_runtime::node::{Auth, Node, NodeConfig};
 use biscol_runtime::project::Project;
 
 use crate::output::{self, Format};
-use crate::session_args::{self, fail};
+use crate::session_args::{self, fail, StateFolder};
 
 /// Arguments of `biscol init`.
 #[derive(Debug, clap::Args)]
@@ -23,16 +23,25 @@ pub struct InitArgs {
 }
 
 /// Runs `biscol init`.
-pub fn init(args: &InitArgs) -> ExitCode {
+pub fn init(args: &InitArgs, state_dir: &StateFolder) -> ExitCode {
     match Project::init(&args.dir) {
         Ok(p) => {
+            // The project's state folder (or `--state-dir`), made whole now: later commands
+            // never create one.
+            let state = StateFolder {
+                dir: Some(state_dir.dir.clone().unwrap_or_else(|| p.state_dir())),
+                new: true,
+            };
+            if let Err(code) = session_args::locate_existing(&state) {
+                return code;
+            }
             println!("created a BiSCOL project in {}", p.root.display());
             println!(
                 "  Biscol.toml         network {}, the embedded regtest chain",
                 p.config.biscol.network
             );
             println!("  contracts/htlc.bsc  an example contract");
-            println!("  .biscol/            the state folder (chain, keys, contract store), made on first use");
+            println!("  .biscol/            the state folder (chain, wallet key, contract store)");
             println!("next: biscol build contracts/htlc.bsc && biscol key new alice");
             ExitCode::SUCCESS
         }
@@ -73,10 +82,10 @@ pub enum KeyCommand {
 }
 
 /// Runs `biscol key ...`. The keystore alone is opened: no chain, no store.
-pub fn key(state_dir: Option<&Path>, command: &KeyCommand) -> ExitCode {
-    let located = match session_args::locate_private(state_dir) {
+pub fn key(state_dir: &StateFolder, command: &KeyCommand) -> ExitCode {
+    let located = match session_args::locate_existing(state_dir) {
         Ok(l) => l,
-        Err(e) => return output::usage_error(&e),
+        Err(code) => return code,
     };
     let keystore = match Keystore::open(located.layout.keys()) {
         Ok(k) => k,
@@ -156,7 +165,7 @@ pub struct MineArgs {
 }
 
 /// Runs `biscol mine`.
-pub fn mine(state_dir: Option<&Path>, args: &MineArgs) -> ExitCode {
+pub fn mine(state_dir: &StateFolder, args: &MineArgs) -> ExitCode {
     let mut session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -197,7 +206,7 @@ pub enum ChainCommand {
 }
 
 /// Runs `biscol chain ...`.
-pub fn chain(state_dir: Option<&Path>, command: &ChainCommand) -> ExitCode {
+pub fn chain(state_dir: &StateFolder, command: &ChainCommand) -> ExitCode {
     let ChainCommand::Info { format } = command;
     let session = match session_args::open(state_dir) {
         Ok(s) => s,
@@ -246,10 +255,10 @@ pub struct NodeArgs {
 }
 
 /// Runs `biscol node` in the foreground until Ctrl-C.
-pub fn node(state_dir: Option<&Path>, args: &NodeArgs) -> ExitCode {
-    let located = match session_args::locate_private(state_dir) {
+pub fn node(state_dir: &StateFolder, args: &NodeArgs) -> ExitCode {
+    let located = match session_args::locate_existing(state_dir) {
         Ok(l) => l,
-        Err(e) => return output::usage_error(&e),
+        Err(code) => return code,
     };
     let chain = match EmbeddedChain::open(located.layout.chain()) {
         Ok(c) => c,

@@ -2,7 +2,7 @@
 //! `restore`. Each parses its flags, opens a session (see [`crate::session_args`]), calls one
 //! session method and prints the result for people or as JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use biscol_runtime::state::{StateError, Store};
 use bitcoin::Txid;
 
 use crate::output::{self, Format};
-use crate::session_args::{self, fail};
+use crate::session_args::{self, fail, StateFolder};
 
 /// Arguments of `biscol deploy`.
 #[derive(Debug, clap::Args)]
@@ -37,7 +37,7 @@ pub struct DeployArgs {
 }
 
 /// Runs `biscol deploy`.
-pub fn deploy(state_dir: Option<&Path>, args: &DeployArgs) -> ExitCode {
+pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
     let text = match std::fs::read_to_string(&args.artifact) {
         Ok(t) => t,
         Err(e) => {
@@ -112,7 +112,7 @@ pub struct SpendArgs {
 }
 
 /// Runs `biscol spend`.
-pub fn spend(state_dir: Option<&Path>, args: &SpendArgs) -> ExitCode {
+pub fn spend(state_dir: &StateFolder, args: &SpendArgs) -> ExitCode {
     let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
         Ok(opened) => opened,
         Err(code) => return code,
@@ -189,7 +189,7 @@ pub struct BumpArgs {
 }
 
 /// Runs `biscol bump`.
-pub fn bump(state_dir: Option<&Path>, args: &BumpArgs) -> ExitCode {
+pub fn bump(state_dir: &StateFolder, args: &BumpArgs) -> ExitCode {
     let mut session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -222,7 +222,7 @@ pub struct StateArgs {
 }
 
 /// Runs `biscol state`.
-pub fn state(state_dir: Option<&Path>, args: &StateArgs) -> ExitCode {
+pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
     let session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -309,12 +309,12 @@ pub struct EventsArgs {
 }
 
 /// Runs `biscol events`.
-pub fn events(state_dir: Option<&Path>, args: &EventsArgs) -> ExitCode {
+pub fn events(state_dir: &StateFolder, args: &EventsArgs) -> ExitCode {
     // `events` reads the store alone (not the chain), opening it for each page, so that a
     // follower lets other commands take the store between polls.
-    let located = match session_args::locate_private(state_dir) {
+    let located = match session_args::locate_existing(state_dir) {
         Ok(l) => l,
-        Err(e) => return output::usage_error(&e),
+        Err(code) => return code,
     };
     let page = located.config.performance.batch_size.max(1) as usize;
     let mut after = args.after;
@@ -364,7 +364,7 @@ pub struct CheckpointArgs {
 }
 
 /// Runs `biscol checkpoint`.
-pub fn checkpoint(state_dir: Option<&Path>, args: &CheckpointArgs) -> ExitCode {
+pub fn checkpoint(state_dir: &StateFolder, args: &CheckpointArgs) -> ExitCode {
     let mut session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
@@ -414,7 +414,7 @@ pub struct RestoreArgs {
 }
 
 /// Runs `biscol restore`.
-pub fn restore(state_dir: Option<&Path>, args: &RestoreArgs) -> ExitCode {
+pub fn restore(state_dir: &StateFolder, args: &RestoreArgs) -> ExitCode {
     let session: Session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,

@@ -36,6 +36,11 @@ struct Cli {
     /// `Biscol.toml`, or in the current folder outside a project.
     #[arg(long, global = true, value_name = "DIR")]
     state_dir: Option<std::path::PathBuf>,
+    /// Create the state folder when it does not exist yet (`biscol init` makes a project with
+    /// one). Without it, a command refuses to start from nothing, and never replaces a missing
+    /// store, chain or wallet key with a new one.
+    #[arg(long, global = true)]
+    new: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -187,7 +192,10 @@ fn install_panic_hook() {
 }
 
 fn run(cli: Cli) -> ExitCode {
-    let state = cli.state_dir.as_deref();
+    let state = &session_args::StateFolder {
+        dir: cli.state_dir.clone(),
+        new: cli.new,
+    };
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
@@ -196,7 +204,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => lsp_cmd::run(),
-        Command::Init(args) => chain_cmd::init(&args),
+        Command::Init(args) => chain_cmd::init(&args, state),
         Command::Key(command) => chain_cmd::key(state, &command),
         Command::Deploy(args) => contract_cmd::deploy(state, &args),
         Command::Spend(args) => contract_cmd::spend(state, &args),

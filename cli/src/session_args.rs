@@ -13,11 +13,22 @@ use biscol_artifact::units;
 use biscol_runtime::chain::esplora::EsploraChain;
 use biscol_runtime::chain::rpc::{Auth as RpcAuth, CoreRpcChain};
 use biscol_runtime::project::{BackendKind, Config, Project, StateLayout, STATE_DIR};
-use biscol_runtime::session::{Session, SessionError, SessionOptions};
+use biscol_runtime::session::{Session, SessionError, SessionOptions, WALLET_KEY};
 use biscol_runtime::spend::SpendError;
+use biscol_runtime::state_folder::Presence;
 use bitcoin::{Amount, FeeRate};
 
 use crate::output::Format;
+
+/// The state folder the command line names: `--state-dir` (else found, see [`locate`]) and
+/// whether `--new` allows creating it.
+#[derive(Debug, Clone, Default)]
+pub struct StateFolder {
+    /// `--state-dir`.
+    pub dir: Option<PathBuf>,
+    /// `--new`: create the state folder when none of its parts exists.
+    pub new: bool,
+}
 
 /// Where the project and its state are.
 #[derive(Debug, Clone)]
@@ -26,10 +37,14 @@ pub struct Located {
     pub layout: StateLayout,
     /// The project's configuration (the defaults outside a project).
     pub config: Config,
+    /// `--new` was given.
+    pub new: bool,
 }
 
 /// Finds the state folder and configuration for `state_dir` (the `--state-dir` flag).
-pub fn locate(state_dir: Option<&Path>) -> Result<Located, String> {
+pub fn locate(state_dir: &StateFolder) -> Result<Located, String> {
+    let new = state_dir.new;
+    let state_dir = state_dir.dir.as_deref();
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let project = Project::find(&cwd).map_err(|e| e.to_string())?;
@@ -44,24 +59,36 @@ pub fn locate(state_dir: Option<&Path>) -> Result<Located, String> {
     Ok(Located {
         layout: StateLayout::new(root),
         config,
+        new,
     })
 }
 
-/// [`locate`], then makes the state folder owner-only (created 0700 when missing; see
-/// `StateLayout::secure`), for the commands that open part of it without a session.
-pub fn locate_private(state_dir: Option<&Path>) -> Result<Located, String> {
-    let located = locate(state_dir)?;
+/// [`locate`] for the commands that open part of the state folder without a session (keys,
+/// events, the node): refuses a folder with a part missing, and an absent one unless `--new`,
+/// which creates it whole (as a session would) before the command goes on.
+pub fn locate_existing(state_dir: &StateFolder) -> Result<Located, ExitCode> {
+    let located = locate(state_dir).map_err(|e| crate::output::usage_error(&e))?;
+    let embedded = located.config.biscol.backend == BackendKind::Embedded;
+    let presence = Presence::of(&located.layout, embedded, WALLET_KEY);
+    let checked = presence
+        .check(located.new)
+        .map_err(SessionError::Folder)
+        .and_then(|()| match presence.is_empty() {
+            true => open_located(located.clone()).map(drop),
+            false => Ok(()),
+        });
+    checked.map_err(|e| fail(&e, Format::Human))?;
     located.layout.secure().map_err(|e| {
-        format!(
+        crate::output::usage_error(&format!(
             "making the state folder {} owner-only: {e}",
             located.layout.root.display()
-        )
+        ))
     })?;
     Ok(located)
 }
 
 /// Opens a session on the configured chain, printing progress on stderr.
-pub fn open(state_dir: Option<&Path>) -> Result<Session, ExitCode> {
+pub fn open(state_dir: &StateFolder) -> Result<Session, ExitCode> {
     let located = locate(state_dir).map_err(|e| crate::output::usage_error(&e))?;
     open_located(located).map_err(|e| fail(&e, Format::Human))
 }
@@ -69,7 +96,7 @@ pub fn open(state_dir: Option<&Path>) -> Result<Session, ExitCode> {
 /// Splits a command's `--arg NAME=VALUE` options, then opens the session as [`open`] does;
 /// a malformed option is a usage error and opens nothing.
 pub fn open_with_args(
-    state_dir: Option<&Path>,
+    state_dir: &StateFolder,
     args: &[String],
 ) -> Result<(Vec<(String, String)>, Session), ExitCode> {
     let pairs = split_args(args).map_err(|e| crate::output::usage_error(&e))?;
@@ -77,7 +104,11 @@ pub fn open_with_args(
 }
 
 fn open_located(located: Located) -> Result<Session, SessionError> {
-    let Located { layout, config } = located;
+    let Located {
+        layout,
+        config,
+        new,
+    } = located;
     let network = config
         .network()
         .map_err(|e| SessionError::Usage(e.to_string()))?;
@@ -89,6 +120,7 @@ fn open_located(located: Located) -> Result<Session, SessionError> {
         verifier: Some(std::sync::Arc::new(
             crate::verify::CompilerVerifier::default(),
         )),
+        create_state: new,
         ..SessionOptions::default()
     };
     let mut session = match config.biscol.backend {

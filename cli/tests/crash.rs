@@ -104,7 +104,7 @@ impl Harness {
             "-o",
             build.to_str().unwrap(),
         ]);
-        h.ok(&["key", "new", "alice"]);
+        h.ok(&["--new", "key", "new", "alice"]);
         h.ok(&["key", "new", "bob"]);
         let info: serde_json::Value =
             serde_json::from_str(&h.ok(&["chain", "info", "--format", "json"])).expect("JSON");

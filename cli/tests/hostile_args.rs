@@ -117,7 +117,7 @@ fn project() -> tempfile::TempDir {
     };
     ok(&["init", "."]);
     ok(&["build", "contracts/htlc.bsc", "-o", "build"]);
-    ok(&["key", "new", "alice"]);
+    ok(&["--new", "key", "new", "alice"]);
     ok(&["key", "new", "bob"]);
     let hash = format!("hash={}", sha256::Hash::hash(&PREIMAGE));
     ok(&[

@@ -300,7 +300,7 @@ fn state_persists_across_processes_with_state_dir() {
         argv.extend(args);
         biscol_in(elsewhere.path(), &argv)
     };
-    run(&["key", "new", "alice"]).ok("alice");
+    run(&["--new", "key", "new", "alice"]).ok("alice");
     run(&["key", "new", "bob"]).ok("bob");
     let hash = format!("hash={}", hash_of(PREIMAGE));
     let mut argv = vec!["deploy", artifact.to_str().unwrap()];
@@ -322,8 +322,11 @@ fn state_persists_across_processes_with_state_dir() {
         .json();
     assert_eq!(s(&st["status"]), "spent");
 
-    // Outside a project and without --state-dir the state folder is ./.biscol: empty here.
-    let local = biscol_in(elsewhere.path(), &["state"]).ok("state in another folder");
+    // Outside a project and without --state-dir the state folder is ./.biscol: there is none
+    // here, and `state` does not make one.
+    biscol_in(elsewhere.path(), &["state"]).fails(2, "no state folder at");
+    assert!(!elsewhere.path().join(".biscol").exists());
+    let local = biscol_in(elsewhere.path(), &["--new", "state"]).ok("state with --new");
     assert!(local.stdout.contains("nothing deployed yet"), "{local:#?}");
 }
 
@@ -753,6 +756,7 @@ fn rpc_backend_against_biscol_node() {
         .args([
             "--state-dir",
             node_state.to_str().unwrap(),
+            "--new",
             "node",
             "--rpc-port",
             "0",

@@ -57,7 +57,7 @@ fn the_state_folder_is_owner_only_inside_a_project_and_out() {
     let dir = p.path();
     let state = dir.join(".biscol");
     ok_in(dir, &["key", "new", "alice"]);
-    assert_eq!(mode(&state), 0o700, "made by `key new`");
+    assert_eq!(mode(&state), 0o700, "made by `init`");
     ok_in(dir, &["key", "new", "bob"]);
     deploy(dir);
     ok_in(dir, &["checkpoint", "--label", "one"]);
@@ -92,7 +92,7 @@ fn the_state_folder_is_owner_only_inside_a_project_and_out() {
     let nested_text = nested.to_str().unwrap();
     ok_in(
         outside.path(),
-        &["--state-dir", nested_text, "key", "new", "carol"],
+        &["--state-dir", nested_text, "--new", "key", "new", "carol"],
     );
     ok_in(outside.path(), &["--state-dir", nested_text, "mine", "2"]);
     for folder in ["a", "a/b"] {

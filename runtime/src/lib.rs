@@ -27,6 +27,7 @@ pub mod project;
 pub mod session;
 pub mod spend;
 pub mod state;
+pub mod state_folder;
 pub mod testing;
 pub mod wallet;
 

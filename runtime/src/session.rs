@@ -39,6 +39,7 @@ use crate::state::{
     event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, Recorder, StateError, Store,
     TxKind,
 };
+use crate::state_folder::{self, BindError, FolderError, Presence};
 use crate::wallet::{Wallet, WalletError};
 
 /// The keystore key the session's wallet uses.
@@ -90,6 +91,10 @@ pub struct SessionOptions {
     /// command line recompiles the artifact's source, see `biscol_compiler::verify`); `None`
     /// trusts artifacts as they are, which only tests of the runtime itself should do.
     pub verifier: Option<Arc<dyn ArtifactVerifier>>,
+    /// Create the state folder when none of its parts exists (the command line sets it only
+    /// for `biscol init` and `--new`; the test API and library callers get `true`). A folder
+    /// with some parts but not all is refused either way ([`crate::state_folder`]).
+    pub create_state: bool,
 }
 
 /// Something that checks an artifact against what it claims to be, above the runtime (where
@@ -110,6 +115,7 @@ impl Default for SessionOptions {
             confirmation_timeout: Duration::from_secs(3 * 3600),
             poll_interval: Duration::from_secs(10),
             verifier: None,
+            create_state: true,
         }
     }
 }
@@ -296,9 +302,16 @@ impl Session {
                 options.network
             )));
         }
+        let presence = Presence::of(&layout, true, WALLET_KEY);
+        presence.check(options.create_state)?;
         secure(&layout)?;
         let chain = EmbeddedChain::open(layout.chain())?;
-        Session::open_with(layout, options, Chain::Embedded(Box::new(chain)))
+        Session::open_with(
+            layout,
+            options,
+            Chain::Embedded(Box::new(chain)),
+            presence.is_empty(),
+        )
     }
 
     /// Opens the state folder's keystore and store over a remote chain.
@@ -307,21 +320,47 @@ impl Session {
         options: SessionOptions,
         chain: Box<dyn ChainBackend + Send>,
     ) -> Result<Session, SessionError> {
+        let presence = Presence::of(&layout, false, WALLET_KEY);
+        presence.check(options.create_state)?;
         secure(&layout)?;
-        Session::open_with(layout, options, Chain::Remote(chain))
+        Session::open_with(layout, options, Chain::Remote(chain), presence.is_empty())
     }
 
+    /// Opens the keystore, wallet and store over `chain` and binds them together
+    /// ([`state_folder::bind`]); `create` when no part existed (the caller checked that
+    /// creating is allowed).
     fn open_with(
         layout: StateLayout,
         options: SessionOptions,
-        chain: Chain,
+        mut chain: Chain,
+        create: bool,
     ) -> Result<Session, SessionError> {
         let keystore = Keystore::open(layout.keys())?;
-        if let Err(KeystoreError::NotFound { .. }) = keystore.show(WALLET_KEY) {
-            keystore.create(WALLET_KEY)?;
+        if create {
+            if let Err(KeystoreError::NotFound { .. }) = keystore.show(WALLET_KEY) {
+                keystore.create(WALLET_KEY)?;
+            }
         }
+        let wallet_key = keystore.show(WALLET_KEY)?.x_only();
         let wallet = Wallet::new(&keystore, WALLET_KEY)?;
         let store = Store::open(layout.store())?;
+        let (embedded, genesis) = match &mut chain {
+            Chain::Embedded(c) => {
+                let genesis = c.genesis_hash();
+                (Some(&mut **c), genesis)
+            }
+            Chain::Remote(_) => (
+                None,
+                bitcoin::constants::genesis_block(options.network).block_hash(),
+            ),
+        };
+        state_folder::bind(&store, embedded, genesis, wallet_key, create, &layout.root).map_err(
+            |e| match e {
+                BindError::Folder(e) => SessionError::Folder(e),
+                BindError::State(e) => SessionError::State(e),
+                BindError::Chain(e) => SessionError::Chain(e),
+            },
+        )?;
         let mut session = Session {
             layout,
             options,
@@ -1203,6 +1242,8 @@ pub enum SessionError {
     Usage(String),
     /// The artifact is not what its source compiles to (the verifier's message).
     Unverified(String),
+    /// The state folder is absent, has a part missing, or holds parts of another one.
+    Folder(FolderError),
     /// The state folder could not be read or written.
     Io {
         /// What was being done.
@@ -1250,6 +1291,7 @@ impl fmt::Display for SessionError {
                 write!(f, "the artifact is refused: {detail}")
             }
             SessionError::Io { context, source } => write!(f, "{context}: {source}"),
+            SessionError::Folder(e) => write!(f, "{e}"),
         }
     }
 }
@@ -1264,6 +1306,7 @@ impl std::error::Error for SessionError {
             SessionError::Artifact(e) => Some(e),
             SessionError::Spend(e) => Some(e),
             SessionError::Io { source, .. } => Some(source),
+            SessionError::Folder(e) => Some(e),
             _ => None,
         }
     }
@@ -1285,5 +1328,6 @@ from_error!(
     Wallet(WalletError),
     State(StateError),
     Artifact(ArtifactError),
-    Spend(SpendError)
+    Spend(SpendError),
+    Folder(FolderError)
 );

@@ -33,6 +33,7 @@
 
 mod checkpoint;
 mod error;
+mod identity;
 mod integrity;
 mod schema;
 mod status;
@@ -47,6 +48,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub use checkpoint::{CHECKPOINTS_DIR, META_FILE as CHECKPOINT_META_FILE};
 pub use error::StateError;
+pub use identity::{Binding, StoreIdentity};
 pub use schema::SCHEMA_VERSION;
 pub use status::{InstanceStatus, TransactionStatus, TxKind, UnknownName};
 pub use types::{

@@ -7,6 +7,9 @@
 //!
 //! The schema version lives in `PRAGMA user_version`: 0 means an empty file (the tables are
 //! created and the version set in one transaction), [`SCHEMA_VERSION`] is this build's.
+//! Version 2 added the `identity` table ([`super::identity`]); a version 1 store is migrated
+//! in one transaction when it opens, with a new store id and the chain and wallet left for the
+//! session to adopt.
 
 use rusqlite::{Connection, ErrorCode};
 
@@ -14,7 +17,7 @@ use super::error::{sql, StateError};
 use super::status::{sql_list, InstanceStatus, TransactionStatus, TxKind};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The statuses of the instances that wait for a transaction: those [`super::Store::pending`]
 /// lists, and the condition of the partial index that serves it.
@@ -97,6 +100,16 @@ CREATE INDEX events_instance ON events(instance_id);
 CREATE INDEX instances_status ON instances(status) WHERE status IN ({pending_statuses});
 ";
 
+/// Version 2: the state folder's identity, one row at most (see [`super::identity`]).
+const IDENTITY_TABLE: &str = "
+CREATE TABLE identity (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    store_id TEXT NOT NULL,
+    genesis TEXT,
+    wallet TEXT
+);
+";
+
 /// The schema's SQL text with the lists of statuses and kinds filled in from the enums.
 fn create_tables() -> String {
     CREATE
@@ -105,6 +118,7 @@ fn create_tables() -> String {
         .replace("{purposes}", &sql_list(PURPOSES))
         .replace("{transaction_statuses}", &sql_list(TransactionStatus::ALL))
         .replace("{pending_statuses}", &sql_list(PENDING_STATUSES))
+        + IDENTITY_TABLE
 }
 
 /// Reads `PRAGMA user_version`.
@@ -182,6 +196,20 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql("setting the schema version"))?;
         tx.commit().map_err(sql("creating the state tables"))?;
+    } else if version == 1 {
+        let tx = conn
+            .transaction()
+            .map_err(sql("adding the identity table"))?;
+        tx.execute_batch(IDENTITY_TABLE)
+            .map_err(sql("adding the identity table"))?;
+        tx.execute(
+            "INSERT INTO identity (only, store_id) VALUES (1, ?1)",
+            [super::identity::new_store_id()],
+        )
+        .map_err(sql("adding the identity table"))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql("setting the schema version"))?;
+        tx.commit().map_err(sql("adding the identity table"))?;
     }
     Ok(())
 }

@@ -274,6 +274,27 @@ impl EmbeddedChain {
         EmbeddedChain::open(dir)
     }
 
+    /// The id of the contract store this chain belongs with (`None` until a session binds
+    /// them; see `crate::session`).
+    pub fn owner(&self) -> Result<Option<String>, ChainError> {
+        self.store.owner()
+    }
+
+    /// Binds the chain to the contract store `store_id`; refused when it is bound already.
+    pub fn bind_owner(&mut self, store_id: &str) -> Result<(), ChainError> {
+        if let Some(owner) = self.store.owner()? {
+            return Err(ChainError::Corrupt {
+                detail: format!("the chain belongs with store {owner} already"),
+            });
+        }
+        self.store.set_owner(store_id)
+    }
+
+    /// The genesis block's hash.
+    pub fn genesis_hash(&self) -> BlockHash {
+        self.hashes[0]
+    }
+
     /// The state folder.
     pub fn path(&self) -> &Path {
         &self.path

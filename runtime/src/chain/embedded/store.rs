@@ -8,7 +8,8 @@
 //! blocks, genesis at height 0), `utxos(txid, vout, value, script, height, coinbase)` (the UTXO
 //! set after the last block; rebuildable from `blocks`), `mempool(seq, txid, data)` (accepted
 //! transactions in acceptance order), `commitments(name, value)` (the UTXO set's running
-//! commitment, [`super::commitment`], under `utxo`).
+//! commitment, [`super::commitment`], under `utxo`), `owner(store_id)` (the id of the state
+//! folder's contract store this chain belongs with, once a session bound them).
 //!
 //! Invariants: every change is one SQLite transaction (a block and its UTXO changes and the
 //! removal of its transactions from the mempool commit together or not at all). The database
@@ -120,6 +121,7 @@ impl Store {
              CREATE INDEX IF NOT EXISTS utxos_script ON utxos(script);
              CREATE TABLE IF NOT EXISTS mempool (seq INTEGER PRIMARY KEY AUTOINCREMENT, txid BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS commitments (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS owner (only INTEGER PRIMARY KEY CHECK (only = 1), store_id TEXT NOT NULL);
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);",
         )
         .map_err(store_err("creating the tables"))?;
@@ -280,6 +282,27 @@ impl Store {
                     .ok_or_else(|| corrupt("the stored UTXO commitment is not 32 bytes"))
             })
             .transpose()
+    }
+
+    /// The id of the contract store this chain belongs with, if bound.
+    pub(crate) fn owner(&self) -> Result<Option<String>, ChainError> {
+        self.conn
+            .query_row("SELECT store_id FROM owner WHERE only = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(store_err("reading the chain's owner"))
+    }
+
+    /// Binds the chain to a contract store (once).
+    pub(crate) fn set_owner(&mut self, store_id: &str) -> Result<(), ChainError> {
+        self.conn
+            .execute(
+                "INSERT INTO owner (only, store_id) VALUES (1, ?1)",
+                [store_id],
+            )
+            .map(|_| ())
+            .map_err(store_err("recording the chain's owner"))
     }
 
     /// Stores the commitment to the UTXO set (for a chain that has none yet).

@@ -16,7 +16,9 @@
 //!
 //! Invariants: nothing is broadcast that the spend engine has not verified with the script
 //! engine; a refused spend broadcasts nothing and is logged as an event (when audit logging is
-//! on); the wallet key `wallet` is created on first use and never printed.
+//! on); the wallet key `wallet` is created with the state folder and never printed; a folder
+//! whose store, chain and wallet key do not all exist and record each other is refused
+//! ([`crate::state_folder`]), never completed with new parts.
 
 use std::fmt;
 use std::sync::Arc;

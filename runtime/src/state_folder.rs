@@ -186,15 +186,17 @@ pub fn bind(
             root: root.to_path_buf(),
         })
     };
-    let store_id = match store.identity()? {
-        None if created => store.create_identity(binding)?.store_id,
+    // `adopting`: the store's identity is new (a new folder, or a store migrated from before
+    // identities), so the chain beside it is taken as its own.
+    let (store_id, adopting) = match store.identity()? {
+        None if created => (store.create_identity(binding)?.store_id, true),
         None => return Err(foreign("the contract store records no identity".into())),
         Some(StoreIdentity {
             store_id,
             bound: None,
         }) => {
             store.adopt(binding)?;
-            store_id
+            (store_id, true)
         }
         Some(StoreIdentity {
             store_id,
@@ -212,7 +214,7 @@ pub fn bind(
                     recorded.wallet
                 )));
             }
-            store_id
+            (store_id, false)
         }
     };
     if let Some(chain) = chain {
@@ -224,8 +226,8 @@ pub fn bind(
                 )))
             }
             // A chain from before identities, or from a creation cut short: bound now only
-            // when the store holds nothing it could lose.
-            None if created || store.instances()?.is_empty() => chain.bind_owner(&store_id)?,
+            // when its store is adopted too, or holds nothing it could lose.
+            None if adopting || store.instances()?.is_empty() => chain.bind_owner(&store_id)?,
             None => {
                 return Err(foreign(
                     "the chain folder belongs with no contract store (a new chain was put in place of the old one)".into(),

@@ -1,0 +1,116 @@
+//! A state folder's parts belong together (`biscol_runtime::state_folder`), through the
+//! session API. In: state folders made by a session, then taken apart, downgraded or swapped.
+//! Out: a session opens only a whole folder whose store, chain and wallet key record each
+//! other; a folder from before identities (store schema 1) is adopted once, keeping what it
+//! held.
+
+use biscol_runtime::project::StateLayout;
+use biscol_runtime::session::{Session, SessionError, SessionOptions};
+use biscol_runtime::state::Store;
+use biscol_runtime::state_folder::{FolderError, Part};
+
+fn options(create_state: bool) -> SessionOptions {
+    SessionOptions {
+        create_state,
+        ..SessionOptions::default()
+    }
+}
+
+fn open(dir: &std::path::Path, create: bool) -> Result<Session, SessionError> {
+    Session::open(StateLayout::new(dir), options(create))
+}
+
+#[test]
+fn nothing_is_created_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    match open(&state, false) {
+        Err(SessionError::Folder(FolderError::NoState { root })) => assert_eq!(root, state),
+        other => panic!("{other:?}"),
+    }
+    assert!(!state.exists());
+    let mut session = open(&state, true).unwrap();
+    session.mine(3, None).unwrap();
+    drop(session);
+    // Whole now: it opens without asking to create, and holds its blocks.
+    let session = open(&state, false).unwrap();
+    assert_eq!(session.chain_info().unwrap().height, 3);
+}
+
+#[test]
+fn a_missing_part_is_named() {
+    for (file, part) in [
+        ("store/state.sqlite", Part::Store),
+        ("chain/chain.sqlite", Part::Chain),
+        ("keys/wallet.key", Part::Wallet),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path(), true).unwrap());
+        std::fs::remove_file(dir.path().join(file)).unwrap();
+        // Asking to create does not make a missing part either.
+        for create in [false, true] {
+            match open(dir.path(), create) {
+                Err(SessionError::Folder(FolderError::Missing { part: p, .. })) => {
+                    assert_eq!(p, part)
+                }
+                other => panic!("{file}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_store_from_before_identities_is_adopted_with_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut session = open(dir.path(), true).unwrap();
+    session.mine(101, None).unwrap();
+    let before = session.chain_info().unwrap();
+    drop(session);
+    // Back to schema 1: no identity table, a chain with no owner.
+    let db = rusqlite::Connection::open(dir.path().join("store/state.sqlite")).unwrap();
+    db.execute_batch("DROP TABLE identity; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(db);
+    let db = rusqlite::Connection::open(dir.path().join("chain/chain.sqlite")).unwrap();
+    db.execute("DELETE FROM owner", []).unwrap();
+    drop(db);
+
+    let session = open(dir.path(), false).unwrap();
+    assert_eq!(session.chain_info().unwrap().tip, before.tip);
+    let identity = session.store().identity().unwrap().expect("adopted");
+    let bound = identity.bound.expect("bound to the chain and wallet");
+    assert_eq!(
+        bound.wallet,
+        session.keystore().show("wallet").unwrap().x_only()
+    );
+    assert_eq!(
+        session.embedded().unwrap().owner().unwrap(),
+        Some(identity.store_id.clone())
+    );
+    drop(session);
+    // Adopted once: the same identity every time after.
+    let again = open(dir.path(), false).unwrap();
+    assert_eq!(again.store().identity().unwrap(), Some(identity));
+}
+
+#[test]
+fn a_store_of_another_folder_is_refused() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    drop(open(a.path(), true).unwrap());
+    drop(open(b.path(), true).unwrap());
+    std::fs::copy(
+        a.path().join("store/state.sqlite"),
+        b.path().join("store/state.sqlite"),
+    )
+    .unwrap();
+    match open(b.path(), false) {
+        Err(SessionError::Folder(FolderError::Foreign { detail, .. })) => {
+            assert!(detail.contains("wallet key"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The store is unchanged by the refusal: still a's.
+    let store = Store::open(b.path().join("store")).unwrap();
+    let a_store = Store::open(a.path().join("store")).unwrap();
+    assert_eq!(store.identity().unwrap(), a_store.identity().unwrap());
+}

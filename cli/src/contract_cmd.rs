@@ -411,14 +411,56 @@ pub fn checkpoint(state_dir: &StateFolder, args: &CheckpointArgs) -> ExitCode {
 pub struct RestoreArgs {
     /// The checkpoint's id (`biscol checkpoint --list`).
     pub id: u64,
+    /// Restore without asking even when the restore drops instances or transactions (they
+    /// are listed first; the state before the restore is kept as a new checkpoint either way).
+    #[arg(long)]
+    pub yes: bool,
 }
 
-/// Runs `biscol restore`.
+/// Runs `biscol restore`: lists what the restore undoes, asks (or needs `--yes`) when it undoes
+/// anything, checkpoints the current state, then restores.
 pub fn restore(state_dir: &StateFolder, args: &RestoreArgs) -> ExitCode {
-    let session: Session = match session_args::open(state_dir) {
+    let mut session: Session = match session_args::open(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let plan = match session.store().restore_plan(args.id) {
+        Ok(plan) => plan,
+        Err(e) => return fail(&e.into(), Format::Human),
+    };
+    if plan.is_empty() {
+        println!(
+            "restoring checkpoint {} drops no instance and no transaction",
+            args.id
+        );
+    } else {
+        println!("restoring checkpoint {} undoes:", args.id);
+        for id in &plan.dropped_instances {
+            println!("  instance {id}: forgotten (the checkpoint does not know it)");
+        }
+        for r in &plan.reverted_instances {
+            println!("  instance {}: {} → back to {}", r.id, r.now, r.then);
+        }
+        for t in &plan.dropped_transactions {
+            println!("  transaction {} ({}): forgotten", t.txid, t.instance);
+        }
+        if !args.yes && !confirm("restore anyway?") {
+            eprintln!(
+                "error: nothing was restored; pass --yes to restore checkpoint {} and drop what is listed",
+                args.id
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let label = format!("before restoring checkpoint {}", args.id);
+    let before = match session.checkpoint(Some(&label)) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, Format::Human),
+    };
+    println!(
+        "checkpoint {} keeps the state as it was (`biscol restore {}` puts it back)",
+        before.id, before.id
+    );
     match session.restore(args.id) {
         Ok(s) => {
             let height = s.chain().tip().map(|t| t.height).unwrap_or(0);
@@ -427,6 +469,22 @@ pub fn restore(state_dir: &StateFolder, args: &RestoreArgs) -> ExitCode {
         }
         Err(e) => fail(&e, Format::Human),
     }
+}
+
+/// Asks `question` on a terminal; `false` without one (stdin not a terminal) or unless the
+/// answer is yes.
+fn confirm(question: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 fn print_json(value: &impl serde::Serialize) {

@@ -593,13 +593,38 @@ fn checkpoint_and_restore() {
         .json();
     assert_eq!(list[0]["label"], "one deployed");
 
-    let restored = p.run(&["restore", &id]).ok("restore");
+    // Without --yes (and no terminal to ask on) it lists what it would undo and changes
+    // nothing.
+    let before = p.info();
+    let asked = p.run(&["restore", &id]);
+    asked.fails(2, "nothing was restored; pass --yes");
+    for line in [
+        "instance htlc-2: forgotten",
+        "instance htlc-1: spent → back to deployed",
+        "(htlc-2): forgotten",
+    ] {
+        assert!(asked.stdout.contains(line), "{line}: {asked:#?}");
+    }
+    assert_eq!(p.info()["tip"], before["tip"]);
+    assert_eq!(p.status("htlc-2"), "deployed");
+
+    let restored = p.run(&["restore", &id, "--yes"]).ok("restore");
     assert!(
         restored
             .stdout
             .contains(&format!("chain height {}", at["height"])),
         "{restored:#?}"
     );
+    // The state it replaced was kept as a checkpoint first.
+    let kept: String = restored
+        .stdout
+        .lines()
+        .find(|l| l.contains("keeps the state as it was"))
+        .and_then(|l| l.strip_prefix("checkpoint "))
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the checkpoint of the state before")
+        .to_string();
+    assert_ne!(kept, id);
     let now = p.info();
     assert_eq!(now["height"], at["height"]);
     assert_eq!(now["tip"], at["tip"]);
@@ -609,6 +634,12 @@ fn checkpoint_and_restore() {
     // The restored instance can be spent again, for real.
     p.claim("htlc-1", &[]).ok("claim after restore");
     assert_eq!(p.status("htlc-1"), "spent");
+
+    // Nothing was lost: the checkpoint taken before the restore brings htlc-2 back.
+    p.run(&["restore", &kept, "--yes"])
+        .ok("restore the state before");
+    assert_eq!(p.status("htlc-2"), "deployed");
+    assert_eq!(p.info()["tip"], before["tip"]);
 }
 
 #[test]

@@ -152,7 +152,7 @@ impl fmt::Display for FolderError {
             ),
             FolderError::Missing { part, root } => write!(
                 f,
-                "{} is missing or empty in the state folder {} ({}); biscol will not replace it with a new one, which would forget what it held: put back a backup of it, or restore the whole state folder from a backup (checkpoints are in store/checkpoints/)",
+                "{} is missing or empty in the state folder {} ({}); biscol will not replace it with a new one, which would forget what it held: put back a backup of it, or a checkpoint's copy (store/checkpoints/ID/state.sqlite and store/checkpoints/ID/chain/chain.sqlite, together), or restore the whole state folder from a backup",
                 part.path(),
                 root.display(),
                 part.what()

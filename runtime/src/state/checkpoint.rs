@@ -29,6 +29,46 @@ pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The metadata file of a checkpoint.
 pub const META_FILE: &str = "checkpoint.json";
 
+/// What a restore would undo ([`Store::restore_plan`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RestorePlan {
+    /// Instances the checkpoint does not know: the restore forgets them.
+    pub dropped_instances: Vec<String>,
+    /// Instances the checkpoint records with another status.
+    pub reverted_instances: Vec<RevertedInstance>,
+    /// Transactions the checkpoint does not know.
+    pub dropped_transactions: Vec<DroppedTransaction>,
+}
+
+impl RestorePlan {
+    /// Whether the restore would undo nothing.
+    pub fn is_empty(&self) -> bool {
+        self.dropped_instances.is_empty()
+            && self.reverted_instances.is_empty()
+            && self.dropped_transactions.is_empty()
+    }
+}
+
+/// An instance whose status a restore puts back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RevertedInstance {
+    /// Its id.
+    pub id: String,
+    /// Its status now.
+    pub now: String,
+    /// Its status in the checkpoint.
+    pub then: String,
+}
+
+/// A transaction a restore forgets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DroppedTransaction {
+    /// Its txid.
+    pub txid: String,
+    /// The instance it belongs to.
+    pub instance: String,
+}
+
 /// Flushes a file or a folder to disk.
 fn fsync(path: &Path) -> Result<(), StateError> {
     File::open(path)
@@ -143,6 +183,61 @@ impl Store {
         } else {
             Err(StateError::UnknownCheckpoint(id))
         }
+    }
+
+    /// What restoring checkpoint `id` would undo, compared with the live store: instances and
+    /// transactions the checkpoint does not have (dropped), and instances whose status it
+    /// records otherwise (put back). Reads the checkpoint's copy read-only; changes nothing.
+    pub fn restore_plan(&self, id: u64) -> Result<RestorePlan, StateError> {
+        let folder = self.checkpoint_dir(id)?;
+        let copy = Connection::open_with_flags(
+            folder.join(STATE_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .map_err(sql("opening the checkpoint's store read-only"))?;
+        let statuses = |conn: &Connection| -> Result<Vec<(String, String)>, StateError> {
+            let mut stmt = conn
+                .prepare("SELECT id, status FROM instances ORDER BY num")
+                .map_err(sql("reading instances"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("reading instances"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(sql("reading instances"))
+        };
+        let txids = |conn: &Connection| -> Result<Vec<(String, String)>, StateError> {
+            let mut stmt = conn
+                .prepare("SELECT txid, instance_id FROM transactions ORDER BY num")
+                .map_err(sql("reading transactions"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("reading transactions"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(sql("reading transactions"))
+        };
+        let (then, now) = (statuses(&copy)?, statuses(&self.conn)?);
+        let then_txids = txids(&copy)?;
+        let mut plan = RestorePlan::default();
+        for (instance, status) in now {
+            match then.iter().find(|(i, _)| *i == instance) {
+                None => plan.dropped_instances.push(instance),
+                Some((_, old)) if *old != status => {
+                    plan.reverted_instances.push(RevertedInstance {
+                        id: instance,
+                        now: status,
+                        then: old.clone(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for (txid, instance) in txids(&self.conn)? {
+            if !then_txids.iter().any(|(t, _)| *t == txid) {
+                plan.dropped_transactions
+                    .push(DroppedTransaction { txid, instance });
+            }
+        }
+        Ok(plan)
     }
 
     /// Replaces the live store with checkpoint `id` and returns the store reopened, with a

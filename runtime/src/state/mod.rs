@@ -46,7 +46,10 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::{Amount, Network, ScriptBuf, Txid};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-pub use checkpoint::{CHECKPOINTS_DIR, META_FILE as CHECKPOINT_META_FILE};
+pub use checkpoint::{
+    DroppedTransaction, RestorePlan, RevertedInstance, CHECKPOINTS_DIR,
+    META_FILE as CHECKPOINT_META_FILE,
+};
 pub use error::StateError;
 pub use identity::{Binding, StoreIdentity};
 pub use schema::SCHEMA_VERSION;

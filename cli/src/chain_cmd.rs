@@ -31,6 +31,7 @@ pub fn init(args: &InitArgs, state_dir: &StateFolder) -> ExitCode {
             let state = StateFolder {
                 dir: Some(state_dir.dir.clone().unwrap_or_else(|| p.state_dir())),
                 new: true,
+                lock_timeout: state_dir.lock_timeout,
             };
             if let Err(code) = session_args::locate_existing(&state) {
                 return code;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use biscol_runtime::session::{Destination, Session, SpendOptions};
-use biscol_runtime::state::{StateError, Store};
+use biscol_runtime::session::{Destination, Session, SessionError, SpendOptions};
+use biscol_runtime::state::Store;
 use bitcoin::Txid;
 
 use crate::output::{self, Format};
@@ -319,12 +319,28 @@ pub fn events(state_dir: &StateFolder, args: &EventsArgs) -> ExitCode {
     let page = located.config.performance.batch_size.max(1) as usize;
     let mut after = args.after;
     loop {
-        let events =
-            match Store::open(located.layout.store()).and_then(|s| s.events_since(after, page)) {
-                Ok(e) => e,
-                Err(StateError::InUse { .. }) if args.follow => Vec::new(),
-                Err(e) => return fail(&e.into(), args.format),
-            };
+        let read = || {
+            Store::open(located.layout.store())
+                .and_then(|s| s.events_since(after, page))
+                .map_err(SessionError::from)
+        };
+        // A follower polls again later; a single read waits for the store like any command.
+        let events = match args.follow {
+            true => read().or_else(|e| {
+                if e.is_in_use() {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                }
+            }),
+            false => {
+                session_args::waiting_for_lock(&located.layout.root, located.lock_timeout, read)
+            }
+        };
+        let events = match events {
+            Ok(e) => e,
+            Err(e) => return fail(&e, args.format),
+        };
         for e in &events {
             match args.format {
                 Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),

@@ -41,6 +41,10 @@ struct Cli {
     /// store, chain or wallet key with a new one.
     #[arg(long, global = true)]
     new: bool,
+    /// How long to wait when another biscol process is using the state folder (`30s`, `2m`;
+    /// default 30 s). A message on stderr says that it waits.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = session_args::parse_lock_timeout)]
+    lock_timeout: Option<std::time::Duration>,
     #[command(subcommand)]
     command: Command,
 }
@@ -195,6 +199,9 @@ fn run(cli: Cli) -> ExitCode {
     let state = &session_args::StateFolder {
         dir: cli.state_dir.clone(),
         new: cli.new,
+        lock_timeout: cli
+            .lock_timeout
+            .unwrap_or(session_args::DEFAULT_LOCK_TIMEOUT),
     };
     match cli.command {
         Command::Check(args) => check::run(&args),

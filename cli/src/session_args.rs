@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use biscol_artifact::units;
 use biscol_runtime::chain::esplora::EsploraChain;
@@ -22,12 +23,52 @@ use crate::output::Format;
 
 /// The state folder the command line names: `--state-dir` (else found, see [`locate`]) and
 /// whether `--new` allows creating it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StateFolder {
     /// `--state-dir`.
     pub dir: Option<PathBuf>,
     /// `--new`: create the state folder when none of its parts exists.
     pub new: bool,
+    /// `--lock-timeout`: how long to wait for another process to let go of the state folder.
+    pub lock_timeout: Duration,
+}
+
+/// How long a command waits for the state folder by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `open` until it succeeds, fails otherwise than by the state folder being in use, or
+/// `timeout` has passed; says once on stderr that it waits, and why.
+pub fn waiting_for_lock<T>(
+    root: &Path,
+    timeout: Duration,
+    mut open: impl FnMut() -> Result<T, SessionError>,
+) -> Result<T, SessionError> {
+    let deadline = Instant::now() + timeout;
+    let mut told = false;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match open() {
+            Err(e) if e.is_in_use() => {
+                if Instant::now() + pause > deadline {
+                    return Err(SessionError::Usage(format!(
+                        "{e}; still in use after waiting {} s (--lock-timeout sets how long to wait)",
+                        timeout.as_secs()
+                    )));
+                }
+                if !told {
+                    eprintln!(
+                        "waiting for the state folder {}: another biscol process is using it (at most {} s)",
+                        root.display(),
+                        timeout.as_secs()
+                    );
+                    told = true;
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Where the project and its state are.
@@ -39,11 +80,13 @@ pub struct Located {
     pub config: Config,
     /// `--new` was given.
     pub new: bool,
+    /// `--lock-timeout`.
+    pub lock_timeout: Duration,
 }
 
 /// Finds the state folder and configuration for `state_dir` (the `--state-dir` flag).
 pub fn locate(state_dir: &StateFolder) -> Result<Located, String> {
-    let new = state_dir.new;
+    let (new, lock_timeout) = (state_dir.new, state_dir.lock_timeout);
     let state_dir = state_dir.dir.as_deref();
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
@@ -60,6 +103,7 @@ pub fn locate(state_dir: &StateFolder) -> Result<Located, String> {
         layout: StateLayout::new(root),
         config,
         new,
+        lock_timeout,
     })
 }
 
@@ -104,10 +148,17 @@ pub fn open_with_args(
 }
 
 fn open_located(located: Located) -> Result<Session, SessionError> {
+    let root = located.layout.root.clone();
+    let timeout = located.lock_timeout;
+    waiting_for_lock(&root, timeout, || open_once(located.clone()))
+}
+
+fn open_once(located: Located) -> Result<Session, SessionError> {
     let Located {
         layout,
         config,
         new,
+        ..
     } = located;
     let network = config
         .network()
@@ -259,6 +310,14 @@ pub fn parse_duration(text: &str) -> Result<u32, String> {
     let seconds = biscol_artifact::units::parse_duration_seconds(text)
         .ok_or_else(|| format!("`{text}` is not a duration (for example 30d, 12h, 90m, 600s)"))?;
     u32::try_from(seconds).map_err(|_| format!("`{text}` is too long"))
+}
+
+/// Parses `--lock-timeout`: a duration (`30s`, `2m`) or whole seconds (`0` does not wait).
+pub fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u32>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds.into())),
+        Err(_) => parse_duration(text).map(|s| Duration::from_secs(s.into())),
+    }
 }
 
 /// Splits `--arg NAME=VALUE` flags.

@@ -1265,6 +1265,16 @@ impl SessionError {
                 | SessionError::Chain(ChainError::Rejected { .. })
         )
     }
+
+    /// Whether another process holds the state folder (its chain or its store): opening again
+    /// later may succeed.
+    pub fn is_in_use(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Chain(ChainError::InUse { .. })
+                | SessionError::State(StateError::InUse { .. })
+        )
+    }
 }
 
 impl fmt::Display for SessionError {

@@ -209,6 +209,12 @@ pub enum ArtifactError {
     },
     /// Binding arguments or deriving the output failed.
     Instantiate(tinst::InstantiateError),
+    /// The artifact's parts do not fit together (a hand-edited or damaged file): a name given
+    /// twice, a path or leaf that refers to nothing, a leaf no path uses, a path with no leaf.
+    Inconsistent {
+        /// What does not fit, in words.
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for ArtifactError {
@@ -230,6 +236,9 @@ impl std::fmt::Display for ArtifactError {
                 write!(f, "`{name}` is a literal of the contract, not a parameter")
             }
             ArtifactError::Instantiate(e) => write!(f, "{e}"),
+            ArtifactError::Inconsistent { detail } => {
+                write!(f, "the artifact does not fit together: {detail}")
+            }
         }
     }
 }
@@ -274,7 +283,80 @@ impl Artifact {
             Some(_) => return Err(ArtifactError::OlderFormat { actual: format }),
             _ => return Err(ArtifactError::NotAnArtifact { actual: format }),
         }
-        serde_json::from_value(value).map_err(ArtifactError::Json)
+        let artifact: Artifact = serde_json::from_value(value).map_err(ArtifactError::Json)?;
+        artifact.check_structure()?;
+        Ok(artifact)
+    }
+
+    /// Checks that the parts refer to each other as a compiler writes them: parameter,
+    /// constant, path and argument names unique; the ABI's paths and the Taproot section's
+    /// paths the same names in the same order; every path with at least one leaf, each leaf
+    /// index in range, and every leaf used by the path it names.
+    pub fn check_structure(&self) -> Result<(), ArtifactError> {
+        let fail = |detail: String| Err(ArtifactError::Inconsistent { detail });
+        let mut names = std::collections::BTreeSet::new();
+        for p in self.abi.params.iter().chain(&self.abi.constants) {
+            if !names.insert(p.name.as_str()) {
+                return fail(format!("parameter `{}` is declared twice", p.name));
+            }
+        }
+        let mut paths = std::collections::BTreeSet::new();
+        for path in &self.abi.paths {
+            if !paths.insert(path.name.as_str()) {
+                return fail(format!("spend path `{}` is declared twice", path.name));
+            }
+            let mut args = std::collections::BTreeSet::new();
+            for a in &path.args {
+                if !args.insert(a.name.as_str()) {
+                    return fail(format!(
+                        "argument `{}` of path `{}` is declared twice",
+                        a.name, path.name
+                    ));
+                }
+            }
+        }
+        let abi: Vec<&str> = self.abi.paths.iter().map(|p| p.name.as_str()).collect();
+        let tree: Vec<&str> = self.taproot.paths.iter().map(|p| p.name.as_str()).collect();
+        if let Some(unknown) = tree.iter().find(|n| !abi.contains(n)) {
+            return fail(format!(
+                "the Taproot section has a path `{unknown}` the ABI does not declare"
+            ));
+        }
+        if abi != tree {
+            return fail(format!(
+                "the ABI declares the paths {abi:?}, the Taproot section has {tree:?}"
+            ));
+        }
+        let leaves = &self.taproot.leaves;
+        let mut used = vec![false; leaves.len()];
+        for path in &self.taproot.paths {
+            if path.leaves.is_empty() {
+                return fail(format!("spend path `{}` has no leaf", path.name));
+            }
+            for &index in &path.leaves {
+                let Some(leaf) = leaves.get(index) else {
+                    return fail(format!(
+                        "spend path `{}` names leaf {index}, and there are {}",
+                        path.name,
+                        leaves.len()
+                    ));
+                };
+                if leaf.path != path.name {
+                    return fail(format!(
+                        "spend path `{}` names leaf {index}, which belongs to path `{}`",
+                        path.name, leaf.path
+                    ));
+                }
+                used[index] = true;
+            }
+        }
+        if let Some(index) = used.iter().position(|u| !u) {
+            return fail(format!(
+                "leaf {index} (path `{}`) is used by no spend path",
+                leaves[index].path
+            ));
+        }
+        Ok(())
     }
 
     /// The ABI of spend path `name`, if the contract has one.

@@ -60,10 +60,15 @@ fn esplora_writes_need_the_rpc_credentials() {
     let hex = serialize_hex(&tx);
 
     // Without credentials, or with wrong ones, the broadcast is refused and nothing changes.
-    assert_eq!(http(addr, "POST", "/esplora/tx", None, &hex).0, 401);
+    let (status, body) = http(addr, "POST", "/esplora/tx", None, &hex);
+    assert_eq!(status, 401);
+    assert!(body.contains("need the node's RPC credentials"), "{body}");
     assert_eq!(http(addr, "POST", "/esplora/tx", Some(BAD), &hex).0, 401);
     assert_eq!(http(addr, "PUT", "/esplora/tx", None, &hex).0, 401);
-    assert_eq!(miner.tx_status(&tx.compute_txid()).unwrap(), TxStatus::Unknown);
+    assert_eq!(
+        miner.tx_status(&tx.compute_txid()).unwrap(),
+        TxStatus::Unknown
+    );
     // Reads stay open.
     let (status, body) = http(addr, "GET", "/esplora/mempool/txids", None, "");
     assert_eq!((status, body.trim()), (200, "[]"));
@@ -75,7 +80,10 @@ fn esplora_writes_need_the_rpc_credentials() {
     let (status, body) = http(addr, "POST", "/esplora/tx", Some(GOOD), &hex);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, tx.compute_txid().to_string());
-    assert_eq!(miner.tx_status(&tx.compute_txid()).unwrap(), TxStatus::Mempool);
+    assert_eq!(
+        miner.tx_status(&tx.compute_txid()).unwrap(),
+        TxStatus::Mempool
+    );
     // Another method with credentials is not a write the node knows.
     assert_eq!(http(addr, "PUT", "/esplora/tx", Some(GOOD), &hex).0, 405);
     node.shutdown().unwrap();
@@ -213,7 +221,10 @@ fn time_advance_cannot_overflow_block_time() {
     assert!(message.contains("past the latest allowed"), "{message}");
     let time = tip_time();
     assert!(time <= u64::from(MAX_BLOCK_TIME), "{time}");
-    assert!(time > u64::from(MAX_BLOCK_TIME - MAX_TIME_ADVANCE), "{time}");
+    assert!(
+        time > u64::from(MAX_BLOCK_TIME - MAX_TIME_ADVANCE),
+        "{time}"
+    );
     // The chain is not pinned: blocks keep coming, at an unchanged time.
     let (status, _) = rpc(addr, Some(GOOD), "generatetoaddress", json!([2, to]));
     assert_eq!(status, 200);

@@ -625,16 +625,21 @@ fn respond(request: tiny_http::Request, reply: Reply, extra: &[(&str, String)]) 
 
 /// Checks a request's credentials; answers it (401 or 429) and returns `None` when they do
 /// not let it through.
-fn authenticate(gate: &mut Gate, request: tiny_http::Request) -> Option<tiny_http::Request> {
+/// `refusal` is the 401's body: empty for JSON-RPC, as Core answers, else an explanation.
+fn authenticate(
+    gate: &mut Gate,
+    request: tiny_http::Request,
+    refusal: &str,
+) -> Option<tiny_http::Request> {
     match gate.check(&request) {
         Verdict::Allowed => Some(request),
         Verdict::Refused => {
-            // Core answers 401 with no body and a challenge; so does this node.
-            let mut r = Response::empty(401);
-            if let Some(h) = header("WWW-Authenticate", "Basic realm=\"jsonrpc\"") {
-                r.add_header(h);
-            }
-            let _ = request.respond(r);
+            // Core answers 401 with a challenge; so does this node.
+            respond(
+                request,
+                Reply::text(401, refusal),
+                &[("WWW-Authenticate", "Basic realm=\"jsonrpc\"".into())],
+            );
             None
         }
         Verdict::Locked(left) => {
@@ -664,7 +669,9 @@ fn serve(state: &mut State, gate: &mut Gate, request: tiny_http::Request) {
             esplora::get(state, rest)
         } else {
             // Every write needs the RPC credentials, checked before the body is read.
-            let Some(mut request) = authenticate(gate, request) else {
+            let refusal = "Esplora writes need the node's RPC credentials (HTTP basic: the \
+                           user and password, or the cookie file)";
+            let Some(mut request) = authenticate(gate, request, refusal) else {
                 return;
             };
             let reply = match method {
@@ -678,7 +685,7 @@ fn serve(state: &mut State, gate: &mut Gate, request: tiny_http::Request) {
             return;
         }
     } else if path == "/" || path.starts_with("/wallet/") {
-        let Some(mut request) = authenticate(gate, request) else {
+        let Some(mut request) = authenticate(gate, request, "") else {
             return;
         };
         let reply = if method != Method::Post {

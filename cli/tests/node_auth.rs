@@ -189,7 +189,10 @@ fn empty_or_missing_credentials_are_refused_at_start() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("s3cret"), "the password is shown: {stderr}");
+        assert!(
+            !stderr.contains("s3cret"),
+            "the password is shown: {stderr}"
+        );
         assert!(
             !state.join("chain/.cookie").exists(),
             "{args:?}: nothing served"
@@ -202,7 +205,12 @@ fn help_names_the_password_sources() {
     let out = common::biscol(&["node", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{help}");
-    for needle in ["--rpc-password-file", "BISCOL_RPC_PASSWORD", "(ps)", "SIGTERM"] {
+    for needle in [
+        "--rpc-password-file",
+        "BISCOL_RPC_PASSWORD",
+        "(ps)",
+        "SIGTERM",
+    ] {
         assert!(help.contains(needle), "{needle}: {help}");
     }
 }

@@ -183,7 +183,12 @@ impl LoginGuard {
         }
         entry.count = entry.count.saturating_add(1);
         if entry.count >= limit.max_failures {
-            entry.locked_until = Some(now + limit.lockout);
+            // A lockout too long for the clock locks the peer out for a day at a time.
+            let until = now
+                .checked_add(limit.lockout)
+                .or_else(|| now.checked_add(Duration::from_secs(24 * 60 * 60)))
+                .unwrap_or(now);
+            entry.locked_until = Some(until);
         }
     }
 

@@ -730,6 +730,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn login_guard_counts_within_the_window_and_locks_for_the_lockout() {
+        let limit = LoginLimit {
+            max_failures: 2,
+            window: Duration::from_secs(10),
+            lockout: Duration::from_secs(5),
+        };
+        let mut g = LoginGuard::new(limit);
+        let peer = IpAddr::from([127, 0, 0, 1]);
+        let other = IpAddr::from([127, 0, 0, 2]);
+        let t0 = Instant::now();
+        // Failures further apart than the window do not add up.
+        g.failed(peer, t0);
+        g.failed(peer, t0 + Duration::from_secs(11));
+        assert_eq!(g.locked(peer, t0 + Duration::from_secs(11)), None);
+        // Two within the window lock the peer out, not the others, for the lockout.
+        let t1 = t0 + Duration::from_secs(12);
+        g.failed(peer, t1);
+        assert_eq!(g.locked(peer, t1), Some(Duration::from_secs(5)));
+        assert_eq!(g.locked(other, t1), None);
+        assert_eq!(g.locked(peer, t1 + Duration::from_secs(5)), None);
+        // A full table drops stale entries first.
+        let mut g = LoginGuard::new(limit);
+        for i in 0..MAX_TRACKED_PEERS {
+            let ip = IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+            g.failed(ip, t0);
+        }
+        g.failed(peer, t0 + Duration::from_secs(11));
+        assert_eq!(g.peers.len(), 1);
+        // A zero limit still locks out after one failure.
+        let mut g = LoginGuard::new(LoginLimit {
+            max_failures: 0,
+            ..limit
+        });
+        g.failed(peer, t0);
+        assert!(g.locked(peer, t0).is_some());
+    }
+
+    #[test]
     fn money_formats_like_core() {
         assert_eq!(format_money(5_000_000_000), "50.00");
         assert_eq!(format_money(1), "0.00000001");

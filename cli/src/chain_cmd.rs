@@ -1,7 +1,7 @@
 //! The project and chain commands: `init`, `key`, `mine`, `chain info` and `node`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -241,22 +241,106 @@ pub fn chain(state_dir: &StateFolder, command: &ChainCommand) -> ExitCode {
     }
 }
 
+/// The environment variable `biscol node` reads the RPC password from.
+pub const RPC_PASSWORD_ENV: &str = "BISCOL_RPC_PASSWORD";
+/// The largest password file `biscol node` reads.
+const MAX_PASSWORD_FILE: u64 = 4096;
+
 /// Arguments of `biscol node`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Without --rpc-user, clients authenticate with the cookie file \
+    (.cookie in the chain folder, removed on Ctrl-C, SIGTERM or SIGHUP). With --rpc-user, the \
+    password comes from --rpc-password-file or --rpc-password, else from the \
+    BISCOL_RPC_PASSWORD environment variable; prefer the file or the variable: other users can \
+    see command-line arguments (ps). JSON-RPC and every Esplora write (POST /esplora/tx) need these \
+    credentials; Esplora reads are open on loopback. Five failed logins within a minute lock \
+    a client address out for 30 s (HTTP 429)."
+)]
 pub struct NodeArgs {
     /// The JSON-RPC port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 18443)]
     pub rpc_port: u16,
-    /// Authenticate with this user (and `--rpc-password`) instead of a cookie file.
-    #[arg(long, requires = "rpc_password")]
+    /// Authenticate with this user (and a password) instead of a cookie file.
+    #[arg(long)]
     pub rpc_user: Option<String>,
-    /// The password for `--rpc-user`.
-    #[arg(long, requires = "rpc_user")]
+    /// The password for `--rpc-user`, on the command line, where `ps` shows it; prefer
+    /// `--rpc-password-file` or the BISCOL_RPC_PASSWORD environment variable.
+    #[arg(long, requires = "rpc_user", conflicts_with = "rpc_password_file")]
     pub rpc_password: Option<String>,
+    /// Read the password for `--rpc-user` from this file (its first line; at most 4 KiB).
+    #[arg(long, value_name = "PATH", requires = "rpc_user")]
+    pub rpc_password_file: Option<PathBuf>,
 }
 
-/// Runs `biscol node` in the foreground until Ctrl-C.
+/// Reads a password file: its first line, without the line ending.
+fn read_password_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("password file {shown}: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PASSWORD_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("password file {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_PASSWORD_FILE {
+        return Err(format!(
+            "password file {shown} is larger than {MAX_PASSWORD_FILE} bytes"
+        ));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("password file {shown} is not UTF-8 text"))?;
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(format!("password file {shown} holds an empty password"));
+    }
+    Ok(line.to_string())
+}
+
+/// The node's authentication from the arguments and the environment. The password is never
+/// part of an error message.
+fn node_auth(args: &NodeArgs, env_password: Option<String>) -> Result<Auth, String> {
+    let Some(user) = &args.rpc_user else {
+        if env_password.is_some() {
+            eprintln!("note: {RPC_PASSWORD_ENV} is set but ignored without --rpc-user");
+        }
+        return Ok(Auth::Cookie);
+    };
+    let password = if let Some(path) = &args.rpc_password_file {
+        read_password_file(path)?
+    } else if let Some(p) = &args.rpc_password {
+        eprintln!(
+            "warning: --rpc-password is visible to other users (ps); prefer --rpc-password-file \
+             or {RPC_PASSWORD_ENV}"
+        );
+        p.clone()
+    } else if let Some(p) = env_password {
+        p
+    } else {
+        return Err(format!(
+            "--rpc-user needs a password: --rpc-password-file PATH, {RPC_PASSWORD_ENV} or \
+             --rpc-password"
+        ));
+    };
+    Ok(Auth::UserPass {
+        user: user.clone(),
+        password,
+    })
+}
+
+/// Runs `biscol node` in the foreground until Ctrl-C, SIGTERM or SIGHUP.
 pub fn node(state_dir: &StateFolder, args: &NodeArgs) -> ExitCode {
+    // An empty variable counts as set, so that `node_auth` refuses the empty password.
+    let env_password = std::env::var_os(RPC_PASSWORD_ENV)
+        .map(|v| v.into_string())
+        .transpose();
+    let env_password = match env_password {
+        Ok(p) => p,
+        Err(_) => return output::usage_error(&format!("{RPC_PASSWORD_ENV} is not UTF-8")),
+    };
+    let auth = match node_auth(args, env_password) {
+        Ok(a) => a,
+        Err(e) => return output::usage_error(&e),
+    };
     let located = match session_args::locate_existing(state_dir) {
         Ok(l) => l,
         Err(code) => return code,
@@ -265,21 +349,16 @@ pub fn node(state_dir: &StateFolder, args: &NodeArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return output::usage_error(&e.to_string()),
     };
-    let auth = match (&args.rpc_user, &args.rpc_password) {
-        (Some(user), Some(password)) => Auth::UserPass {
-            user: user.clone(),
-            password: password.clone(),
-        },
-        _ => Auth::Cookie,
-    };
     let config = NodeConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.rpc_port)),
         auth,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
+    // With ctrlc's `termination` feature the handler runs on SIGINT, SIGTERM and SIGHUP alike,
+    // so the cookie file is removed however the node is stopped (short of SIGKILL).
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        return output::usage_error(&format!("cannot watch for Ctrl-C: {e}"));
+        return output::usage_error(&format!("cannot watch for Ctrl-C and SIGTERM: {e}"));
     }
     let result = Node::run_until(
         chain,

@@ -195,7 +195,19 @@ fn open_once(located: Located) -> Result<Session, SessionError> {
         }
         BackendKind::Esplora => {
             let url = config.biscol.esplora_url.clone().unwrap_or_default();
-            let chain = EsploraChain::connect(&url, network)?;
+            // Credentials, when configured, go with every request (`biscol node` needs them
+            // for broadcasts; a public Esplora ignores them).
+            let chain = match (&config.biscol.rpc_cookie, &config.biscol.rpc_user) {
+                (Some(cookie), _) => {
+                    EsploraChain::connect_with_cookie(&url, network, Path::new(cookie))?
+                }
+                (None, Some(user)) => EsploraChain::connect_with_auth(
+                    &url,
+                    network,
+                    Some((user, config.biscol.rpc_password.as_deref().unwrap_or(""))),
+                )?,
+                (None, None) => EsploraChain::connect(&url, network)?,
+            };
             Session::open_remote(layout, options, Box::new(chain))?
         }
     };

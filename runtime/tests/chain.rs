@@ -515,3 +515,26 @@ fn a_utxo_set_edited_by_hand_is_refused_on_open() {
         }
     }
 }
+
+#[test]
+fn time_advances_never_pin_block_time_at_its_maximum() {
+    let (_dir, _keys, wallet, mut chain, _key) = mined(1);
+    let spk = wallet.script_pubkey().to_owned();
+    // More than ten years in one call: refused, nothing mined.
+    let before = chain.height();
+    assert!(matches!(
+        chain.mine(1, &spk, Some(u32::MAX)),
+        Err(ChainError::InvalidArgument { .. })
+    ));
+    assert_eq!(chain.height(), before);
+    // Thirty days works, and so do ten-year jumps, until the next would pass the bound.
+    chain.mine(1, &spk, Some(30 * 86_400)).unwrap();
+    let ten_years = biscol_runtime::chain::embedded::MAX_TIME_ADVANCE;
+    while chain.mine(1, &spk, Some(ten_years)).is_ok() {}
+    let last = chain.tip().unwrap().time;
+    assert!(last <= biscol_runtime::chain::embedded::MAX_BLOCK_TIME);
+    assert!(last > biscol_runtime::chain::embedded::MAX_BLOCK_TIME - ten_years);
+    // Plain blocks still mine after it, and time still moves.
+    chain.mine(2, &spk, None).unwrap();
+    assert!(chain.tip().unwrap().time >= last);
+}

@@ -111,8 +111,16 @@ fn a_session_that_cannot_mine_waits_by_polling() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path());
     let layout = || StateLayout::new(dir.path().join("state"));
-    let esplora =
-        || Box::new(EsploraChain::connect(&node.esplora_url(), Network::Regtest).unwrap());
+    let esplora = || {
+        Box::new(
+            EsploraChain::connect_with_cookie(
+                &node.esplora_url(),
+                Network::Regtest,
+                node.cookie_path().expect("cookie auth"),
+            )
+            .unwrap(),
+        )
+    };
     let (file, contract, source) = STDLIB[0];
     let htlc = build_artifact(file, source, contract).unwrap();
     let preimage = "42".repeat(32);
@@ -224,7 +232,12 @@ fn htlc_and_timelocks_over_esplora() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path());
-    let esplora = EsploraChain::connect(&node.esplora_url(), Network::Regtest).unwrap();
+    let esplora = EsploraChain::connect_with_cookie(
+        &node.esplora_url(),
+        Network::Regtest,
+        node.cookie_path().expect("cookie auth"),
+    )
+    .unwrap();
     let mut session = Session::open_remote(
         StateLayout::new(dir.path().join("state")),
         options(Duration::from_secs(60)),

@@ -3,6 +3,11 @@
 //! In: diagnostics and the texts of the files they point into ([`SourceFiles`]). Out: text
 //! written to a `WriteColor` (colour is the caller's choice), or JSON values with 1-based
 //! lines and columns. Columns count Unicode scalar values, not bytes.
+//!
+//! Invariant: what is written for one diagnostic stays a few kilobytes whatever the input:
+//! each message, label and note is cut at [`MAX_TEXT`] characters (saying how much was cut),
+//! and a diagnostic that points into a line longer than [`MAX_SHOWN_LINE`] characters is shown
+//! without its source snippet, its labels as positions.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -120,6 +125,37 @@ impl<'a> Files<'a> for SourceFiles {
     }
 }
 
+/// The most characters of a message, label or note that are shown.
+pub const MAX_TEXT: usize = 1_000;
+/// The longest source line shown in a snippet; a diagnostic pointing into a longer one is
+/// shown with positions instead.
+pub const MAX_SHOWN_LINE: usize = 300;
+
+/// `text`, cut after [`MAX_TEXT`] characters with a word on how much was left out.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..cut],
+            text[cut..].chars().count()
+        ),
+    }
+}
+
+/// The length in characters of the line holding `offset` in `file` (0 for an unknown file).
+fn line_length(files: &SourceFiles, file: FileId, offset: usize) -> usize {
+    let Ok(source) = files.get(file) else {
+        return 0;
+    };
+    let offset = floor_char_boundary(&source.text, offset.min(source.text.len()));
+    let start = source.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = source.text[offset..]
+        .find('\n')
+        .map_or(source.text.len(), |i| offset + i);
+    source.text[start..end].chars().count()
+}
+
 /// Converts to codespan's form, clamping spans into their files so rendering cannot fail on
 /// a stale span.
 fn to_codespan(files: &SourceFiles, diag: &Diagnostic) -> cs::Diagnostic<FileId> {
@@ -128,6 +164,36 @@ fn to_codespan(files: &SourceFiles, diag: &Diagnostic) -> cs::Diagnostic<FileId>
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
+    let all_labels = std::iter::once(&diag.primary).chain(&diag.secondary);
+    let longest = all_labels
+        .clone()
+        .flat_map(|l| {
+            [
+                line_length(files, l.span.file, l.span.start as usize),
+                line_length(files, l.span.file, l.span.end as usize),
+            ]
+        })
+        .max()
+        .unwrap_or(0);
+    let mut notes: Vec<String> = Vec::new();
+    if longest > MAX_SHOWN_LINE {
+        for l in all_labels {
+            let (line, column) = files.line_col(l.span.file, l.span.start as usize);
+            let name = files.name_of(l.span.file).unwrap_or("<unknown>");
+            notes.push(format!("at {name}:{line}:{column}: {}", clip(&l.message)));
+        }
+        notes.push(format!(
+            "the source line is {longest} characters long, too long to show"
+        ));
+        notes.extend(diag.notes.iter().map(|n| clip(n)));
+        if let Some(help) = &diag.help {
+            notes.push(format!("help: {}", clip(help)));
+        }
+        return cs::Diagnostic::new(severity)
+            .with_code(diag.code)
+            .with_message(clip(&diag.message))
+            .with_notes(notes);
+    }
     let label = |style, l: &super::Label| {
         let len = files.files.get(&l.span.file).map_or(0, |f| f.text.len());
         let text = files
@@ -136,7 +202,7 @@ fn to_codespan(files: &SourceFiles, diag: &Diagnostic) -> cs::Diagnostic<FileId>
             .map_or("", |f| f.text.as_str());
         let start = floor_char_boundary(text, (l.span.start as usize).min(len));
         let end = floor_char_boundary(text, (l.span.end as usize).min(len)).max(start);
-        cs::Label::new(style, l.span.file, start..end).with_message(l.message.clone())
+        cs::Label::new(style, l.span.file, start..end).with_message(clip(&l.message))
     };
     let mut labels = vec![label(LabelStyle::Primary, &diag.primary)];
     labels.extend(
@@ -144,13 +210,13 @@ fn to_codespan(files: &SourceFiles, diag: &Diagnostic) -> cs::Diagnostic<FileId>
             .iter()
             .map(|l| label(LabelStyle::Secondary, l)),
     );
-    let mut notes = diag.notes.clone();
+    notes.extend(diag.notes.iter().map(|n| clip(n)));
     if let Some(help) = &diag.help {
-        notes.push(format!("help: {help}"));
+        notes.push(format!("help: {}", clip(help)));
     }
     cs::Diagnostic::new(severity)
         .with_code(diag.code)
-        .with_message(diag.message.clone())
+        .with_message(clip(&diag.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -222,13 +288,13 @@ pub fn to_json(files: &SourceFiles, diagnostics: &[Diagnostic]) -> Vec<JsonDiagn
             JsonDiagnostic {
                 code: d.code,
                 severity: d.severity,
-                message: d.message.clone(),
+                message: clip(&d.message),
                 file: files.name_of(span.file).unwrap_or("<unknown>").to_string(),
                 line,
                 column,
                 end_line,
                 end_column,
-                label: d.primary.message.clone(),
+                label: clip(&d.primary.message),
                 secondary: d
                     .secondary
                     .iter()
@@ -241,12 +307,12 @@ pub fn to_json(files: &SourceFiles, diagnostics: &[Diagnostic]) -> Vec<JsonDiagn
                                 .to_string(),
                             line,
                             column,
-                            message: l.message.clone(),
+                            message: clip(&l.message),
                         }
                     })
                     .collect(),
-                notes: d.notes.clone(),
-                help: d.help.clone(),
+                notes: d.notes.iter().map(|n| clip(n)).collect(),
+                help: d.help.as_deref().map(clip),
             }
         })
         .collect()

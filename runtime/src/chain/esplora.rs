@@ -27,6 +27,8 @@ use super::{ChainBackend, ChainError, Tip, TxStatus, Utxo};
 /// An Esplora chain backend.
 pub struct EsploraChain {
     client: BlockingClient,
+    /// The `Authorization` header sent with every request, when credentials were given.
+    authorization: Option<String>,
     url: String,
     network: Network,
     coinbase: Mutex<HashMap<BlockHash, Txid>>,
@@ -44,10 +46,54 @@ impl std::fmt::Debug for EsploraChain {
 impl EsploraChain {
     /// Connects to the Esplora API at `url` and checks that its genesis block is `network`'s.
     pub fn connect(url: &str, network: Network) -> Result<EsploraChain, ChainError> {
+        EsploraChain::connect_with_auth(url, network, None)
+    }
+
+    /// [`EsploraChain::connect_with_auth`] with the credentials of a cookie file
+    /// (`user:password` on its first line, as `biscol node` and Bitcoin Core write it).
+    pub fn connect_with_cookie(
+        url: &str,
+        network: Network,
+        cookie: &std::path::Path,
+    ) -> Result<EsploraChain, ChainError> {
+        let text = std::fs::read_to_string(cookie).map_err(|source| ChainError::Io {
+            context: format!("reading the cookie file {}", cookie.display()),
+            source,
+        })?;
+        let line = text.lines().next().unwrap_or("");
+        let Some((user, password)) = line.split_once(':') else {
+            return Err(ChainError::InvalidArgument {
+                detail: format!(
+                    "the cookie file {} holds no `user:password`",
+                    cookie.display()
+                ),
+            });
+        };
+        EsploraChain::connect_with_auth(url, network, Some((user, password)))
+    }
+
+    /// [`EsploraChain::connect`], sending HTTP Basic credentials (`user`, `password`) with
+    /// every request: what `biscol node` requires for broadcasts and other writes.
+    pub fn connect_with_auth(
+        url: &str,
+        network: Network,
+        credentials: Option<(&str, &str)>,
+    ) -> Result<EsploraChain, ChainError> {
+        use base64::Engine;
         let url = url.trim_end_matches('/').to_string();
-        let client = Builder::new(&url).timeout(30).build_blocking();
+        let mut builder = Builder::new(&url).timeout(30);
+        let authorization = credentials.map(|(user, password)| {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!("Basic {token}")
+        });
+        if let Some(value) = &authorization {
+            builder = builder.header("Authorization", value);
+        }
+        let client = builder.build_blocking();
         let chain = EsploraChain {
             client,
+            authorization,
             url,
             network,
             coinbase: Mutex::new(HashMap::new()),
@@ -75,6 +121,26 @@ impl EsploraChain {
     /// The network the API was checked to serve.
     pub fn network(&self) -> Network {
         self.network
+    }
+
+    /// `POST /tx` with the transaction's hex, as `esplora_client` does, but with the
+    /// credentials: its blocking client sets its headers on GET requests only (0.12).
+    fn post_tx(&self, tx: &Transaction) -> Result<(), esplora_client::Error> {
+        let mut request = minreq::post(format!("{}/tx", self.url))
+            .with_body(bitcoin::consensus::encode::serialize_hex(tx))
+            .with_timeout(30);
+        if let Some(value) = &self.authorization {
+            request = request.with_header("Authorization", value);
+        }
+        let response = request.send().map_err(esplora_client::Error::Minreq)?;
+        match u16::try_from(response.status_code) {
+            Ok(200..=299) => Ok(()),
+            Ok(status) => Err(esplora_client::Error::HttpResponse {
+                status,
+                message: response.as_str().unwrap_or_default().to_string(),
+            }),
+            Err(e) => Err(esplora_client::Error::StatusCode(e)),
+        }
     }
 
     fn fail(&self, what: &str, e: esplora_client::Error) -> ChainError {
@@ -134,7 +200,7 @@ fn core_error(message: &str) -> Option<(i32, String)> {
 
 impl ChainBackend for EsploraChain {
     fn broadcast(&mut self, tx: &Transaction) -> Result<Txid, ChainError> {
-        match self.client.broadcast(tx) {
+        match self.post_tx(tx) {
             Ok(()) => Ok(tx.compute_txid()),
             Err(esplora_client::Error::HttpResponse { status, message })
                 if (400..500).contains(&status) =>

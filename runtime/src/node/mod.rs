@@ -7,15 +7,25 @@
 //!   `POST /wallet/<name>`, with HTTP basic authentication (a user and password, or a cookie file
 //!   `.cookie` written in the chain folder like Core's, `__cookie__:<64 hex digits>`, mode 0600,
 //!   removed on shutdown). Methods and result shapes follow Core; see [`rpc`] for the list and
-//!   the one extension, `biscol_generate` (mining with a time advance);
-//! * a subset of the Esplora REST API under `/esplora/` (no authentication, like Esplora), enough
-//!   for `esplora-client`'s blocking client and [`crate::chain::esplora::EsploraChain`]; see
-//!   [`esplora`].
+//!   the one extension, `biscol_generate` (mining with a time advance, bounded: see
+//!   [`rpc::MAX_TIME_ADVANCE`] and [`rpc::MAX_BLOCK_TIME`]);
+//! * a subset of the Esplora REST API under `/esplora/`, enough for `esplora-client`'s blocking
+//!   client and [`crate::chain::esplora::EsploraChain`]; see [`esplora`]. Reads (`GET`) are open
+//!   to anyone who can reach the loopback address, like Esplora; every write (`POST /tx`, any
+//!   method but `GET`) needs the same HTTP basic credentials as JSON-RPC.
+//!
+//! Authentication: a user and password are refused at start-up when either is empty or the user
+//! holds a `:` (HTTP basic cannot carry it). Failed logins are counted per peer address: after
+//! [`LoginLimit::max_failures`] failures within [`LoginLimit::window`], that peer is answered
+//! HTTP 429 (with `Retry-After`) for [`LoginLimit::lockout`], without its credentials being
+//! checked, even correct ones; a successful login clears its count. At most
+//! [`MAX_TRACKED_PEERS`] peers are tracked (stale entries are dropped first).
 //!
 //! Invariants: no request, however malformed, panics or stops the server; request bodies above
-//! [`MAX_BODY`] bytes are refused with HTTP 413; the cookie's contents are never logged; the
-//! chain is owned by the worker thread, so requests are served one at a time, in order.
-//! [`Node::shutdown`] stops the worker, removes the cookie and hands the chain back.
+//! [`MAX_BODY`] bytes are refused with HTTP 413, after authentication for writes; the password
+//! and the cookie's contents are never logged; the chain is owned by the worker thread, so
+//! requests are served one at a time, in order. [`Node::shutdown`] stops the worker, removes the
+//! cookie and hands the chain back.
 
 pub mod esplora;
 pub mod rpc;
@@ -25,12 +35,12 @@ use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use bitcoin::BlockHash;
@@ -47,7 +57,10 @@ pub const COOKIE_FILE: &str = ".cookie";
 /// The user name in the cookie file, as Core writes it.
 pub const COOKIE_USER: &str = "__cookie__";
 
-/// How clients authenticate to the JSON-RPC endpoint.
+/// The most peer addresses whose failed logins are remembered at once.
+pub const MAX_TRACKED_PEERS: usize = 1024;
+
+/// How clients authenticate to the JSON-RPC endpoint and to the Esplora writes.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
     /// A fixed user and password.
@@ -94,6 +107,172 @@ impl Default for NodeConfig {
     }
 }
 
+/// How failed logins are rate-limited, per peer address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    /// Failures that lock a peer out (at least 1).
+    pub max_failures: u32,
+    /// The window the failures are counted in.
+    pub window: Duration,
+    /// How long a locked-out peer is answered HTTP 429.
+    pub lockout: Duration,
+}
+
+impl Default for LoginLimit {
+    /// Five failures within a minute lock a peer out for 30 seconds.
+    fn default() -> Self {
+        LoginLimit {
+            max_failures: 5,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One peer's failed logins.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// The failed-login counts of the peers, and the verdicts drawn from them.
+#[derive(Debug)]
+struct LoginGuard {
+    limit: LoginLimit,
+    peers: HashMap<IpAddr, Failures>,
+}
+
+impl LoginGuard {
+    fn new(limit: LoginLimit) -> LoginGuard {
+        LoginGuard {
+            limit: LoginLimit {
+                max_failures: limit.max_failures.max(1),
+                ..limit
+            },
+            peers: HashMap::new(),
+        }
+    }
+
+    /// How long `peer` stays locked out, or `None` when it may try to log in.
+    fn locked(&mut self, peer: IpAddr, now: Instant) -> Option<Duration> {
+        let until = self.peers.get(&peer)?.locked_until?;
+        if until > now {
+            Some(until - now)
+        } else {
+            self.peers.remove(&peer);
+            None
+        }
+    }
+
+    /// Counts a failed login of `peer`; locks it out when the count reaches the limit.
+    fn failed(&mut self, peer: IpAddr, now: Instant) {
+        if !self.peers.contains_key(&peer) && self.peers.len() >= MAX_TRACKED_PEERS {
+            self.prune(now);
+        }
+        let limit = self.limit;
+        let entry = self.peers.entry(peer).or_insert(Failures {
+            count: 0,
+            since: now,
+            locked_until: None,
+        });
+        if now.duration_since(entry.since) > limit.window {
+            entry.count = 0;
+            entry.since = now;
+        }
+        entry.count = entry.count.saturating_add(1);
+        if entry.count >= limit.max_failures {
+            // A lockout too long for the clock locks the peer out for a day at a time.
+            let until = now
+                .checked_add(limit.lockout)
+                .or_else(|| now.checked_add(Duration::from_secs(24 * 60 * 60)))
+                .unwrap_or(now);
+            entry.locked_until = Some(until);
+        }
+    }
+
+    /// Forgets `peer`'s failures after a successful login.
+    fn succeeded(&mut self, peer: IpAddr) {
+        self.peers.remove(&peer);
+    }
+
+    /// Drops the entries that no longer count; if none is stale, the oldest one.
+    fn prune(&mut self, now: Instant) {
+        let limit = self.limit;
+        self.peers.retain(|_, f| match f.locked_until {
+            Some(until) => until > now,
+            None => now.duration_since(f.since) <= limit.window,
+        });
+        if self.peers.len() >= MAX_TRACKED_PEERS {
+            if let Some(oldest) = self
+                .peers
+                .iter()
+                .min_by_key(|(_, f)| f.since)
+                .map(|(ip, _)| *ip)
+            {
+                self.peers.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// What the server checks requests against: the expected `Authorization` header and the
+/// failed-login counts.
+struct Gate {
+    expected_header: String,
+    guard: LoginGuard,
+}
+
+/// The verdict on a request that needs authentication.
+enum Verdict {
+    /// The credentials are right.
+    Allowed,
+    /// Missing or wrong credentials: HTTP 401.
+    Refused,
+    /// The peer is locked out for this long: HTTP 429.
+    Locked(Duration),
+}
+
+impl Gate {
+    fn check(&mut self, request: &tiny_http::Request) -> Verdict {
+        // A request without a peer address (not expected over TCP) shares one entry.
+        let peer = request
+            .remote_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let now = Instant::now();
+        if let Some(left) = self.guard.locked(peer, now) {
+            return Verdict::Locked(left);
+        }
+        let expected = self.expected_header.as_bytes();
+        let authorized = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(expected)));
+        if authorized {
+            self.guard.succeeded(peer);
+            Verdict::Allowed
+        } else {
+            self.guard.failed(peer, now);
+            Verdict::Refused
+        }
+    }
+}
+
+/// Why a user and password cannot be used, or `None` when they can.
+fn user_pass_problem(user: &str, password: &str) -> Option<&'static str> {
+    if user.is_empty() {
+        Some("the RPC user is empty")
+    } else if password.is_empty() {
+        Some("the RPC password is empty")
+    } else if user.contains(':') {
+        Some("the RPC user contains `:`, which HTTP basic authentication cannot carry")
+    } else {
+        None
+    }
+}
+
 /// Why the node could not start or stop.
 #[derive(Debug)]
 pub enum NodeError {
@@ -111,6 +290,11 @@ pub enum NodeError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The credentials cannot be used (an empty user or password...).
+    Auth {
+        /// What is wrong with them (never the password itself).
+        detail: String,
+    },
     /// The worker thread died (a bug: it should never panic).
     Worker,
 }
@@ -122,6 +306,7 @@ impl fmt::Display for NodeError {
             NodeError::Cookie { path, source } => {
                 write!(f, "cookie file {}: {source}", path.display())
             }
+            NodeError::Auth { detail } => write!(f, "cannot authenticate clients: {detail}"),
             NodeError::Worker => write!(f, "the node's worker thread stopped unexpectedly"),
         }
     }
@@ -212,11 +397,28 @@ fn write_cookie(path: &Path, secret: &str) -> std::io::Result<()> {
 
 impl Node {
     /// Binds `config.bind` (a loopback address; others are refused), writes the cookie when
-    /// asked to, and starts serving `chain` on a background thread.
+    /// asked to, and starts serving `chain` on a background thread, with the default
+    /// [`LoginLimit`].
     pub fn start(chain: EmbeddedChain, config: NodeConfig) -> Result<Node, NodeError> {
+        Node::start_with_limit(chain, config, LoginLimit::default())
+    }
+
+    /// [`Node::start`] with failed logins rate-limited by `limit`.
+    pub fn start_with_limit(
+        chain: EmbeddedChain,
+        config: NodeConfig,
+        limit: LoginLimit,
+    ) -> Result<Node, NodeError> {
+        if let Auth::UserPass { user, password } = &config.auth {
+            if let Some(problem) = user_pass_problem(user, password) {
+                return Err(NodeError::Auth {
+                    detail: problem.into(),
+                });
+            }
+        }
         if !config.bind.ip().is_loopback() {
-            // The Esplora endpoint has no authentication and the RPC password travels in
-            // clear text: the node stays on the local machine.
+            // The Esplora reads have no authentication and the RPC password travels in clear
+            // text: the node stays on the local machine.
             return Err(NodeError::Bind {
                 addr: config.bind,
                 detail: "the node serves only on a loopback address (127.0.0.1 or ::1)".into(),
@@ -245,7 +447,10 @@ impl Node {
                 (format!("{COOKIE_USER}:{secret}"), Some(path))
             }
         };
-        let expected_header = format!("Basic {}", BASE64.encode(expected.as_bytes()));
+        let mut gate = Gate {
+            expected_header: format!("Basic {}", BASE64.encode(expected.as_bytes())),
+            guard: LoginGuard::new(limit),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let stop_worker = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -258,7 +463,7 @@ impl Node {
                             // A bug must not take the server down: a panicking request is
                             // dropped (its client sees the connection close) and serving goes on.
                             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                serve(&mut state, &expected_header, request)
+                                serve(&mut state, &mut gate, request)
                             }));
                         }
                         Ok(None) => {}
@@ -405,46 +610,8 @@ fn read_body(request: &mut tiny_http::Request) -> Option<Vec<u8>> {
     Some(body)
 }
 
-/// Answers one HTTP request. Every failure becomes an HTTP answer; nothing here panics.
-fn serve(state: &mut State, expected_auth: &str, mut request: tiny_http::Request) {
-    let url = request.url().to_string();
-    let path = url.split('?').next().unwrap_or("").to_string();
-    let method = request.method().clone();
-    let reply = if let Some(rest) = path.strip_prefix("/esplora") {
-        match method {
-            Method::Get => esplora::get(state, rest),
-            Method::Post => match read_body(&mut request) {
-                Some(body) => esplora::post(state, rest, &body),
-                None => Reply::text(413, "Request body too large"),
-            },
-            _ => Reply::text(405, "Method not allowed"),
-        }
-    } else if path == "/" || path.starts_with("/wallet/") {
-        let authorized = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(expected_auth.as_bytes())));
-        if !authorized {
-            // Core answers 401 with no body and a challenge; so does this node.
-            let mut r = Response::empty(401);
-            if let Some(h) = header("WWW-Authenticate", "Basic realm=\"jsonrpc\"") {
-                r.add_header(h);
-            }
-            let _ = request.respond(r);
-            return;
-        }
-        if method != Method::Post {
-            Reply::text(405, "JSONRPC server handles only POST requests")
-        } else {
-            match read_body(&mut request) {
-                Some(body) => rpc::handle(state, &body),
-                None => Reply::text(413, "Request body too large"),
-            }
-        }
-    } else {
-        Reply::text(404, "Not found")
-    };
+/// Sends `reply` with a Content-Length and its content type, plus `extra` headers.
+fn respond(request: tiny_http::Request, reply: Reply, extra: &[(&str, String)]) {
     // Always a Content-Length, never chunked: Core's clients (rust-jsonrpc) refuse chunked
     // answers.
     let mut response = Response::from_data(reply.body)
@@ -453,7 +620,93 @@ fn serve(state: &mut State, expected_auth: &str, mut request: tiny_http::Request
     if let Some(h) = header("Content-Type", reply.content_type) {
         response.add_header(h);
     }
+    for (name, value) in extra {
+        if let Some(h) = header(name, value) {
+            response.add_header(h);
+        }
+    }
     let _ = request.respond(response);
+}
+
+/// Checks a request's credentials; answers it (401 or 429) and returns `None` when they do
+/// not let it through.
+/// `refusal` is the 401's body: empty for JSON-RPC, as Core answers, else an explanation.
+fn authenticate(
+    gate: &mut Gate,
+    request: tiny_http::Request,
+    refusal: &str,
+) -> Option<tiny_http::Request> {
+    match gate.check(&request) {
+        Verdict::Allowed => Some(request),
+        Verdict::Refused => {
+            // Core answers 401 with a challenge; so does this node.
+            respond(
+                request,
+                Reply::text(401, refusal),
+                &[("WWW-Authenticate", "Basic realm=\"jsonrpc\"".into())],
+            );
+            None
+        }
+        Verdict::Locked(left) => {
+            // Whole seconds, rounded up, so that a client retrying on time is let through.
+            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            respond(
+                request,
+                Reply::text(
+                    429,
+                    format!("Too many failed logins from this address; retry in {secs} s"),
+                ),
+                &[("Retry-After", secs.to_string())],
+            );
+            None
+        }
+    }
+}
+
+/// Answers one HTTP request. Every failure becomes an HTTP answer; nothing here panics.
+fn serve(state: &mut State, gate: &mut Gate, request: tiny_http::Request) {
+    let url = request.url().to_string();
+    let path = url.split('?').next().unwrap_or("").to_string();
+    let method = request.method().clone();
+    let reply = if let Some(rest) = path.strip_prefix("/esplora") {
+        if method == Method::Get {
+            // Reads are open, like Esplora's.
+            esplora::get(state, rest)
+        } else {
+            // Every write needs the RPC credentials, checked before the body is read.
+            let refusal = "Esplora writes need the node's RPC credentials (HTTP basic: the \
+                           user and password, or the cookie file)";
+            let Some(mut request) = authenticate(gate, request, refusal) else {
+                return;
+            };
+            let reply = match method {
+                Method::Post => match read_body(&mut request) {
+                    Some(body) => esplora::post(state, rest, &body),
+                    None => Reply::text(413, "Request body too large"),
+                },
+                _ => Reply::text(405, "Method not allowed"),
+            };
+            respond(request, reply, &[]);
+            return;
+        }
+    } else if path == "/" || path.starts_with("/wallet/") {
+        let Some(mut request) = authenticate(gate, request, "") else {
+            return;
+        };
+        let reply = if method != Method::Post {
+            Reply::text(405, "JSONRPC server handles only POST requests")
+        } else {
+            match read_body(&mut request) {
+                Some(body) => rpc::handle(state, &body),
+                None => Reply::text(413, "Request body too large"),
+            }
+        };
+        respond(request, reply, &[]);
+        return;
+    } else {
+        Reply::text(404, "Not found")
+    };
+    respond(request, reply, &[]);
 }
 
 /// Formats satoshis as a BTC JSON number.
@@ -475,6 +728,44 @@ pub(crate) fn format_money(sats: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_guard_counts_within_the_window_and_locks_for_the_lockout() {
+        let limit = LoginLimit {
+            max_failures: 2,
+            window: Duration::from_secs(10),
+            lockout: Duration::from_secs(5),
+        };
+        let mut g = LoginGuard::new(limit);
+        let peer = IpAddr::from([127, 0, 0, 1]);
+        let other = IpAddr::from([127, 0, 0, 2]);
+        let t0 = Instant::now();
+        // Failures further apart than the window do not add up.
+        g.failed(peer, t0);
+        g.failed(peer, t0 + Duration::from_secs(11));
+        assert_eq!(g.locked(peer, t0 + Duration::from_secs(11)), None);
+        // Two within the window lock the peer out, not the others, for the lockout.
+        let t1 = t0 + Duration::from_secs(12);
+        g.failed(peer, t1);
+        assert_eq!(g.locked(peer, t1), Some(Duration::from_secs(5)));
+        assert_eq!(g.locked(other, t1), None);
+        assert_eq!(g.locked(peer, t1 + Duration::from_secs(5)), None);
+        // A full table drops stale entries first.
+        let mut g = LoginGuard::new(limit);
+        for i in 0..MAX_TRACKED_PEERS {
+            let ip = IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+            g.failed(ip, t0);
+        }
+        g.failed(peer, t0 + Duration::from_secs(11));
+        assert_eq!(g.peers.len(), 1);
+        // A zero limit still locks out after one failure.
+        let mut g = LoginGuard::new(LoginLimit {
+            max_failures: 0,
+            ..limit
+        });
+        g.failed(peer, t0);
+        assert!(g.locked(peer, t0).is_some());
+    }
 
     #[test]
     fn money_formats_like_core() {

@@ -12,7 +12,11 @@
 //! `getmempoolentry`, `gettxspendingprevout`, and the extension
 //! `biscol_generate(nblocks, address, advance_seconds)`: `generatetoaddress` whose first
 //! block's timestamp is `advance_seconds` later than it would otherwise be (the embedded
-//! chain's time advance), for testing time-based locks.
+//! chain's time advance), for testing time-based locks. The advance is bounded: at most
+//! [`MAX_TIME_ADVANCE`] (ten years) per call, and the block time it leads to at most
+//! [`MAX_BLOCK_TIME`] (`u32::MAX` minus ten years, in 2096), so that block time (a `u32`) never
+//! overflows or gets pinned at its maximum; a larger advance is refused with -8 and nothing is
+//! mined.
 //!
 //! Errors are Core's codes: -32700 parse error, -32600 invalid request, -32601 method not
 //! found, -1 wrong number of parameters, -3 wrong parameter type, -8 invalid parameter, -5
@@ -39,6 +43,9 @@ use crate::chain::{ChainBackend, ChainError, ReplacementRule, TxReject, TxStatus
 pub const REGTEST_DIFFICULTY: f64 = 4.656_542_373_906_925e-10;
 /// The most blocks one `generatetoaddress` call mines.
 const MAX_GENERATE: u64 = 10_000;
+
+// The bounds of `biscol_generate`'s `advance_seconds` are the embedded chain's own.
+pub use crate::chain::embedded::{MAX_BLOCK_TIME, MAX_TIME_ADVANCE};
 
 /// A JSON-RPC error: Core's code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -399,10 +406,7 @@ pub(crate) fn call(state: &mut State, method: &str, params: Value) -> Result<Val
             }
             let address = parse_address(p.str(1)?)?;
             let advance = if method == "biscol_generate" && !p.is_null(2) {
-                Some(
-                    u32::try_from(p.u64(2)?)
-                        .map_err(|_| err(-8, "advance_seconds out of range"))?,
-                )
+                Some(checked_advance(state, p.u64(2)?)?)
             } else {
                 None
             };
@@ -473,6 +477,41 @@ pub(crate) fn call(state: &mut State, method: &str, params: Value) -> Result<Val
         }
         _ => Err(err(-32601, "Method not found")),
     }
+}
+
+/// `advance` when the block time it leads to stays within [`MAX_BLOCK_TIME`], else -8.
+///
+/// The embedded chain times the next block at the latest of the tip's time, the median time
+/// past plus one and the clock, plus the advance; later blocks of the same call keep that time.
+fn checked_advance(state: &State, advance: u64) -> Result<u32, RpcError> {
+    if advance > u64::from(MAX_TIME_ADVANCE) {
+        return Err(err(
+            -8,
+            format!(
+                "advance_seconds {advance} is more than {MAX_TIME_ADVANCE} (ten years) per call"
+            ),
+        ));
+    }
+    let height = state.chain.height();
+    let tip_time = block_at(state, height)?.header.time;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let base = u64::from(tip_time)
+        .max(u64::from(state.chain.median_time_past(height)) + 1)
+        .max(now);
+    let time = base + advance;
+    if time > u64::from(MAX_BLOCK_TIME) {
+        return Err(err(
+            -8,
+            format!(
+                "advance_seconds {advance} would set block time to {time}, past the latest \
+                 allowed, {MAX_BLOCK_TIME} (block time is a u32)"
+            ),
+        ));
+    }
+    // Both bounds hold, so the advance fits a u32.
+    u32::try_from(advance).map_err(|_| err(-8, "advance_seconds out of range"))
 }
 
 fn tip_hash(state: &State) -> Result<BlockHash, RpcError> {

@@ -56,6 +56,14 @@ pub const MAX_MINE_PER_CALL: u32 = 10_000;
 /// The database file in the chain's folder.
 pub const CHAIN_FILE: &str = "chain.sqlite";
 
+/// The longest time advance one mining call takes: ten years (enough for any timelock an
+/// author wants to reach; longer jumps take several calls).
+pub const MAX_TIME_ADVANCE: u32 = 10 * 365 * 24 * 60 * 60;
+/// The latest block time the chain mines at: `u32::MAX` minus [`MAX_TIME_ADVANCE`] (in 2096),
+/// so that block time, a `u32`, is never pinned at its maximum (where every later block would
+/// have to repeat it and time-based locks would stop).
+pub const MAX_BLOCK_TIME: u32 = u32::MAX - MAX_TIME_ADVANCE;
+
 #[derive(Debug, Clone)]
 struct MempoolEntry {
     tx: Transaction,
@@ -567,11 +575,25 @@ impl EmbeddedChain {
             });
         };
         let mtp = self.median_time_past(self.height());
-        let time = prev
-            .time
-            .max(mtp.saturating_add(1))
-            .max(now_secs())
-            .saturating_add(advance);
+        if advance > MAX_TIME_ADVANCE {
+            return Err(ChainError::InvalidArgument {
+                detail: format!(
+                    "a time advance of {advance} s is more than {MAX_TIME_ADVANCE} s (ten years) per call"
+                ),
+            });
+        }
+        let time =
+            u64::from(prev.time.max(mtp.saturating_add(1)).max(now_secs())) + u64::from(advance);
+        let time = match u32::try_from(time) {
+            Ok(t) if t <= MAX_BLOCK_TIME => t,
+            _ => {
+                return Err(ChainError::InvalidArgument {
+                    detail: format!(
+                        "the block would be timed {time}, after {MAX_BLOCK_TIME} (2096), the latest this chain mines at so that block time never reaches its maximum"
+                    ),
+                })
+            }
+        };
 
         // Select mempool transactions in acceptance order (parents before children).
         let coinbase_reserve_weight = 4_000;

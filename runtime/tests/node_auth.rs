@@ -1,0 +1,233 @@
+//! `biscol node`'s authentication and input bounds: Esplora writes need the RPC credentials,
+//! unusable credentials are refused at start, failed logins are rate-limited, and a time
+//! advance cannot overflow or pin block time.
+
+#[path = "common/backend.rs"]
+mod backend;
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use backend::{http, mature_coinbases, payee, signed_spend, start, user_pass, user_pass_client};
+use biscol_runtime::chain::embedded::EmbeddedChain;
+use biscol_runtime::chain::{ChainBackend, TxStatus};
+use biscol_runtime::node::rpc::{MAX_BLOCK_TIME, MAX_TIME_ADVANCE};
+use biscol_runtime::node::{self, LoginLimit, Node, NodeConfig, NodeError};
+use bitcoin::consensus::encode::serialize_hex;
+use bitcoin::{Network, Sequence};
+use serde_json::{json, Value};
+
+/// `u:p` in base64, the credentials of [`user_pass`].
+const GOOD: &str = "dTpw";
+/// `u:wrong` in base64.
+const BAD: &str = "dTp3cm9uZw==";
+
+/// A raw JSON-RPC 1.0 call with `auth`; the HTTP status and the parsed body (null when empty
+/// or not JSON).
+fn rpc(addr: SocketAddr, auth: Option<&str>, method: &str, params: Value) -> (u16, Value) {
+    let body = json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params}).to_string();
+    let (status, text) = http(addr, "POST", "/", auth, &body);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A node with user `u`, password `p` and the login limit `limit`.
+fn start_limited(dir: &std::path::Path, limit: LoginLimit) -> Node {
+    let chain = EmbeddedChain::open(dir.join("chain")).unwrap();
+    let config = NodeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        auth: user_pass(),
+    };
+    Node::start_with_limit(chain, config, limit).unwrap()
+}
+
+#[test]
+fn esplora_writes_need_the_rpc_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, keys, wallet) = start(dir.path(), user_pass());
+    let mut miner = user_pass_client(&node);
+    wallet.mine(&mut miner, 101).unwrap();
+    let addr = node.local_addr();
+    let coin = mature_coinbases(&miner, &wallet).remove(0);
+    let signer = keys.signing_key("miner").unwrap();
+    let tx = signed_spend(
+        &coin,
+        payee(&keys),
+        1_000,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+        &signer,
+    );
+    let hex = serialize_hex(&tx);
+
+    // Without credentials, or with wrong ones, the broadcast is refused and nothing changes.
+    let (status, body) = http(addr, "POST", "/esplora/tx", None, &hex);
+    assert_eq!(status, 401);
+    assert!(body.contains("need the node's RPC credentials"), "{body}");
+    assert_eq!(http(addr, "POST", "/esplora/tx", Some(BAD), &hex).0, 401);
+    assert_eq!(http(addr, "PUT", "/esplora/tx", None, &hex).0, 401);
+    assert_eq!(
+        miner.tx_status(&tx.compute_txid()).unwrap(),
+        TxStatus::Unknown
+    );
+    // Reads stay open.
+    let (status, body) = http(addr, "GET", "/esplora/mempool/txids", None, "");
+    assert_eq!((status, body.trim()), (200, "[]"));
+    assert_eq!(
+        http(addr, "GET", "/esplora/blocks/tip/height", None, "").1,
+        "101"
+    );
+    // With the RPC credentials the broadcast goes through.
+    let (status, body) = http(addr, "POST", "/esplora/tx", Some(GOOD), &hex);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, tx.compute_txid().to_string());
+    assert_eq!(
+        miner.tx_status(&tx.compute_txid()).unwrap(),
+        TxStatus::Mempool
+    );
+    // Another method with credentials is not a write the node knows.
+    assert_eq!(http(addr, "PUT", "/esplora/tx", Some(GOOD), &hex).0, 405);
+    node.shutdown().unwrap();
+}
+
+#[test]
+fn empty_or_unusable_credentials_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("", "s3cr3t-pw", "the RPC user is empty"),
+        ("u", "", "the RPC password is empty"),
+        ("", "", "the RPC user is empty"),
+        ("a:b", "s3cr3t-pw", "contains `:`"),
+    ];
+    for (user, password, expected) in cases {
+        let chain = EmbeddedChain::open(dir.path().join("chain")).unwrap();
+        let config = NodeConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            auth: node::Auth::UserPass {
+                user: user.into(),
+                password: password.into(),
+            },
+        };
+        match Node::start(chain, config) {
+            Err(e @ NodeError::Auth { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(expected), "{text}");
+                assert!(
+                    password.is_empty() || !text.contains(password),
+                    "the password is shown: {text}"
+                );
+            }
+            other => panic!("{user:?}/{password:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn failed_logins_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = LoginLimit {
+        max_failures: 3,
+        window: Duration::from_secs(60),
+        lockout: Duration::from_secs(2),
+    };
+    let node = start_limited(dir.path(), limit);
+    let addr = node.local_addr();
+
+    // A success clears the count: two failures, a success, two failures are not a lock-out.
+    for _ in 0..2 {
+        assert_eq!(rpc(addr, Some(BAD), "getblockcount", json!([])).0, 401);
+    }
+    assert_eq!(rpc(addr, Some(GOOD), "getblockcount", json!([])).0, 200);
+    for _ in 0..2 {
+        assert_eq!(rpc(addr, None, "getblockcount", json!([])).0, 401);
+    }
+    // The third failure in a row locks the peer out: even the right password gets 429,
+    // on JSON-RPC and on the Esplora writes, with a Retry-After.
+    assert_eq!(rpc(addr, Some(BAD), "getblockcount", json!([])).0, 401);
+    let (status, body) = http(addr, "POST", "/", Some(GOOD), "{}");
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Too many failed logins"), "{body}");
+    assert_eq!(http(addr, "POST", "/esplora/tx", Some(GOOD), "00").0, 429);
+    let raw = raw_response(addr, GOOD);
+    assert!(raw.contains("Retry-After: "), "{raw}");
+    // Reads are not affected.
+    assert_eq!(
+        http(addr, "GET", "/esplora/blocks/tip/height", None, "").0,
+        200
+    );
+    // After the lock-out the right password works again.
+    std::thread::sleep(Duration::from_millis(2_200));
+    let (status, body) = rpc(addr, Some(GOOD), "getblockcount", json!([]));
+    assert_eq!((status, body["result"].clone()), (200, json!(0)));
+    node.shutdown().unwrap();
+}
+
+/// The whole HTTP response to an authenticated `getblockcount`, headers included.
+fn raw_response(addr: SocketAddr, auth: &str) -> String {
+    use std::io::{Read, Write};
+    let body = r#"{"method":"getblockcount","params":[],"id":1}"#;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Basic {auth}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[test]
+fn time_advance_cannot_overflow_block_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _keys, wallet) = start(dir.path(), user_pass());
+    let addr = node.local_addr();
+    let to = wallet.address(Network::Regtest).to_string();
+    let generate = |advance: u64| rpc(addr, Some(GOOD), "biscol_generate", json!([1, to, advance]));
+    let tip_time = || {
+        let (_, info) = rpc(addr, Some(GOOD), "getblockchaininfo", json!([]));
+        info["result"]["time"].as_u64().unwrap()
+    };
+
+    // The advance that pinned block time at u32::MAX is refused, and nothing is mined.
+    let (status, body) = generate(u64::from(u32::MAX));
+    assert_eq!(status, 500);
+    assert_eq!(body["error"]["code"], json!(-8));
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ten years"), "{message}");
+    assert_eq!(
+        rpc(addr, Some(GOOD), "getblockcount", json!([])).1["result"],
+        json!(0)
+    );
+    assert_eq!(generate(u64::from(MAX_TIME_ADVANCE) + 1).0, 500);
+
+    // 30 days keep working.
+    let before = tip_time();
+    assert_eq!(generate(30 * 24 * 3600).0, 200);
+    assert!(tip_time() >= before + 30 * 24 * 3600);
+
+    // Ten-year jumps work until the next one would pass the latest block time; then -8.
+    let mut refused = None;
+    for _ in 0..20 {
+        let (status, body) = generate(u64::from(MAX_TIME_ADVANCE));
+        if status != 200 {
+            refused = Some(body);
+            break;
+        }
+    }
+    let refused = refused.expect("the ten-year jumps never reached the bound");
+    assert_eq!(refused["error"]["code"], json!(-8));
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("past the latest allowed"), "{message}");
+    let time = tip_time();
+    assert!(time <= u64::from(MAX_BLOCK_TIME), "{time}");
+    assert!(
+        time > u64::from(MAX_BLOCK_TIME - MAX_TIME_ADVANCE),
+        "{time}"
+    );
+    // The chain is not pinned: blocks keep coming, at an unchanged time.
+    let (status, _) = rpc(addr, Some(GOOD), "generatetoaddress", json!([2, to]));
+    assert_eq!(status, 200);
+    assert_eq!(tip_time(), time);
+    node.shutdown().unwrap();
+}

@@ -41,11 +41,43 @@ pub struct BuildArgs {
 }
 
 /// Runs the command.
+/// The most source text the artifacts of one build may embed together. Every artifact embeds
+/// the full text of its file and the files it imports (so that anyone can check it against its
+/// source), so a file with many contracts is embedded once per contract: 17,000 contracts in a
+/// 1 MiB file would take 17 GB, in memory and on disk. A build over this bound is refused before
+/// anything is compiled.
+const MAX_EMBEDDED_SOURCE_BYTES: usize = 256 * 1024 * 1024;
+
+/// How many bytes of source the artifacts of `file` embed: its contracts times the text of the
+/// file and its imports.
+fn embedded_source_bytes(
+    database: &biscol_compiler::db::Database,
+    file: biscol_compiler::db::SourceFile,
+) -> usize {
+    use biscol_compiler::db;
+    let per_artifact: usize = db::import_closure(database, file)
+        .values()
+        .map(|f| f.text(database).len())
+        .sum();
+    db::contract_items(database, file)
+        .len()
+        .saturating_mul(per_artifact)
+}
+
 pub fn run(args: &BuildArgs) -> ExitCode {
     let (database, files) = match check::load(&args.paths) {
         Ok(loaded) => loaded,
         Err(message) => return output::usage_error(&message),
     };
+    let embedded: usize = files
+        .iter()
+        .map(|f| embedded_source_bytes(&database, *f))
+        .fold(0, usize::saturating_add);
+    if embedded > MAX_EMBEDDED_SOURCE_BYTES {
+        return output::usage_error(&format!(
+            "this build would embed {embedded} bytes of source in its artifacts (each artifact carries the full text of its file and imports, once per contract), more than the limit of {MAX_EMBEDDED_SOURCE_BYTES} bytes (256 MiB): put the contracts in smaller files"
+        ));
+    }
     let mut diagnostics = Vec::new();
     let mut outputs: Vec<BuildOutput> = Vec::new();
     for file in &files {

@@ -1,6 +1,7 @@
 //! Resource limits through the real `biscol` binary. In: hostile sources written to a
 //! temporary folder. Out: a source file above the size limit is refused at once with a clear
-//! message (exit 2, nothing compiled), and no diagnostic grows with the input: a 200,000-deep
+//! message (exit 2, nothing compiled), so is a build whose artifacts would embed more than
+//! 256 MiB of source, and no diagnostic grows with the input: a 200,000-deep
 //! array literal (one 400,000-character line) gives a few kilobytes of output, for people and
 //! as JSON.
 
@@ -24,6 +25,34 @@ fn a_source_file_above_the_limit_is_refused_before_it_is_read() {
             "{command}: {stderr}"
         );
     }
+}
+
+#[test]
+fn a_build_whose_artifacts_would_embed_too_much_source_is_refused() {
+    // 4,000 contracts in a 620 kB file (under the file size limit): each artifact would embed
+    // the whole file, 2.5 GB in all, over the bound.
+    let dir = tempfile::tempdir().unwrap();
+    let contract = |i: usize| {
+        format!(
+            "contract C{i}(k: PubKey) {{ spend s() {{ require sig(k); }} }} // {:0>90}\n",
+            i
+        )
+    };
+    let many: String = (0..4_000).map(contract).collect();
+    std::fs::write(dir.path().join("many.bsc"), &many).unwrap();
+    let out = biscol_in(dir.path(), &["build", "many.bsc", "-o", "out"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("more than the limit of 268435456 bytes"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing was written");
+    // `check` has no artifacts to write: it checks the same file.
+    assert_eq!(
+        biscol_in(dir.path(), &["check", "many.bsc"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]

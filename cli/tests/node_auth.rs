@@ -4,10 +4,12 @@
 
 mod common;
 
+use common::NodeProcess;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 /// `alice:s3cret-file` in base64.
 const FILE_CREDS: &str = "YWxpY2U6czNjcmV0LWZpbGU=";
@@ -17,18 +19,6 @@ const FILE_CREDS_NEWLINE: &str = "YWxpY2U6czNjcmV0LWZpbGUK";
 const ENV_CREDS: &str = "YWxpY2U6ZW52LXMzY3JldA==";
 /// `alice:wrong` in base64.
 const WRONG_CREDS: &str = "YWxpY2U6d3Jvbmc=";
-
-/// `biscol node` in the background, killed (SIGKILL) if the test ends early.
-struct NodeProcess {
-    child: Child,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The `biscol node` command over the state folder `state`, with `args` after `node`, and
 /// without a password in its environment unless `env_password` gives one.

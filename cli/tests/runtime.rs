@@ -13,10 +13,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use bitcoin::hashes::{sha256, Hash};
-use common::htlc_args;
+use common::{htlc_args, NodeProcess};
 use serde_json::Value;
 
 /// The preimage the tests claim with, and its hash.
@@ -765,18 +765,6 @@ fn keys_never_print_secrets_except_export() {
     p.run(&["key", "new", "alice"]).fails(2, "alice");
     p.run(&["key", "new", "bad name!"])
         .fails(2, "invalid key name");
-}
-
-/// `biscol node` in the background, killed (SIGKILL) if the test ends early.
-struct NodeProcess {
-    child: Child,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

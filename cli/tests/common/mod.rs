@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// Runs the built `biscol` with `args`, without colour, and waits for it.
 pub fn biscol(args: &[&str]) -> Output {
@@ -74,4 +74,17 @@ pub fn htlc_deploy<'a>(hash: &'a str, amount: &'a str) -> Vec<&'a str> {
         "--amount",
         amount,
     ]
+}
+
+/// `biscol node` in the background, killed (SIGKILL) if the test ends early.
+pub struct NodeProcess {
+    /// The process.
+    pub child: Child,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -129,7 +129,7 @@ impl<'a> Files<'a> for SourceFiles {
 pub const MAX_TEXT: usize = 1_000;
 /// The longest source line shown in a snippet; a diagnostic pointing into a longer one is
 /// shown with positions instead.
-pub const MAX_SHOWN_LINE: usize = 300;
+pub const MAX_SHOWN_LINE: usize = 1_000;
 
 /// `text`, cut after [`MAX_TEXT`] characters with a word on how much was left out.
 pub fn clip(text: &str) -> String {

@@ -69,6 +69,19 @@ pub struct DroppedTransaction {
     pub instance: String,
 }
 
+/// The rows of a two-column text query.
+fn string_pairs(
+    conn: &Connection,
+    query: &str,
+    context: &'static str,
+) -> Result<Vec<(String, String)>, StateError> {
+    let mut stmt = conn.prepare(query).map_err(sql(context))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql(context))?;
+    rows.collect::<Result<_, _>>().map_err(sql(context))
+}
+
 /// Flushes a file or a folder to disk.
 fn fsync(path: &Path) -> Result<(), StateError> {
     File::open(path)
@@ -195,25 +208,19 @@ impl Store {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .map_err(sql("opening the checkpoint's store read-only"))?;
-        let statuses = |conn: &Connection| -> Result<Vec<(String, String)>, StateError> {
-            let mut stmt = conn
-                .prepare("SELECT id, status FROM instances ORDER BY num")
-                .map_err(sql("reading instances"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql("reading instances"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(sql("reading instances"))
+        let statuses = |conn: &Connection| {
+            string_pairs(
+                conn,
+                "SELECT id, status FROM instances ORDER BY num",
+                "reading instances",
+            )
         };
-        let txids = |conn: &Connection| -> Result<Vec<(String, String)>, StateError> {
-            let mut stmt = conn
-                .prepare("SELECT txid, instance_id FROM transactions ORDER BY num")
-                .map_err(sql("reading transactions"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql("reading transactions"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(sql("reading transactions"))
+        let txids = |conn: &Connection| {
+            string_pairs(
+                conn,
+                "SELECT txid, instance_id FROM transactions ORDER BY num",
+                "reading transactions",
+            )
         };
         let (then, now) = (statuses(&copy)?, statuses(&self.conn)?);
         let then_txids = txids(&copy)?;

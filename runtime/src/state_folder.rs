@@ -10,7 +10,8 @@
 //! foreign and how to restore it.
 //!
 //! Invariants: only a session asked to create state (`SessionOptions::create_state`, the
-//! command line's `biscol init` and `--new`) creates one, and only where no part exists yet; a
+//! command line's `biscol init` and `--new`) creates one, and only where no part exists yet (a
+//! store that records no identity but holds nothing either, a creation cut short, is given one); a
 //! store records its chain's genesis hash and the wallet's public key, and the embedded chain
 //! records the store's id, so any part from another state folder is found.
 
@@ -189,7 +190,11 @@ pub fn bind(
     // `adopting`: the store's identity is new (a new folder, or a store migrated from before
     // identities), so the chain beside it is taken as its own.
     let (store_id, adopting) = match store.identity()? {
-        None if created => (store.create_identity(binding)?.store_id, true),
+        // A new folder, or one whose creation was cut short before the identity was written
+        // (a store that holds nothing: no instance, no event).
+        None if created || (store.instances()?.is_empty() && store.last_event_seq()? == 0) => {
+            (store.create_identity(binding)?.store_id, true)
+        }
         None => return Err(foreign("the contract store records no identity".into())),
         Some(StoreIdentity {
             store_id,

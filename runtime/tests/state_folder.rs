@@ -114,3 +114,41 @@ fn a_store_of_another_folder_is_refused() {
     let a_store = Store::open(a.path().join("store")).unwrap();
     assert_eq!(store.identity().unwrap(), a_store.identity().unwrap());
 }
+
+#[test]
+fn a_creation_cut_short_before_the_identity_is_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path(), true).unwrap());
+    // As if the process died after the parts were made, before the identity was written.
+    let db = rusqlite::Connection::open(dir.path().join("store/state.sqlite")).unwrap();
+    db.execute("DELETE FROM identity", []).unwrap();
+    drop(db);
+    let db = rusqlite::Connection::open(dir.path().join("chain/chain.sqlite")).unwrap();
+    db.execute("DELETE FROM owner", []).unwrap();
+    drop(db);
+    let db = rusqlite::Connection::open(dir.path().join("store/state.sqlite")).unwrap();
+    let counts: (i64, i64) = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(counts, (0, 0), "a new store holds nothing");
+    drop(db);
+    // The store holds nothing to lose: it opens, and is bound from then on.
+    let mut session = open(dir.path(), false).unwrap();
+    session.mine(1, None).unwrap();
+    assert!(session.store().identity().unwrap().is_some());
+    drop(session);
+    // With something in it, a store without identity is refused.
+    let db = rusqlite::Connection::open(dir.path().join("store/state.sqlite")).unwrap();
+    db.execute("DELETE FROM identity", []).unwrap();
+    drop(db);
+    match open(dir.path(), false) {
+        Err(SessionError::Folder(FolderError::Foreign { detail, .. })) => {
+            assert!(detail.contains("records no identity"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

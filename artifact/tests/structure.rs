@@ -93,3 +93,14 @@ fn a_field_the_schema_does_not_allow_is_named() {
         }
     }
 }
+
+#[test]
+fn figures_read_back_exactly_so_the_bytes_do_not_change() {
+    // Found by the fuzzer: without serde_json's exact float parsing this came back as
+    // ...999e+120 after one more read, and re-serialising changed the artifact's bytes.
+    let mut value: Value = serde_json::from_str(ESCROW).unwrap();
+    value["taproot"]["expected_vbytes"] = json!(5.999999999999998e120);
+    let once = Artifact::from_json(&value.to_string()).unwrap().to_json();
+    let twice = Artifact::from_json(&once).unwrap().to_json();
+    assert_eq!(once, twice);
+}

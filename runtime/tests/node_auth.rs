@@ -1,6 +1,7 @@
 //! `biscol node`'s authentication and input bounds: Esplora writes need the RPC credentials,
 //! unusable credentials are refused at start, failed logins are rate-limited, and a time
-//! advance cannot overflow or pin block time.
+//! advance cannot overflow or pin block time; a body is never read or allocated beyond
+//! [`node::MAX_BODY`], whatever a request claims.
 
 #[path = "common/backend.rs"]
 mod backend;
@@ -229,5 +230,64 @@ fn time_advance_cannot_overflow_block_time() {
     let (status, _) = rpc(addr, Some(GOOD), "generatetoaddress", json!([2, to]));
     assert_eq!(status, 200);
     assert_eq!(tip_time(), time);
+    node.shutdown().unwrap();
+}
+
+/// Sends `request` as raw bytes and returns the status of the answer (0 when the node closed
+/// the connection without one).
+fn raw_status(addr: SocketAddr, request: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // The node may answer and close before taking all of it; that is its right.
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn claimed_or_sent_bodies_above_the_limit_are_refused_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _keys, _wallet) = start(dir.path(), user_pass());
+    let addr = node.local_addr();
+    // The request the `node_request` fuzzer found: a Content-Length of exabytes and a short
+    // body. tiny_http 0.12 tried to allocate the claimed size and the process aborted.
+    let claim = |path: &str, auth: Option<&str>| {
+        let mut r = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0006142941166730668862\r\n"
+        );
+        if let Some(a) = auth {
+            r.push_str(&format!("Authorization: Basic {a}\r\n"));
+        }
+        r.push_str("\r\n{}");
+        r.into_bytes()
+    };
+    assert_eq!(raw_status(addr, &claim("/", None)), 401);
+    assert_eq!(raw_status(addr, &claim("/", Some(GOOD))), 413);
+    assert_eq!(raw_status(addr, &claim("/esplora/tx", Some(GOOD))), 413);
+    assert_eq!(raw_status(addr, &claim("/esplora/tx", None)), 401);
+    // A chunked body that grows past the limit is cut off the same way.
+    let mut chunked =
+        format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {GOOD}\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .into_bytes();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..=(node::MAX_BODY / chunk.len()) {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(&chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(raw_status(addr, &chunked), 413);
+    // A body just under the limit is read (and refused as JSON, not for its size).
+    let (status, _) = http(addr, "POST", "/", Some(GOOD), &" ".repeat(node::MAX_BODY));
+    assert_ne!(status, 413);
+    // The node is still there.
+    let (status, body) = rpc(addr, Some(GOOD), "getblockcount", json!([]));
+    assert_eq!((status, body["result"].clone()), (200, json!(0)));
     node.shutdown().unwrap();
 }

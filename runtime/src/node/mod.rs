@@ -22,29 +22,27 @@
 //! [`MAX_TRACKED_PEERS`] peers are tracked (stale entries are dropped first).
 //!
 //! Invariants: no request, however malformed, panics or stops the server; request bodies above
-//! [`MAX_BODY`] bytes are refused with HTTP 413, after authentication for writes; the password
-//! and the cookie's contents are never logged; the chain is owned by the worker thread, so
-//! requests are served one at a time, in order. [`Node::shutdown`] stops the worker, removes the
-//! cookie and hands the chain back.
+//! [`MAX_BODY`] bytes are refused with HTTP 413 without being read, after authentication, and
+//! nothing is allocated from a size a client merely claims (see [`http`] for the connection
+//! limits); the password and the cookie's contents are never logged; the chain is owned by the
+//! serving thread, so requests are served one at a time, in order. [`Node::shutdown`] stops
+//! the server, removes the cookie and hands the chain back.
 
 pub mod esplora;
+pub mod http;
 pub mod rpc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use bitcoin::BlockHash;
-use tiny_http::{Header, Method, Response, Server};
 
 use crate::chain::embedded::EmbeddedChain;
 
@@ -235,21 +233,14 @@ enum Verdict {
 }
 
 impl Gate {
-    fn check(&mut self, request: &tiny_http::Request) -> Verdict {
-        // A request without a peer address (not expected over TCP) shares one entry.
-        let peer = request
-            .remote_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    /// The verdict on a request from `peer` whose `Authorization` header is `authorization`.
+    fn check(&mut self, peer: IpAddr, authorization: Option<&[u8]>) -> Verdict {
         let now = Instant::now();
         if let Some(left) = self.guard.locked(peer, now) {
             return Verdict::Locked(left);
         }
         let expected = self.expected_header.as_bytes();
-        let authorized = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .is_some_and(|h| bool::from(h.value.as_bytes().ct_eq(expected)));
+        let authorized = authorization.is_some_and(|given| bool::from(given.ct_eq(expected)));
         if authorized {
             self.guard.succeeded(peer);
             Verdict::Allowed
@@ -325,8 +316,8 @@ impl std::error::Error for NodeError {
 pub struct Node {
     addr: SocketAddr,
     cookie: Option<PathBuf>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<EmbeddedChain>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Option<State>>>,
 }
 
 impl fmt::Debug for Node {
@@ -424,17 +415,14 @@ impl Node {
                 detail: "the node serves only on a loopback address (127.0.0.1 or ::1)".into(),
             });
         }
-        let server = Server::http(config.bind).map_err(|e| NodeError::Bind {
+        let listener = std::net::TcpListener::bind(config.bind).map_err(|e| NodeError::Bind {
             addr: config.bind,
             detail: e.to_string(),
         })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| NodeError::Bind {
-                addr: config.bind,
-                detail: "the server has no IP address".into(),
-            })?;
+        let addr = listener.local_addr().map_err(|e| NodeError::Bind {
+            addr: config.bind,
+            detail: e.to_string(),
+        })?;
         let (expected, cookie) = match &config.auth {
             Auth::UserPass { user, password } => (format!("{user}:{password}"), None),
             Auth::Cookie => {
@@ -447,31 +435,14 @@ impl Node {
                 (format!("{COOKIE_USER}:{secret}"), Some(path))
             }
         };
-        let mut gate = Gate {
+        let gate = Gate {
             expected_header: format!("Basic {}", BASE64.encode(expected.as_bytes())),
             guard: LoginGuard::new(limit),
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_worker = Arc::clone(&stop);
+        let (stop, stopped) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("biscol-node".into())
-            .spawn(move || {
-                let mut state = State::new(chain);
-                while !stop_worker.load(Ordering::SeqCst) {
-                    match server.recv_timeout(Duration::from_millis(50)) {
-                        Ok(Some(request)) => {
-                            // A bug must not take the server down: a panicking request is
-                            // dropped (its client sees the connection close) and serving goes on.
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                serve(&mut state, &mut gate, request)
-                            }));
-                        }
-                        Ok(None) => {}
-                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                    }
-                }
-                state.chain
-            })
+            .spawn(move || http::run(listener, State::new(chain), gate, stopped))
             .map_err(|e| NodeError::Bind {
                 addr: config.bind,
                 detail: format!("cannot start the worker thread: {e}"),
@@ -479,7 +450,7 @@ impl Node {
         Ok(Node {
             addr,
             cookie,
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -521,9 +492,12 @@ impl Node {
     }
 
     fn stop_worker(&mut self) -> Result<EmbeddedChain, NodeError> {
-        self.stop.store(true, Ordering::SeqCst);
+        if let Some(stop) = self.stop.take() {
+            // The worker may have ended already (a bug); then there is no one to tell.
+            let _ = stop.send(());
+        }
         let joined = match self.thread.take() {
-            Some(t) => t.join().map_err(|_| NodeError::Worker),
+            Some(t) => t.join().ok().flatten().ok_or(NodeError::Worker),
             None => Err(NodeError::Worker),
         };
         let removed = match self.cookie.take() {
@@ -534,9 +508,9 @@ impl Node {
             },
             None => Ok(()),
         };
-        let chain = joined?;
+        let state = joined?;
         removed?;
-        Ok(chain)
+        Ok(state.chain)
     }
 
     /// Stops serving, waits for the worker, removes the cookie and returns the chain.
@@ -553,11 +527,13 @@ impl Drop for Node {
     }
 }
 
-/// An HTTP answer before it becomes a `tiny_http::Response`.
+/// An HTTP answer before it becomes a hyper response.
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) content_type: &'static str,
     pub(crate) body: Vec<u8>,
+    /// Headers beyond `Content-Type` and `Content-Length`.
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -566,6 +542,7 @@ impl Reply {
             status,
             content_type: "text/plain",
             body: body.into().into_bytes(),
+            headers: Vec::new(),
         }
     }
 
@@ -576,6 +553,7 @@ impl Reply {
             status,
             content_type: "application/json",
             body,
+            headers: Vec::new(),
         }
     }
 
@@ -584,129 +562,9 @@ impl Reply {
             status: 200,
             content_type: "application/octet-stream",
             body,
+            headers: Vec::new(),
         }
     }
-}
-
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-/// Reads at most [`MAX_BODY`] bytes; `None` when the body is larger or unreadable.
-fn read_body(request: &mut tiny_http::Request) -> Option<Vec<u8>> {
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
-        return None;
-    }
-    let mut body = Vec::new();
-    let limit = MAX_BODY as u64 + 1;
-    request
-        .as_reader()
-        .take(limit)
-        .read_to_end(&mut body)
-        .ok()?;
-    if body.len() > MAX_BODY {
-        return None;
-    }
-    Some(body)
-}
-
-/// Sends `reply` with a Content-Length and its content type, plus `extra` headers.
-fn respond(request: tiny_http::Request, reply: Reply, extra: &[(&str, String)]) {
-    // Always a Content-Length, never chunked: Core's clients (rust-jsonrpc) refuse chunked
-    // answers.
-    let mut response = Response::from_data(reply.body)
-        .with_status_code(reply.status)
-        .with_chunked_threshold(usize::MAX);
-    if let Some(h) = header("Content-Type", reply.content_type) {
-        response.add_header(h);
-    }
-    for (name, value) in extra {
-        if let Some(h) = header(name, value) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
-}
-
-/// Checks a request's credentials; answers it (401 or 429) and returns `None` when they do
-/// not let it through.
-/// `refusal` is the 401's body: empty for JSON-RPC, as Core answers, else an explanation.
-fn authenticate(
-    gate: &mut Gate,
-    request: tiny_http::Request,
-    refusal: &str,
-) -> Option<tiny_http::Request> {
-    match gate.check(&request) {
-        Verdict::Allowed => Some(request),
-        Verdict::Refused => {
-            // Core answers 401 with a challenge; so does this node.
-            respond(
-                request,
-                Reply::text(401, refusal),
-                &[("WWW-Authenticate", "Basic realm=\"jsonrpc\"".into())],
-            );
-            None
-        }
-        Verdict::Locked(left) => {
-            // Whole seconds, rounded up, so that a client retrying on time is let through.
-            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            respond(
-                request,
-                Reply::text(
-                    429,
-                    format!("Too many failed logins from this address; retry in {secs} s"),
-                ),
-                &[("Retry-After", secs.to_string())],
-            );
-            None
-        }
-    }
-}
-
-/// Answers one HTTP request. Every failure becomes an HTTP answer; nothing here panics.
-fn serve(state: &mut State, gate: &mut Gate, request: tiny_http::Request) {
-    let url = request.url().to_string();
-    let path = url.split('?').next().unwrap_or("").to_string();
-    let method = request.method().clone();
-    let reply = if let Some(rest) = path.strip_prefix("/esplora") {
-        if method == Method::Get {
-            // Reads are open, like Esplora's.
-            esplora::get(state, rest)
-        } else {
-            // Every write needs the RPC credentials, checked before the body is read.
-            let refusal = "Esplora writes need the node's RPC credentials (HTTP basic: the \
-                           user and password, or the cookie file)";
-            let Some(mut request) = authenticate(gate, request, refusal) else {
-                return;
-            };
-            let reply = match method {
-                Method::Post => match read_body(&mut request) {
-                    Some(body) => esplora::post(state, rest, &body),
-                    None => Reply::text(413, "Request body too large"),
-                },
-                _ => Reply::text(405, "Method not allowed"),
-            };
-            respond(request, reply, &[]);
-            return;
-        }
-    } else if path == "/" || path.starts_with("/wallet/") {
-        let Some(mut request) = authenticate(gate, request, "") else {
-            return;
-        };
-        let reply = if method != Method::Post {
-            Reply::text(405, "JSONRPC server handles only POST requests")
-        } else {
-            match read_body(&mut request) {
-                Some(body) => rpc::handle(state, &body),
-                None => Reply::text(413, "Request body too large"),
-            }
-        };
-        respond(request, reply, &[]);
-        return;
-    } else {
-        Reply::text(404, "Not found")
-    };
-    respond(request, reply, &[]);
 }
 
 /// Formats satoshis as a BTC JSON number.

@@ -92,6 +92,7 @@ pub(crate) fn handle(state: &mut State, body: &[u8]) -> Reply {
                 status: 204,
                 content_type: "application/json",
                 body: Vec::new(),
+                headers: Vec::new(),
             },
         },
     }

@@ -10,7 +10,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use backend::{http, mature_coinbases, payee, signed_spend, start, user_pass, user_pass_client};
+use backend::{
+    http, mature_coinbases, payee, raw_status, signed_spend, start, user_pass, user_pass_client,
+};
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::{ChainBackend, TxStatus};
 use biscol_runtime::node::rpc::{MAX_BLOCK_TIME, MAX_TIME_ADVANCE};
@@ -231,23 +233,6 @@ fn time_advance_cannot_overflow_block_time() {
     assert_eq!(status, 200);
     assert_eq!(tip_time(), time);
     node.shutdown().unwrap();
-}
-
-/// Sends `request` as raw bytes and returns the status of the answer (0 when the node closed
-/// the connection without one).
-fn raw_status(addr: SocketAddr, request: &[u8]) -> u16 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    // The node may answer and close before taking all of it; that is its right.
-    let _ = s.write_all(request);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out);
-    text.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

@@ -8,8 +8,8 @@ mod common;
 use std::net::SocketAddr;
 
 use backend::{
-    cookie_client, http, mature_coinbases, newest_coinbase, oldest_coin, payee, rejected,
-    signed_spend, start, user_pass, user_pass_client,
+    cookie_client, http, mature_coinbases, newest_coinbase, oldest_coin, payee, raw_status,
+    rejected, signed_spend, start, user_pass, user_pass_client,
 };
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
@@ -309,15 +309,13 @@ fn malformed_requests_get_json_rpc_errors() {
     assert_eq!(raw.fails("getblockheader", json!(["00"])).0, -8);
     assert_eq!(raw.fails("sendrawtransaction", json!(["zz"])).0, -22);
     assert_eq!(raw.fails("generatetoaddress", json!([1, "nope"])).0, -5);
-    // A body over 4 MiB is refused without being read.
-    let (status, _) = http(
-        addr,
-        "POST",
-        "/",
-        Some(BASIC_UP),
-        &"x".repeat(node::MAX_BODY + 1),
+    // A body claimed over 4 MiB is refused without being read (only the headers are sent: a
+    // client still writing the body when the node answers and closes gets a broken pipe).
+    let claim = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {BASIC_UP}\r\nContent-Length: {}\r\n\r\n",
+        node::MAX_BODY + 1
     );
-    assert_eq!(status, 413);
+    assert_eq!(raw_status(addr, claim.as_bytes()), 413);
     // The node still answers.
     assert_eq!(raw.ok("getblockcount", json!([])), json!(0));
     // /wallet/<name> is tolerated; a batch answers each request.

@@ -19,6 +19,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body as _;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response};
@@ -118,6 +119,10 @@ async fn answer(
     let path = request.uri().path().to_string();
     let method = request.method().clone();
     let peer = peer.ip();
+    // A body left unread (a refusal, or one cut off at the limit) ends the connection after the
+    // answer: otherwise hyper would wait for the rest of it before reading the next request.
+    let has_body = !request.body().is_end_stream();
+    let mut body_read = false;
     let reply = if let Some(rest) = path.strip_prefix("/esplora") {
         if method == Method::GET {
             // Reads are open, like Esplora's.
@@ -131,6 +136,7 @@ async fn answer(
                 Ok(()) if method != Method::POST => Reply::text(405, "Method not allowed"),
                 Ok(()) => match read_body(request).await {
                     Ok(body) => {
+                        body_read = true;
                         guarded(|| esplora::post(&mut shared.borrow_mut().state, rest, &body))
                     }
                     Err(refused) => refused,
@@ -144,12 +150,20 @@ async fn answer(
                 Reply::text(405, "JSONRPC server handles only POST requests")
             }
             Ok(()) => match read_body(request).await {
-                Ok(body) => guarded(|| rpc::handle(&mut shared.borrow_mut().state, &body)),
+                Ok(body) => {
+                    body_read = true;
+                    guarded(|| rpc::handle(&mut shared.borrow_mut().state, &body))
+                }
                 Err(refused) => refused,
             },
         }
     } else {
         Reply::text(404, "Not found")
+    };
+    let reply = if has_body && !body_read {
+        reply.with_header("Connection", "close".into())
+    } else {
+        reply
     };
     Ok(reply.into_response())
 }

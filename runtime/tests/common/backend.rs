@@ -11,6 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
+use std::time::Duration;
 
 use biscol_runtime::chain::embedded::EmbeddedChain;
 use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
@@ -99,6 +100,28 @@ pub fn http(
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// Sends `request` as raw bytes and returns the status of the answer (0 when the node closed
+/// the connection without one, or did not close it within 20 s).
+pub fn raw_status(addr: SocketAddr, request: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // The node may answer and close before taking all of it; that is its right.
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    // The node must also close the connection: a refusal that leaves the body unread must not
+    // keep the client waiting for a next answer. A read timeout counts as no answer.
+    match s.read_to_end(&mut out) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(_) => return 0,
+    }
+    let text = String::from_utf8_lossy(&out);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The reason a broadcast was rejected; panics when it was not.

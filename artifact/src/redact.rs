@@ -2,7 +2,7 @@
 //!
 //! In: text a person typed (an argument value, a flag, a key name, a whole message). Out: the
 //! same text with every private key in it replaced by a description ([`PRIVATE_EXTENDED_KEY`],
-//! [`PRIVATE_KEY_WIF`]), so that an error about a wrong argument never repeats a secret it was
+//! [`PRIVATE_KEY_WIF`]; in an argument value also any long hex run, [`scrub_value`]), so that an error about a wrong argument never repeats a secret it was
 //! given (a terminal's scroll-back, a CI log and a bug report all keep error messages).
 //!
 //! What counts as a private key: a run of Base58 characters that starts like a BIP32 private
@@ -90,6 +90,39 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How many hex digits in a row an argument value may hold before [`scrub_value`] hides them: a
+/// 32-byte secret (a private key, a preimage) is 64, and most of one is still a secret.
+pub const MIN_HIDDEN_HEX_RUN: usize = 32;
+
+/// [`scrub`] for an argument value that was not what its type accepts, which also hides every
+/// run of at least [`MIN_HIDDEN_HEX_RUN`] hex digits as `<N hex digits, not shown>`: in a value
+/// a hex secret (a private key given for a public one, a preimage of the wrong length) looks
+/// like any other hex, and its length is all a person needs to see what went wrong.
+pub fn scrub_value(text: &str) -> String {
+    let text = scrub(text);
+    let mut out = String::with_capacity(text.len());
+    let mut run = 0;
+    let flush = |out: &mut String, run: usize, end: usize| {
+        let digits = &text[end - run..end];
+        if run >= MIN_HIDDEN_HEX_RUN {
+            out.push_str(&format!("<{run} hex digits, not shown>"));
+        } else {
+            out.push_str(digits);
+        }
+    };
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_hexdigit() {
+            run += 1;
+            continue;
+        }
+        flush(&mut out, run, i);
+        run = 0;
+        out.push(c);
+    }
+    flush(&mut out, run, text.len());
+    out
+}
+
 /// `text` in backquotes for a message, or, when it holds a private key, a description of it
 /// without the key.
 pub fn quoted(text: &str) -> String {
@@ -104,12 +137,14 @@ pub fn quoted(text: &str) -> String {
 /// [`quoted`] for text [`scrub`] has already cleaned: a text that is one description and
 /// nothing else is shown as that description, anything else in backquotes.
 pub fn quoted_scrubbed(text: &str) -> String {
-    for kind in [PRIVATE_EXTENDED_KEY, PRIVATE_KEY_WIF] {
-        if text.strip_prefix('<').and_then(|t| t.strip_prefix(kind)) == Some(", not shown>") {
-            return format!("{kind} (not shown)");
-        }
+    let description = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix(", not shown>"))
+        .filter(|inner| !inner.contains(['<', '>']));
+    match description {
+        Some(description) => format!("{description} (not shown)"),
+        None => quoted(text),
     }
-    quoted(text)
 }
 
 #[cfg(test)]
@@ -155,6 +190,28 @@ mod tests {
             scrub(&format!("sender={TPRV}/0")),
             "sender=<a private extended key, not shown>/0"
         );
+    }
+
+    #[test]
+    fn long_hex_runs_in_values_are_described_by_their_length() {
+        let secret = "07".repeat(32);
+        assert_eq!(scrub_value(&secret), "<64 hex digits, not shown>");
+        assert_eq!(
+            quoted_scrubbed(&scrub_value(&secret)),
+            "64 hex digits (not shown)"
+        );
+        assert_eq!(
+            scrub_value(&format!("{},{}", &secret[1..], "ab")),
+            "<63 hex digits, not shown>,ab"
+        );
+        assert_eq!(
+            scrub_value(&format!("{TPRV}/0,{secret}")),
+            "<a private extended key, not shown>/0,<64 hex digits, not shown>"
+        );
+        // Short hex and everything else is shown as given.
+        for text in ["deadbeef", "7d", "21000001btc", &secret[..31]] {
+            assert_eq!(scrub_value(text), text);
+        }
     }
 
     #[test]

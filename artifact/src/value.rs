@@ -159,8 +159,8 @@ pub enum Value {
 pub struct ValueError {
     /// What the type accepts.
     pub expected: String,
-    /// What was given, with any private key in it replaced by a description
-    /// ([`crate::redact::scrub`]): an error never carries a secret it was given.
+    /// What was given, with any private key or long hex run in it replaced by a description
+    /// ([`crate::redact::scrub_value`]): an error never carries a secret it was given.
     pub actual: String,
 }
 
@@ -180,7 +180,7 @@ impl std::error::Error for ValueError {}
 fn verr(expected: impl Into<String>, actual: &str) -> ValueError {
     ValueError {
         expected: expected.into(),
-        actual: crate::redact::scrub(actual).into_owned(),
+        actual: crate::redact::scrub_value(actual),
     }
 }
 
@@ -428,6 +428,19 @@ mod tests {
             assert!(!message.contains(&tprv[..20]), "{message}");
             assert!(!e.actual.contains(&tprv[..20]), "{e:?}");
             assert!(message.contains("a private extended key"), "{message}");
+        }
+        // A hex private key given for a public key, or a preimage of the wrong length, is
+        // described by its length.
+        let hex_secret = "ff".repeat(32);
+        for (ty, text) in [
+            (ValueType::PubKey, hex_secret.clone()),
+            (ValueType::Bytes32, hex_secret[..62].to_string()),
+            (ValueType::Sha256, format!("{hex_secret}00")),
+        ] {
+            let e = parse_value(&ty, &text).unwrap_err();
+            let message = e.to_string();
+            assert!(!message.contains(&hex_secret[..31]), "{message}");
+            assert!(message.contains("hex digits (not shown)"), "{message}");
         }
         let e = parse_value(&ValueType::PubKey, tprv).unwrap_err();
         assert!(

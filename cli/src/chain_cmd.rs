@@ -209,7 +209,7 @@ pub enum ChainCommand {
 /// Runs `biscol chain ...`.
 pub fn chain(state_dir: &StateFolder, command: &ChainCommand) -> ExitCode {
     let ChainCommand::Info { format } = command;
-    let session = match session_args::open(state_dir) {
+    let session = match session_args::open_for_reading(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -223,7 +223,7 @@ pub struct StateArgs {
 
 /// Runs `biscol state`.
 pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
-    let session = match session_args::open(state_dir) {
+    let session = match session_args::open_for_reading(state_dir) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -310,8 +310,8 @@ pub struct EventsArgs {
 
 /// Runs `biscol events`.
 pub fn events(state_dir: &StateFolder, args: &EventsArgs) -> ExitCode {
-    // `events` reads the store alone (not the chain), opening it for each page, so that a
-    // follower lets other commands take the store between polls.
+    // `events` reads the store alone (not the chain), without its writer lock, opening it for
+    // each page so that a follower sees what writers commit between polls.
     let located = match session_args::locate_existing(state_dir) {
         Ok(l) => l,
         Err(code) => return code,
@@ -320,11 +320,12 @@ pub fn events(state_dir: &StateFolder, args: &EventsArgs) -> ExitCode {
     let mut after = args.after;
     loop {
         let read = || {
-            Store::open(located.layout.store())
+            Store::open_read_only(located.layout.store())
                 .and_then(|s| s.events_since(after, page))
                 .map_err(SessionError::from)
         };
-        // A follower polls again later; a single read waits for the store like any command.
+        // The store is "in use" only while a writer creates or migrates it: a follower polls
+        // again later, a single read waits for it like any command.
         let events = match args.follow {
             true => read().or_else(|e| {
                 if e.is_in_use() {

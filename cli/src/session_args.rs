@@ -137,6 +137,24 @@ pub fn open(state_dir: &StateFolder) -> Result<Session, ExitCode> {
     open_located(located).map_err(|e| fail(&e, Format::Human))
 }
 
+/// Opens a session for a command that only reads (`state`, `chain info`): one that writes when
+/// the state folder is free, so that it first brings the store in line with the chain as every
+/// command does; else, without waiting, one that reads beside the process that holds the
+/// folder (the state as of its last commit).
+pub fn open_for_reading(state_dir: &StateFolder) -> Result<Session, ExitCode> {
+    let located = locate(state_dir).map_err(|e| crate::output::usage_error(&e))?;
+    let opened = match open_once(located.clone(), false) {
+        Err(e) if e.is_in_use() => {
+            let root = located.layout.root.clone();
+            waiting_for_lock(&root, located.lock_timeout, || {
+                open_once(located.clone(), true)
+            })
+        }
+        other => other,
+    };
+    opened.map_err(|e| fail(&e, Format::Human))
+}
+
 /// Splits a command's `--arg NAME=VALUE` options, then opens the session as [`open`] does;
 /// a malformed option is a usage error and opens nothing.
 pub fn open_with_args(
@@ -150,10 +168,11 @@ pub fn open_with_args(
 fn open_located(located: Located) -> Result<Session, SessionError> {
     let root = located.layout.root.clone();
     let timeout = located.lock_timeout;
-    waiting_for_lock(&root, timeout, || open_once(located.clone()))
+    waiting_for_lock(&root, timeout, || open_once(located.clone(), false))
 }
 
-fn open_once(located: Located) -> Result<Session, SessionError> {
+/// Opens a session once, to write or (`read_only`) to read.
+fn open_once(located: Located, read_only: bool) -> Result<Session, SessionError> {
     let Located {
         layout,
         config,
@@ -172,6 +191,7 @@ fn open_once(located: Located) -> Result<Session, SessionError> {
             crate::verify::CompilerVerifier::default(),
         )),
         create_state: new,
+        read_only,
         ..SessionOptions::default()
     };
     let mut session = match config.biscol.backend {

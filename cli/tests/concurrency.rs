@@ -125,7 +125,7 @@ fn a_command_waits_for_the_lock_says_so_and_gives_up_at_its_timeout() {
     let store = project.path().join(".biscol/store");
     // This process holds the store, as another biscol would.
     let held = biscol_runtime::state::Store::open(&store).expect("the store opens");
-    let out = biscol_in(project.path(), &["--lock-timeout", "1s", "state"]);
+    let out = biscol_in(project.path(), &["--lock-timeout", "1s", "mine", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("waiting for the state folder"), "{stderr}");
@@ -136,7 +136,7 @@ fn a_command_waits_for_the_lock_says_so_and_gives_up_at_its_timeout() {
 
     // Let go while a command waits: it goes on and succeeds.
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_biscol"))
-        .args(["state"])
+        .args(["mine", "1"])
         .current_dir(project.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -148,4 +148,59 @@ fn a_command_waits_for_the_lock_says_so_and_gives_up_at_its_timeout() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("waiting for the state folder"), "{stderr}");
+}
+
+#[test]
+fn read_only_commands_read_beside_a_writer_without_waiting() {
+    let project = htlc_project();
+    let dir = project.path();
+    ok_in(dir, &["key", "new", "alice"]);
+    ok_in(dir, &["key", "new", "bob"]);
+    let deployed = json(&ok_in(
+        dir,
+        &[htlc_deploy(HASH, "0.1btc"), vec!["--format", "json"]].concat(),
+    ));
+    let id = deployed["instance"]
+        .as_str()
+        .expect("an instance id")
+        .to_string();
+    // This process holds the store and the chain, as a writing biscol would.
+    let store = biscol_runtime::state::Store::open(dir.join(".biscol/store")).expect("store");
+    let chain = biscol_runtime::chain::embedded::EmbeddedChain::open(dir.join(".biscol/chain"))
+        .expect("chain");
+    let height = biscol_runtime::chain::ChainBackend::tip(&chain)
+        .expect("tip")
+        .height;
+    let listing = json(&ok_in(
+        dir,
+        &["--lock-timeout", "0s", "state", "--format", "json"],
+    ));
+    assert_eq!(listing[0]["id"], id.as_str());
+    assert_eq!(listing[0]["status"], "deployed");
+    let one = json(&ok_in(
+        dir,
+        &["--lock-timeout", "0s", "state", &id, "--format", "json"],
+    ));
+    assert_eq!(one["id"], id.as_str());
+    let events = ok_in(dir, &["--lock-timeout", "0s", "events", "--format", "json"]);
+    assert!(String::from_utf8_lossy(&events.stdout).contains(&id));
+    let info = json(&ok_in(
+        dir,
+        &["--lock-timeout", "0s", "chain", "info", "--format", "json"],
+    ));
+    assert_eq!(info["height"], height);
+    let keys = ok_in(dir, &["--lock-timeout", "0s", "key", "list"]);
+    assert!(String::from_utf8_lossy(&keys.stdout).contains("alice"));
+    for out in [&events, &keys] {
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("waiting"));
+    }
+    // A command that writes still waits for the writer, and gives up at its timeout.
+    let out = biscol_in(dir, &["--lock-timeout", "0s", "mine", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // The writer's work after the readers opened is not lost to them, and theirs changed
+    // nothing: the store is as this process left it.
+    assert_eq!(store.instances().expect("instances").len(), 1);
+    drop((store, chain));
+    let after = json(&ok_in(dir, &["chain", "info", "--format", "json"]));
+    assert_eq!(after["height"], height);
 }

@@ -30,6 +30,7 @@ pub mod state;
 pub mod state_folder;
 pub mod testing;
 pub mod wallet;
+pub mod writer_lock;
 
 pub use chain::embedded::EmbeddedChain;
 pub use chain::{ChainBackend, ChainError, Tip, TxReject, TxStatus, Utxo};

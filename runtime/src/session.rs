@@ -97,6 +97,11 @@ pub struct SessionOptions {
     /// for `biscol init` and `--new`; the test API and library callers get `true`). A folder
     /// with some parts but not all is refused either way ([`crate::state_folder`]).
     pub create_state: bool,
+    /// Open to read only, beside a writer or not: no lock is taken, nothing is created,
+    /// reconciled or written, and every read sees the state folder as of the open. The
+    /// operations that change state (mining, deploying, spending, bumping, checkpoints,
+    /// restores, reconciling) are refused with [`SessionError::ReadOnly`].
+    pub read_only: bool,
 }
 
 /// Something that checks an artifact against what it claims to be, above the runtime (where
@@ -118,6 +123,7 @@ impl Default for SessionOptions {
             poll_interval: Duration::from_secs(10),
             verifier: None,
             create_state: true,
+            read_only: false,
         }
     }
 }
@@ -305,9 +311,13 @@ impl Session {
             )));
         }
         let presence = Presence::of(&layout, true, WALLET_KEY);
-        presence.check(options.create_state)?;
-        secure(&layout)?;
-        let chain = EmbeddedChain::open(layout.chain())?;
+        presence.check(options.create_state && !options.read_only)?;
+        let chain = if options.read_only {
+            EmbeddedChain::open_read_only(layout.chain())?
+        } else {
+            secure(&layout)?;
+            EmbeddedChain::open(layout.chain())?
+        };
         Session::open_with(
             layout,
             options,
@@ -323,8 +333,10 @@ impl Session {
         chain: Box<dyn ChainBackend + Send>,
     ) -> Result<Session, SessionError> {
         let presence = Presence::of(&layout, false, WALLET_KEY);
-        presence.check(options.create_state)?;
-        secure(&layout)?;
+        presence.check(options.create_state && !options.read_only)?;
+        if !options.read_only {
+            secure(&layout)?;
+        }
         Session::open_with(layout, options, Chain::Remote(chain), presence.is_empty())
     }
 
@@ -337,6 +349,7 @@ impl Session {
         mut chain: Chain,
         create: bool,
     ) -> Result<Session, SessionError> {
+        let create = create && !options.read_only;
         let keystore = Keystore::open(layout.keys())?;
         if create {
             if let Err(KeystoreError::NotFound { .. }) = keystore.show(WALLET_KEY) {
@@ -345,7 +358,11 @@ impl Session {
         }
         let wallet_key = keystore.show(WALLET_KEY)?.x_only();
         let wallet = Wallet::new(&keystore, WALLET_KEY)?;
-        let store = Store::open(layout.store())?;
+        let store = if options.read_only {
+            Store::open_read_only(layout.store())?
+        } else {
+            Store::open(layout.store())?
+        };
         let (embedded, genesis) = match &mut chain {
             Chain::Embedded(c) => {
                 let genesis = c.genesis_hash();
@@ -372,8 +389,18 @@ impl Session {
             store,
             progress: Box::new(|_| {}),
         };
-        session.reconcile()?;
+        if !session.options.read_only {
+            session.reconcile()?;
+        }
         Ok(session)
+    }
+
+    /// Refuses `operation` in a read-only session ([`SessionOptions::read_only`]).
+    fn writable(&self, operation: &'static str) -> Result<(), SessionError> {
+        if self.options.read_only {
+            return Err(SessionError::ReadOnly { operation });
+        }
+        Ok(())
     }
 
     /// Sets where progress messages go (the command line prints them on stderr).
@@ -449,6 +476,7 @@ impl Session {
     /// Mines `count` blocks to the wallet (the first `advance` seconds later than it would be),
     /// then records what they confirmed. Only chains that mine.
     pub fn mine(&mut self, count: u32, advance: Option<u32>) -> Result<Tip, SessionError> {
+        self.writable("mine")?;
         let spk = self.wallet.script_pubkey().to_owned();
         let hashes = self.chain.backend_mut().mine(count, &spk, advance)?;
         let tip = self.chain.backend().tip()?;
@@ -471,6 +499,7 @@ impl Session {
     /// Brings the store in line with the chain: records confirmations of pending transactions,
     /// broadcasts again what the chain does not know, and gives up on what it refuses.
     pub fn reconcile(&mut self) -> Result<(), SessionError> {
+        self.writable("reconcile the store with the chain")?;
         for pending in self.store.pending()? {
             let status = self.chain.backend().tx_status(&pending.txid)?;
             match status {
@@ -712,6 +741,7 @@ impl Session {
         fee_rate: Option<FeeRate>,
         wait: bool,
     ) -> Result<Deployment, SessionError> {
+        self.writable("deploy")?;
         let artifact = Artifact::from_json(artifact_json)?;
         self.verify(&artifact)?;
         let args = self.resolve_args(args)?;
@@ -972,6 +1002,9 @@ impl Session {
             wait,
         } = options;
         let (fee_rate, dry_run, wait) = (*fee_rate, *dry_run, *wait);
+        if !dry_run {
+            self.writable("spend")?;
+        }
         let record = self.instance(id)?;
         match record.status {
             InstanceStatus::Deployed => {}
@@ -1073,6 +1106,7 @@ impl Session {
     /// Replaces a recorded transaction still in the mempool by one paying `fee_rate`: a
     /// funding transaction through the wallet, a contract spend by planning it again.
     pub fn bump(&mut self, txid: &Txid, fee_rate: FeeRate) -> Result<Bump, SessionError> {
+        self.writable("bump a fee")?;
         let record = self
             .store
             .transaction(txid)?
@@ -1155,6 +1189,7 @@ impl Session {
         &mut self,
         label: Option<&str>,
     ) -> Result<crate::state::Checkpoint, SessionError> {
+        self.writable("take a checkpoint")?;
         let checkpoint = self.store.checkpoint(label, now())?;
         if let Chain::Embedded(chain) = &self.chain {
             let dir = self.store.checkpoint_dir(checkpoint.id)?.join("chain");
@@ -1166,6 +1201,7 @@ impl Session {
     /// Restores checkpoint `id`: the store and, on the embedded chain, the chain. Consumes the
     /// session, since every handle to the old state must go.
     pub fn restore(mut self, id: u64) -> Result<Session, SessionError> {
+        self.writable("restore a checkpoint")?;
         let chain_backup = self.store.checkpoint_dir(id)?.join("chain");
         self.chain = match self.chain {
             Chain::Embedded(c) => {
@@ -1209,6 +1245,11 @@ pub fn network_name(network: Network) -> &'static str {
 /// Why a session operation failed.
 #[derive(Debug)]
 pub enum SessionError {
+    /// The session was opened to read only ([`SessionOptions::read_only`]).
+    ReadOnly {
+        /// What was asked, as a verb phrase ("mine").
+        operation: &'static str,
+    },
     /// The chain failed or refused a transaction.
     Chain(ChainError),
     /// The keystore failed (e.g. an unknown `@NAME`).
@@ -1280,6 +1321,10 @@ impl SessionError {
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            SessionError::ReadOnly { operation } => write!(
+                f,
+                "cannot {operation}: this session was opened to read the state folder only"
+            ),
             SessionError::Chain(e) => write!(f, "{e}"),
             SessionError::Keystore(e) => write!(f, "{e}"),
             SessionError::Wallet(e) => write!(f, "{e}"),

@@ -172,6 +172,10 @@ impl std::error::Error for FolderError {}
 /// Binds the opened parts: records a new state folder's identity (`created`), adopts the chain
 /// and wallet of a store migrated from before identities, or checks that the store's records
 /// match the chain (`genesis`, and the embedded chain's owner) and the wallet key.
+///
+/// A reader (`store` opened read-only) only checks: where binding would write, the folder is
+/// being created or migrated by the writer that holds it, and the answer is
+/// [`crate::state::StateError::InUse`] (it can be read once that writer is done).
 pub fn bind(
     store: &Store,
     chain: Option<&mut EmbeddedChain>,
@@ -181,6 +185,15 @@ pub fn bind(
     root: &Path,
 ) -> Result<(), BindError> {
     let binding = Binding { genesis, wallet };
+    let writing = || {
+        if store.is_writable() {
+            Ok(())
+        } else {
+            Err(BindError::State(crate::state::StateError::InUse {
+                path: root.display().to_string(),
+            }))
+        }
+    };
     let foreign = |detail: String| {
         BindError::Folder(FolderError::Foreign {
             detail,
@@ -193,6 +206,7 @@ pub fn bind(
         // A new folder, or one whose creation was cut short before the identity was written
         // (a store that holds nothing: no instance, no event).
         None if created || (store.instances()?.is_empty() && store.last_event_seq()? == 0) => {
+            writing()?;
             (store.create_identity(binding)?.store_id, true)
         }
         None => return Err(foreign("the contract store records no identity".into())),
@@ -200,6 +214,7 @@ pub fn bind(
             store_id,
             bound: None,
         }) => {
+            writing()?;
             store.adopt(binding)?;
             (store_id, true)
         }
@@ -232,7 +247,10 @@ pub fn bind(
             }
             // A chain from before identities, or from a creation cut short: bound now only
             // when its store is adopted too, or holds nothing it could lose.
-            None if adopting || store.instances()?.is_empty() => chain.bind_owner(&store_id)?,
+            None if adopting || store.instances()?.is_empty() => {
+                writing()?;
+                chain.bind_owner(&store_id)?
+            }
             None => {
                 return Err(foreign(
                     "the chain folder belongs with no contract store (a new chain was put in place of the old one)".into(),

@@ -100,6 +100,9 @@ async fn accept_until(
             let _ = hyper::server::conn::http1::Builder::new()
                 // Header names as Core writes them (`Content-Type`), for clients that care.
                 .title_case_headers(true)
+                // A client may shut its write side once its request is sent; it still gets the
+                // answer (hyper otherwise drops the connection on that end of input).
+                .half_close(true)
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)

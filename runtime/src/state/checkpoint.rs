@@ -24,6 +24,8 @@ use super::write::append_event;
 use super::{last_event_seq, Store, STATE_FILE};
 use crate::owner_only;
 
+const READ_ONLY_RESTORE: &str = "a store opened to read cannot restore a checkpoint";
+
 /// The folder of checkpoints inside the store's folder.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The metadata file of a checkpoint.
@@ -255,6 +257,9 @@ impl Store {
     /// open it again with [`Store::open`]; the live file is then the old store or the restored
     /// one, never a mix.
     pub fn restore(self, id: u64, time: u64) -> Result<Store, StateError> {
+        if !self.is_writable() {
+            return Err(invalid(READ_ONLY_RESTORE));
+        }
         let dir = self.require_dir()?.to_path_buf();
         let folder = self.checkpoint_dir(id)?;
         let meta = read_meta(&folder)?;
@@ -298,9 +303,9 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(sql("checkpointing the write-ahead log"))?;
-        self.conn
-            .close()
-            .map_err(|(_, e)| sql("closing the store")(e))?;
+        let Store { conn, lock, .. } = self;
+        let lock = lock.ok_or_else(|| invalid(READ_ONLY_RESTORE))?;
+        conn.close().map_err(|(_, e)| sql("closing the store")(e))?;
         for suffix in ["-wal", "-shm", "-journal"] {
             let side = dir.join(format!("{STATE_FILE}{suffix}"));
             match fs::remove_file(&side) {
@@ -311,6 +316,6 @@ impl Store {
         }
         fs::rename(&tmp, &live).map_err(io(format!("replacing {}", live.display())))?;
         fsync(&dir)?;
-        Store::open(&dir)
+        Store::open_locked(&dir, lock)
     }
 }

@@ -9,8 +9,11 @@
 //! Storage: one SQLite file, `state.sqlite`, in the folder given to [`Store::open`]
 //! (checkpoints go to `checkpoints/<id>/` next to it). WAL journal, `synchronous=FULL`, foreign
 //! keys on, the schema version in `PRAGMA user_version` (a newer one is refused with
-//! [`StateError::NewerSchema`]), and `locking_mode=EXCLUSIVE`, so a second handle on the same
-//! folder fails with [`StateError::InUse`].
+//! [`StateError::NewerSchema`]). One writer at a time: [`Store::open`] takes the folder's
+//! [`WriterLock`], so a second writing handle on the same folder fails with
+//! [`StateError::InUse`]; [`Store::open_read_only`] takes no lock and reads one snapshot, the
+//! last commit before it opened, however long it stays open (WAL lets it read while the writer
+//! writes).
 //!
 //! Invariants:
 //! * Every operation that changes more than one row is one SQL transaction, and every state
@@ -60,6 +63,7 @@ pub use types::{
 };
 pub use write::{Batch, Recorder};
 
+use crate::writer_lock::WriterLock;
 use error::{corrupt, invalid, sql};
 use status::sql_list;
 
@@ -72,16 +76,32 @@ pub struct Store {
     conn: Connection,
     /// The folder, `None` for an in-memory store.
     dir: Option<PathBuf>,
+    /// The folder's writer lock; `None` for a read-only handle and an in-memory store.
+    lock: Option<WriterLock>,
 }
 
 impl Store {
-    /// Opens the store in `dir` (creating the folder and `state.sqlite` when missing).
+    /// Opens the store in `dir` for writing (creating the folder and `state.sqlite` when
+    /// missing); [`StateError::InUse`] when another handle writes it.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StateError> {
         let dir = dir.as_ref();
         crate::owner_only::create_dir_all(dir).map_err(error::io(format!(
             "creating the state folder {}",
             dir.display()
         )))?;
+        let lock = WriterLock::try_take(dir)
+            .map_err(error::io(format!(
+                "locking the state folder {}",
+                dir.display()
+            )))?
+            .ok_or_else(|| StateError::InUse {
+                path: dir.display().to_string(),
+            })?;
+        Store::open_locked(dir, lock)
+    }
+
+    /// [`Store::open`] with the writer lock already held.
+    fn open_locked(dir: &Path, lock: WriterLock) -> Result<Store, StateError> {
         let file = dir.join(STATE_FILE);
         // Owner-only before SQLite opens it; its -wal and -shm files take the same mode.
         crate::owner_only::create_file(&file)
@@ -91,7 +111,33 @@ impl Store {
         Ok(Store {
             conn,
             dir: Some(dir.to_path_buf()),
+            lock: Some(lock),
         })
+    }
+
+    /// Opens the store in `dir` to read it, beside a writer or not: no lock, nothing created
+    /// or written (a write fails), and every read sees the same snapshot, the last commit
+    /// before the open. A missing `state.sqlite` is an error.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, StateError> {
+        let dir = dir.as_ref();
+        let file = dir.join(STATE_FILE);
+        // Read-write without create: SQLite's WAL index (`-shm`) needs a writable handle, and
+        // `query_only` (set by `schema::prepare_reader`) refuses every write.
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&file, flags).map_err(sql("opening state.sqlite"))?;
+        schema::prepare_reader(&conn, &dir.display().to_string())?;
+        Ok(Store {
+            conn,
+            dir: Some(dir.to_path_buf()),
+            lock: None,
+        })
+    }
+
+    /// Whether this handle may write (it holds the writer lock, or lives in memory).
+    pub fn is_writable(&self) -> bool {
+        self.lock.is_some() || self.dir.is_none()
     }
 
     /// Opens a store that lives in memory only (for tests and dry runs; it has no
@@ -99,7 +145,11 @@ impl Store {
     pub fn open_in_memory() -> Result<Store, StateError> {
         let mut conn = Connection::open_in_memory().map_err(sql("opening a memory store"))?;
         schema::prepare(&mut conn, ":memory:")?;
-        Ok(Store { conn, dir: None })
+        Ok(Store {
+            conn,
+            dir: None,
+            lock: None,
+        })
     }
 
     /// The store's folder, `None` for an in-memory store.

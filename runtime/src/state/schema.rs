@@ -1,9 +1,9 @@
 //! The store's SQL schema and how a connection is set up.
 //!
-//! In: a fresh connection to `state.sqlite`. Out: the same connection in WAL mode with
-//! `synchronous=FULL`, foreign keys on, the exclusive lock taken and the tables present, or an
-//! error if the file is from a newer version ([`StateError::NewerSchema`]) or is not a state
-//! store.
+//! In: a fresh connection to `state.sqlite`. Out: a writer's connection ([`prepare`]) in WAL
+//! mode with `synchronous=FULL`, foreign keys on and the tables present, or a reader's
+//! ([`prepare_reader`]) that refuses writes and reads one snapshot; or an error if the file is
+//! from a newer version ([`StateError::NewerSchema`]) or is not a state store.
 //!
 //! The schema version lives in `PRAGMA user_version`: 0 means an empty file (the tables are
 //! created and the version set in one transaction), [`SCHEMA_VERSION`] is this build's.
@@ -11,7 +11,7 @@
 //! in one transaction when it opens, with a new store id and the chain and wallet left for the
 //! session to adopt.
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 
 use super::error::{sql, StateError};
 use super::status::{sql_list, InstanceStatus, TransactionStatus, TxKind};
@@ -127,51 +127,19 @@ pub(crate) fn user_version(conn: &Connection) -> Result<i64, StateError> {
         .map_err(sql("reading the schema version"))
 }
 
-/// Configures `conn` and creates or checks the schema.
+/// How long a statement waits for SQLite's own short-lived locks (a reader recovering the
+/// write-ahead log, a checkpoint) before it fails. Writers never wait for each other here: the
+/// [`crate::writer_lock::WriterLock`] lets one in at a time.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Configures a writer's `conn` (its caller holds the folder's writer lock, or it lives in
+/// memory) and creates, migrates or checks the schema.
 ///
 /// `path` is only used in messages.
 pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateError> {
-    let in_use = |context: &'static str| {
-        move |e: rusqlite::Error| {
-            if matches!(
-                e.sqlite_error_code(),
-                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-            ) {
-                StateError::InUse {
-                    path: path.to_string(),
-                }
-            } else {
-                StateError::Sqlite {
-                    context: context.to_string(),
-                    source: e,
-                }
-            }
-        }
-    };
-    conn.busy_timeout(std::time::Duration::from_millis(0))
+    conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sql("configuring state.sqlite"))?;
     // The version is checked before anything is written, so a newer file is never touched.
-    let version = user_version(conn).map_err(|e| match e {
-        StateError::Sqlite { source, .. } => in_use("reading the schema version")(source),
-        other => other,
-    })?;
-    if version > SCHEMA_VERSION {
-        return Err(StateError::NewerSchema {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| {
-        r.get::<_, String>(0)
-    })
-    .map_err(in_use("configuring state.sqlite"))?;
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-        .map_err(in_use("configuring state.sqlite"))?;
-    // The first write transaction takes the exclusive lock and keeps it until the connection
-    // closes.
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; BEGIN EXCLUSIVE; COMMIT;")
-        .map_err(in_use("locking state.sqlite"))?;
-    // Read again under the lock: another process may have created the tables meanwhile.
     let version = user_version(conn)?;
     if version > SCHEMA_VERSION {
         return Err(StateError::NewerSchema {
@@ -179,6 +147,10 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
             supported: SCHEMA_VERSION,
         });
     }
+    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+        .map_err(sql("configuring state.sqlite"))?;
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(sql("configuring state.sqlite"))?;
     if version == 0 {
         let tables: i64 = conn
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
@@ -212,6 +184,34 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
         tx.commit().map_err(sql("adding the identity table"))?;
     }
     Ok(())
+}
+
+/// Configures a reader's `conn`: writes refused (`query_only`), and one read transaction held
+/// for the connection's life, so that every query sees the same snapshot. A store that is still
+/// being created (no schema yet) or migrated (an older version) by the writer that holds it is
+/// [`StateError::InUse`]: it can be read once that writer is done.
+pub(crate) fn prepare_reader(conn: &Connection, path: &str) -> Result<(), StateError> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(sql("configuring state.sqlite"))?;
+    conn.execute_batch("PRAGMA query_only=1; BEGIN;")
+        .map_err(sql("configuring state.sqlite"))?;
+    // The first read starts the snapshot.
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(sql("reading the schema"))?;
+    match user_version(conn)? {
+        SCHEMA_VERSION => Ok(()),
+        found if found > SCHEMA_VERSION => Err(StateError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        0 if tables != 0 => Err(StateError::NotAStateStore {
+            path: path.to_string(),
+        }),
+        _ => Err(StateError::InUse {
+            path: path.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]

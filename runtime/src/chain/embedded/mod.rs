@@ -169,15 +169,37 @@ fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Res
 
 impl EmbeddedChain {
     /// Opens the chain stored in `dir` (`dir/chain.sqlite`), creating it with the regtest
-    /// genesis block when empty. Fails with [`ChainError::InUse`] when another process has it
-    /// open, and [`ChainError::Corrupt`] when the stored blocks do not connect or the UTXO set
+    /// genesis block when empty. Fails with [`ChainError::InUse`] when another handle writes
+    /// it, and [`ChainError::Corrupt`] when the stored blocks do not connect or the UTXO set
     /// does not match its running commitment ([`commitment`]; a chain stored before
     /// commitments existed is committed to as it is, and [`EmbeddedChain::check_consistency`]
     /// rebuilds the set from the blocks on demand).
     pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedChain, ChainError> {
         let path = dir.as_ref().to_path_buf();
-        let mut store = Store::open(&path)?;
+        let store = Store::open(&path)?;
+        EmbeddedChain::load(path, store)
+    }
+
+    /// Opens the chain stored in `dir` to read it while another process may write it: no lock
+    /// is taken and nothing is written; the chain is the one of the last commit before the
+    /// open, checked as [`EmbeddedChain::open`] checks it (a stored mempool transaction that no
+    /// longer fits is left out here, and dropped from the file by the next writer). Mining and
+    /// broadcasting fail. A chain still being created is [`ChainError::InUse`].
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<EmbeddedChain, ChainError> {
+        let path = dir.as_ref().to_path_buf();
+        let store = Store::open_read_only(&path)?;
+        EmbeddedChain::load(path, store)
+    }
+
+    /// Reads and checks what `store` holds; writes only through a writable store.
+    fn load(path: std::path::PathBuf, mut store: Store) -> Result<EmbeddedChain, ChainError> {
+        let writable = store.is_writable();
         let mut blocks = store.load_blocks()?;
+        if blocks.is_empty() && !writable {
+            return Err(ChainError::InUse {
+                path: path.display().to_string(),
+            });
+        }
         if blocks.is_empty() {
             let genesis = genesis_block(Network::Regtest);
             store.connect_block(0, &genesis, &[], &[], UtxoCommitment::default())?;
@@ -223,7 +245,8 @@ impl EmbeddedChain {
             }
             Some(_) => {}
             // A chain written before commitments existed: commit to its set as it is.
-            None => chain.store.set_utxo_commitment(computed)?,
+            None if writable => chain.store.set_utxo_commitment(computed)?,
+            None => {}
         }
         chain.commitment = computed;
         // Re-validate the stored mempool against the current tip; drop what no longer fits.
@@ -236,7 +259,7 @@ impl EmbeddedChain {
                 _ => dropped.push(txid),
             }
         }
-        if !dropped.is_empty() {
+        if !dropped.is_empty() && writable {
             chain.store.mempool_replace(None, &dropped)?;
         }
         Ok(chain)

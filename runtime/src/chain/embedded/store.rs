@@ -14,19 +14,22 @@
 //! Invariants: every change is one SQLite transaction (a block and its UTXO changes and the
 //! removal of its transactions from the mempool commit together or not at all). The database
 //! runs in WAL mode with `synchronous=FULL` (every commit is fsynced), so killing the process at
-//! any point leaves the last committed state. `locking_mode=EXCLUSIVE` makes a second process
-//! that opens the same folder fail with [`ChainError::InUse`] instead of diverging.
+//! any point leaves the last committed state. One writer at a time: [`Store::open`] takes the
+//! folder's [`WriterLock`], so a second process that opens the same folder to write fails with
+//! [`ChainError::InUse`] instead of diverging; [`Store::open_read_only`] reads one snapshot
+//! beside it.
 
 use std::path::Path;
 
 use bitcoin::consensus::encode::{deserialize, serialize};
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Block, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::commitment::UtxoCommitment;
 
 use crate::chain::ChainError;
+use crate::writer_lock::WriterLock;
 
 /// Database schema version stored in `meta`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -44,6 +47,8 @@ pub struct Coin {
 
 pub(crate) struct Store {
     conn: Connection,
+    /// The folder's writer lock; `None` for a read-only handle.
+    lock: Option<WriterLock>,
 }
 
 fn store_err(context: &str) -> impl FnOnce(rusqlite::Error) -> ChainError + '_ {
@@ -75,13 +80,27 @@ fn write_commitment(conn: &Connection, commitment: UtxoCommitment) -> rusqlite::
     .map(|_| ())
 }
 
+/// How long a statement waits for SQLite's own short-lived locks (a reader recovering the
+/// write-ahead log) before it fails; writers never wait for each other here (the
+/// [`WriterLock`] lets one in at a time).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Store {
-    /// Opens (creating when missing) `dir/chain.sqlite` and takes the exclusive lock.
+    /// Opens (creating when missing) `dir/chain.sqlite` for writing: takes the folder's writer
+    /// lock ([`ChainError::InUse`] when another handle holds it) and creates the tables.
     pub(crate) fn open(dir: &Path) -> Result<Store, ChainError> {
         crate::owner_only::create_dir_all(dir).map_err(|source| ChainError::Io {
             context: format!("creating the chain folder {}", dir.display()),
             source,
         })?;
+        let lock = WriterLock::try_take(dir)
+            .map_err(|source| ChainError::Io {
+                context: format!("locking the chain folder {}", dir.display()),
+                source,
+            })?
+            .ok_or_else(|| ChainError::InUse {
+                path: dir.display().to_string(),
+            })?;
         let file = dir.join(super::CHAIN_FILE);
         // Owner-only before SQLite opens it; its -wal and -shm files take the same mode.
         crate::owner_only::create_file(&file).map_err(|source| ChainError::Io {
@@ -89,30 +108,12 @@ impl Store {
             source,
         })?;
         let conn = Connection::open(&file).map_err(store_err("opening chain.sqlite"))?;
-        let in_use = |e: rusqlite::Error| {
-            if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
-                || e.sqlite_error_code() == Some(ErrorCode::DatabaseLocked)
-            {
-                ChainError::InUse {
-                    path: dir.display().to_string(),
-                }
-            } else {
-                ChainError::Store {
-                    context: "configuring chain.sqlite".into(),
-                    source: e,
-                }
-            }
-        };
-        conn.busy_timeout(std::time::Duration::from_millis(0))
-            .map_err(in_use)?;
-        conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .map_err(in_use)?;
+        let configure = store_err("configuring chain.sqlite");
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(configure)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-            .map_err(in_use)?;
-        conn.execute_batch("PRAGMA synchronous=FULL; BEGIN EXCLUSIVE; COMMIT;")
-            .map_err(in_use)?;
+            .map_err(store_err("configuring chain.sqlite"))?;
+        conn.execute_batch("PRAGMA synchronous=FULL;")
+            .map_err(store_err("configuring chain.sqlite"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
@@ -125,7 +126,56 @@ impl Store {
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);",
         )
         .map_err(store_err("creating the tables"))?;
-        let schema: i64 = conn
+        let store = Store {
+            conn,
+            lock: Some(lock),
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Opens `dir/chain.sqlite` to read it, beside a writer or not: no lock, nothing created or
+    /// written (a write fails), and every read sees one snapshot, the last commit before the
+    /// open. A missing file is an error; one without tables yet (a writer is creating it) is
+    /// [`ChainError::InUse`].
+    pub(crate) fn open_read_only(dir: &Path) -> Result<Store, ChainError> {
+        let file = dir.join(super::CHAIN_FILE);
+        // Read-write without create: SQLite's WAL index (`-shm`) needs a writable handle, and
+        // `query_only` refuses every write.
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&file, flags).map_err(store_err("opening chain.sqlite"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(store_err("configuring chain.sqlite"))?;
+        conn.execute_batch("PRAGMA query_only=1; BEGIN;")
+            .map_err(store_err("configuring chain.sqlite"))?;
+        // The first read starts the snapshot.
+        let has_meta: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )
+            .map_err(store_err("reading the schema"))?;
+        if !has_meta {
+            return Err(ChainError::InUse {
+                path: dir.display().to_string(),
+            });
+        }
+        let store = Store { conn, lock: None };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Whether this handle may write (it holds the writer lock).
+    pub(crate) fn is_writable(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    fn check_schema(&self) -> Result<(), ChainError> {
+        let schema: i64 = self
+            .conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
                 r.get(0)
             })
@@ -135,7 +185,7 @@ impl Store {
                 "schema version {schema}, this build reads {SCHEMA_VERSION}"
             )));
         }
-        Ok(Store { conn })
+        Ok(())
     }
 
     /// Writes a consistent copy of the database to `file` (which must not exist), as of the

@@ -152,3 +152,45 @@ fn a_creation_cut_short_before_the_identity_is_completed() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_read_only_session_reads_beside_the_writer_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader_options = || SessionOptions {
+        read_only: true,
+        ..options(true)
+    };
+    // Nothing to read: a reader creates nothing, even asked to.
+    match Session::open(StateLayout::new(dir.path()), reader_options()) {
+        Err(SessionError::Folder(FolderError::NoState { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.path().join("store").exists());
+    let mut writer = open(dir.path(), true).unwrap();
+    writer.mine(2, None).unwrap();
+    // A second writer is refused while the first holds the folder; a reader is not.
+    assert!(open(dir.path(), false).unwrap_err().is_in_use());
+    let mut reader = Session::open(StateLayout::new(dir.path()), reader_options()).unwrap();
+    assert_eq!(reader.chain_info().unwrap().height, 2);
+    let events = reader.store().last_event_seq().unwrap();
+    // The reader keeps its snapshot while the writer goes on.
+    writer.mine(1, None).unwrap();
+    assert_eq!(reader.chain_info().unwrap().height, 2);
+    // Every operation that writes is refused, and changes nothing.
+    for refused in [
+        reader.mine(1, None).map(drop),
+        reader.reconcile(),
+        reader.checkpoint(None).map(drop),
+    ] {
+        assert!(
+            matches!(refused, Err(SessionError::ReadOnly { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(reader.store().last_event_seq().unwrap(), events);
+    drop(reader);
+    assert_eq!(writer.chain_info().unwrap().height, 3);
+    // A new reader sees the writer's last commit.
+    let reader = Session::open(StateLayout::new(dir.path()), reader_options()).unwrap();
+    assert_eq!(reader.chain_info().unwrap().height, 3);
+}

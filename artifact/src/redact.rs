@@ -2,8 +2,9 @@
 //!
 //! In: text a person typed (an argument value, a flag, a key name, a whole message). Out: the
 //! same text with every private key in it replaced by a description ([`PRIVATE_EXTENDED_KEY`],
-//! [`PRIVATE_KEY_WIF`]; in an argument value also any long hex run, [`scrub_value`]), so that an error about a wrong argument never repeats a secret it was
-//! given (a terminal's scroll-back, a CI log and a bug report all keep error messages).
+//! [`PRIVATE_KEY_WIF`]; in an argument value also any long hex run, [`scrub_value`]), so that
+//! an error about a wrong argument never repeats a secret it was given (a terminal's
+//! scroll-back, a CI log and a bug report all keep error messages).
 //!
 //! What counts as a private key: a run of Base58 characters that starts like a BIP32 private
 //! extended key (`xprv`, `tprv`, or the SLIP-132 `yprv`, `zprv`, `uprv`, `vprv`, `Yprv`,

@@ -349,7 +349,6 @@ impl Session {
         mut chain: Chain,
         create: bool,
     ) -> Result<Session, SessionError> {
-        let create = create && !options.read_only;
         let keystore = Keystore::open(layout.keys())?;
         if create {
             if let Err(KeystoreError::NotFound { .. }) = keystore.show(WALLET_KEY) {

@@ -10,10 +10,41 @@
 //! locks. SQLite's WAL mode then lets readers open the database while the writer holds this
 //! lock, each reader seeing the last committed state. The operating system releases the lock
 //! when the process ends, however it ends, so a killed writer never leaves the folder locked.
+//!
+//! Both stores open their SQLite connections through this module: a writer's with
+//! [`configure_writer`] once it holds the lock, a reader's with [`open_reader`].
 
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// How long a statement waits for SQLite's own short-lived locks (a reader recovering the
+/// write-ahead log, a checkpoint) before it fails. Writers never wait for each other there:
+/// the [`WriterLock`] lets one in at a time.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sets up a writer's connection: [`BUSY_TIMEOUT`], the WAL journal (which lets readers in
+/// beside it) and `synchronous=FULL` (every commit is on disk before it returns).
+pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+    conn.execute_batch("PRAGMA synchronous=FULL;")
+}
+
+/// Opens the existing database `file` to read it beside its writer: writes refused
+/// (`query_only`) and a read transaction begun, so that from the caller's first read on every
+/// query of the connection sees the same snapshot. Opened read-write without create: SQLite's
+/// WAL index (`-shm`) needs a writable handle, and a missing file is an error.
+pub fn open_reader(file: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(file, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA query_only=1; BEGIN;")?;
+    Ok(conn)
+}
 
 /// The lock file's name in the part's folder.
 pub const LOCK_FILE: &str = "writer.lock";

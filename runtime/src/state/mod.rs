@@ -120,14 +120,9 @@ impl Store {
     /// before the open. A missing `state.sqlite` is an error.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, StateError> {
         let dir = dir.as_ref();
-        let file = dir.join(STATE_FILE);
-        // Read-write without create: SQLite's WAL index (`-shm`) needs a writable handle, and
-        // `query_only` (set by `schema::prepare_reader`) refuses every write.
-        let flags =
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&file, flags).map_err(sql("opening state.sqlite"))?;
-        schema::prepare_reader(&conn, &dir.display().to_string())?;
+        let conn = crate::writer_lock::open_reader(&dir.join(STATE_FILE))
+            .map_err(sql("opening state.sqlite"))?;
+        schema::check_reader(&conn, &dir.display().to_string())?;
         Ok(Store {
             conn,
             dir: Some(dir.to_path_buf()),

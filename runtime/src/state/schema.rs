@@ -2,7 +2,7 @@
 //!
 //! In: a fresh connection to `state.sqlite`. Out: a writer's connection ([`prepare`]) in WAL
 //! mode with `synchronous=FULL`, foreign keys on and the tables present, or a reader's
-//! ([`prepare_reader`]) that refuses writes and reads one snapshot; or an error if the file is
+//! ([`check_reader`]) that refuses writes and reads one snapshot; or an error if the file is
 //! from a newer version ([`StateError::NewerSchema`]) or is not a state store.
 //!
 //! The schema version lives in `PRAGMA user_version`: 0 means an empty file (the tables are
@@ -127,18 +127,11 @@ pub(crate) fn user_version(conn: &Connection) -> Result<i64, StateError> {
         .map_err(sql("reading the schema version"))
 }
 
-/// How long a statement waits for SQLite's own short-lived locks (a reader recovering the
-/// write-ahead log, a checkpoint) before it fails. Writers never wait for each other here: the
-/// [`crate::writer_lock::WriterLock`] lets one in at a time.
-pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Configures a writer's `conn` (its caller holds the folder's writer lock, or it lives in
 /// memory) and creates, migrates or checks the schema.
 ///
 /// `path` is only used in messages.
 pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateError> {
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(sql("configuring state.sqlite"))?;
     // The version is checked before anything is written, so a newer file is never touched.
     let version = user_version(conn)?;
     if version > SCHEMA_VERSION {
@@ -147,9 +140,8 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
             supported: SCHEMA_VERSION,
         });
     }
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-        .map_err(sql("configuring state.sqlite"))?;
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+    crate::writer_lock::configure_writer(conn)
+        .and_then(|()| conn.execute_batch("PRAGMA foreign_keys=ON;"))
         .map_err(sql("configuring state.sqlite"))?;
     if version == 0 {
         let tables: i64 = conn
@@ -186,16 +178,11 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
     Ok(())
 }
 
-/// Configures a reader's `conn`: writes refused (`query_only`), and one read transaction held
-/// for the connection's life, so that every query sees the same snapshot. A store that is still
+/// Checks the schema through a reader's `conn` ([`crate::writer_lock::open_reader`]), whose
+/// first read this is, so it starts the snapshot every later query sees. A store that is still
 /// being created (no schema yet) or migrated (an older version) by the writer that holds it is
 /// [`StateError::InUse`]: it can be read once that writer is done.
-pub(crate) fn prepare_reader(conn: &Connection, path: &str) -> Result<(), StateError> {
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(sql("configuring state.sqlite"))?;
-    conn.execute_batch("PRAGMA query_only=1; BEGIN;")
-        .map_err(sql("configuring state.sqlite"))?;
-    // The first read starts the snapshot.
+pub(crate) fn check_reader(conn: &Connection, path: &str) -> Result<(), StateError> {
     let tables: i64 = conn
         .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
         .map_err(sql("reading the schema"))?;

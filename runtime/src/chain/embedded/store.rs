@@ -29,7 +29,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::commitment::UtxoCommitment;
 
 use crate::chain::ChainError;
-use crate::writer_lock::WriterLock;
+use crate::writer_lock::{self, WriterLock};
 
 /// Database schema version stored in `meta`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -80,11 +80,6 @@ fn write_commitment(conn: &Connection, commitment: UtxoCommitment) -> rusqlite::
     .map(|_| ())
 }
 
-/// How long a statement waits for SQLite's own short-lived locks (a reader recovering the
-/// write-ahead log) before it fails; writers never wait for each other here (the
-/// [`WriterLock`] lets one in at a time).
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 impl Store {
     /// Opens (creating when missing) `dir/chain.sqlite` for writing: takes the folder's writer
     /// lock ([`ChainError::InUse`] when another handle holds it) and creates the tables.
@@ -108,12 +103,7 @@ impl Store {
             source,
         })?;
         let conn = Connection::open(&file).map_err(store_err("opening chain.sqlite"))?;
-        let configure = store_err("configuring chain.sqlite");
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(configure)?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-            .map_err(store_err("configuring chain.sqlite"))?;
-        conn.execute_batch("PRAGMA synchronous=FULL;")
-            .map_err(store_err("configuring chain.sqlite"))?;
+        writer_lock::configure_writer(&conn).map_err(store_err("configuring chain.sqlite"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
@@ -139,17 +129,8 @@ impl Store {
     /// open. A missing file is an error; one without tables yet (a writer is creating it) is
     /// [`ChainError::InUse`].
     pub(crate) fn open_read_only(dir: &Path) -> Result<Store, ChainError> {
-        let file = dir.join(super::CHAIN_FILE);
-        // Read-write without create: SQLite's WAL index (`-shm`) needs a writable handle, and
-        // `query_only` refuses every write.
-        let flags =
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&file, flags).map_err(store_err("opening chain.sqlite"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(store_err("configuring chain.sqlite"))?;
-        conn.execute_batch("PRAGMA query_only=1; BEGIN;")
-            .map_err(store_err("configuring chain.sqlite"))?;
+        let conn = writer_lock::open_reader(&dir.join(super::CHAIN_FILE))
+            .map_err(store_err("opening chain.sqlite"))?;
         // The first read starts the snapshot.
         let has_meta: bool = conn
             .query_row(

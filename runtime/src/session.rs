@@ -11,8 +11,11 @@
 //! [`Session::open`] (and every [`Session::mine`]) reconciles the store's pending instances with
 //! the chain: a recorded transaction the chain does not know is broadcast again (or, when the
 //! chain refuses it, the instance is marked failed or its spend abandoned); a confirmed one is
-//! recorded as confirmed. Killing the process at any point therefore loses no deployed instance
-//! and leaves the store consistent with the chain once the next session opens.
+//! recorded as confirmed; a deployed instance whose coin the chain shows spent by a transaction
+//! the store did not make (broadcast through `biscol node`, or by another party) is recorded as
+//! spent through the path its witness reveals. Killing the process at any point therefore
+//! loses no deployed instance and leaves the store consistent with the chain once the next
+//! session opens.
 //!
 //! Invariants: nothing is broadcast that the spend engine has not verified with the script
 //! engine; a refused spend broadcasts nothing and is logged as an event (when audit logging is
@@ -496,7 +499,8 @@ impl Session {
     }
 
     /// Brings the store in line with the chain: records confirmations of pending transactions,
-    /// broadcasts again what the chain does not know, and gives up on what it refuses.
+    /// broadcasts again what the chain does not know, gives up on what it refuses, and records
+    /// the spends of deployed instances that were made elsewhere.
     pub fn reconcile(&mut self) -> Result<(), SessionError> {
         self.writable("reconcile the store with the chain")?;
         for pending in self.store.pending()? {
@@ -545,7 +549,129 @@ impl Session {
                 }
             }
         }
+        self.record_outside_spends()
+    }
+
+    /// Records, like its own spends, the spends of `deployed` instances that this store did not
+    /// make: a transaction broadcast through `biscol node`, from another wallet or by another
+    /// party. The path is read from the witness ([`Contract::path_taken`]); the fee from the
+    /// inputs' previous outputs. A spend whose inputs the chain cannot show (a Bitcoin Core
+    /// node without `-txindex`) is reported as progress and looked at again next time.
+    fn record_outside_spends(&mut self) -> Result<(), SessionError> {
+        let deployed: Vec<String> = self
+            .store
+            .instances()?
+            .into_iter()
+            .filter(|s| s.status == InstanceStatus::Deployed)
+            .map(|s| s.id)
+            .collect();
+        for id in deployed {
+            let record = self.instance(&id)?;
+            let outpoint = OutPoint::new(record.funding_txid, record.funding_vout);
+            let created_at = record.height.unwrap_or(0);
+            let Some(spending) = self.chain.backend().spending_tx(&outpoint, created_at)? else {
+                continue;
+            };
+            let txid = spending.tx.compute_txid();
+            let Some(fee) = self.fee_paid(&spending.tx, outpoint, record.amount)? else {
+                (self.progress)(&format!(
+                    "{id} was spent by {txid}, whose inputs the chain does not show (does the node \
+                     run with -txindex?); it is recorded once they can be read"
+                ));
+                continue;
+            };
+            let path = self.path_taken(&record, &spending.tx.input[spending.input].witness);
+            (self.progress)(&format!(
+                "{id} was spent through `{path}` by {txid}, a transaction this store did not make"
+            ));
+            let time = now();
+            let mut batch = self.store.batch()?;
+            batch.record_spend(&NewSpend {
+                instance: &id,
+                path: &path,
+                args: &[],
+                tx: &spending.tx,
+                fee,
+                vsize: spending.tx.vsize() as u64,
+                time,
+            })?;
+            batch.mark_broadcast(&txid, time)?;
+            if let TxStatus::Confirmed { height, .. } = spending.status {
+                batch.confirm_spend(&id, &txid, height, time)?;
+            }
+            batch.commit()?;
+        }
         Ok(())
+    }
+
+    /// The fee `tx` pays: its inputs' values (the instance's coin at `amount`, the others read
+    /// from the chain) minus its outputs'. `None` when the chain does not have an input's
+    /// transaction.
+    fn fee_paid(
+        &self,
+        tx: &Transaction,
+        coin: OutPoint,
+        amount: Amount,
+    ) -> Result<Option<Amount>, SessionError> {
+        let mut inputs = Amount::ZERO;
+        for input in &tx.input {
+            let prev = input.previous_output;
+            let value = if prev == coin {
+                amount
+            } else {
+                let Some(parent) = self.chain.backend().transaction(&prev.txid)? else {
+                    return Ok(None);
+                };
+                let Some(out) = parent.output.get(prev.vout as usize) else {
+                    return Err(ChainError::Corrupt {
+                        detail: format!(
+                            "{} spends {prev}, an output that does not exist",
+                            tx.compute_txid()
+                        ),
+                    }
+                    .into());
+                };
+                out.value
+            };
+            inputs = inputs
+                .checked_add(value)
+                .ok_or_else(|| ChainError::Corrupt {
+                    detail: format!(
+                        "the inputs of {} add up beyond 21 million bitcoin",
+                        tx.compute_txid()
+                    ),
+                })?;
+        }
+        let outputs = tx
+            .output
+            .iter()
+            .try_fold(Amount::ZERO, |sum, o| sum.checked_add(o.value));
+        match outputs.and_then(|out| inputs.checked_sub(out)) {
+            Some(fee) => Ok(Some(fee)),
+            None => Err(ChainError::Corrupt {
+                detail: format!("{} pays out more than its inputs hold", tx.compute_txid()),
+            }
+            .into()),
+        }
+    }
+
+    /// The name of the path `witness` spent `record` through, or `unknown` when the stored
+    /// artifact cannot name it. Only a label for the record: nothing is signed or funded on it,
+    /// so the artifact is instantiated again without being recompiled.
+    fn path_taken(&self, record: &InstanceRecord, witness: &bitcoin::Witness) -> String {
+        let contract = self
+            .store
+            .artifact(&record.artifact_id)
+            .ok()
+            .flatten()
+            .and_then(|json| Artifact::from_json(&json).ok())
+            .and_then(|artifact| Contract::instantiate(artifact, &record.args, record.network).ok())
+            .filter(|c| c.instance.script_pubkey == record.script_pubkey);
+        contract
+            .as_ref()
+            .and_then(|c| c.path_taken(witness))
+            .unwrap_or("unknown")
+            .to_string()
     }
 
     /// A confirmed transaction of `pending`'s instance that the pending one replaced (by a

@@ -16,6 +16,9 @@
 //!   with its txid, as `CoreRpcChain` documents). Once accepted, the transaction again (already in the mempool) and a replacement
 //!   paying one satoshi less are compared; once confirmed, the transaction again (already
 //!   known) and a double spend of its input.
+//! * Spenders: whenever the session asks who spent an output, both chains must name the same
+//!   transaction at the same place (Core through `gettxout`, `gettxspendingprevout` and its
+//!   blocks).
 //! * Blocks: every block the embedded chain mines goes to Core's `submitblock`, which must
 //!   accept it; then both tips (hash, median time past) must agree. Time: the embedded chain
 //!   stamps blocks with the wall clock plus any advance (`mine --advance`, two days in the
@@ -37,13 +40,14 @@ use std::time::{Duration, Instant};
 
 use biscol_runtime::chain::embedded::{Acceptance, EmbeddedChain};
 use biscol_runtime::chain::rpc::{Auth, CoreRpcChain};
-use biscol_runtime::chain::{ChainBackend, ChainError, Tip, TxReject, TxStatus, Utxo};
+use biscol_runtime::chain::{ChainBackend, ChainError, Spending, Tip, TxReject, TxStatus, Utxo};
 use biscol_runtime::project::StateLayout;
 use biscol_runtime::session::{Session, SessionOptions};
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::{
-    absolute, transaction, Amount, BlockHash, Network, Script, Sequence, Transaction, TxOut, Txid,
+    absolute, transaction, Amount, BlockHash, Network, OutPoint, Script, Sequence, Transaction,
+    TxOut, Txid,
 };
 use bitcoincore_rpc::RpcApi;
 use bitcoind::CoreNode;
@@ -63,6 +67,9 @@ struct Log {
     reasons: std::collections::BTreeMap<String, usize>,
     /// Blocks Core accepted from the embedded chain.
     blocks: usize,
+    /// Outputs whose spender both chains were asked for (reconciliation asks for every
+    /// deployed instance's).
+    spenders: usize,
     /// Every disagreement, described.
     differences: Vec<String>,
 }
@@ -272,6 +279,25 @@ impl ChainBackend for Mirror {
         self.embedded.transaction(txid)
     }
 
+    fn spending_tx(
+        &self,
+        outpoint: &OutPoint,
+        created_at: u32,
+    ) -> Result<Option<Spending>, ChainError> {
+        // Both chains must name the same spender, found where each finds it.
+        let embedded = self.embedded.spending_tx(outpoint, created_at)?;
+        let core = self.core.spending_tx(outpoint, created_at)?;
+        self.log.lock().unwrap().spenders += 1;
+        if embedded != core {
+            self.differ(format!(
+                "spender of {outpoint}: embedded {:?}, Core {:?}",
+                embedded.as_ref().map(|s| (s.tx.compute_txid(), s.status)),
+                core.as_ref().map(|s| (s.tx.compute_txid(), s.status)),
+            ));
+        }
+        Ok(embedded)
+    }
+
     fn tip(&self) -> Result<Tip, ChainError> {
         self.embedded.tip()
     }
@@ -360,13 +386,14 @@ fn mempool_and_blocks_agree_with_bitcoin_core() {
 
     let log = log.lock().unwrap();
     println!(
-        "Bitcoin Core {} agreement: {} transactions compared ({} accepted by both, {} refused by both for the same reason: {:?}), {} blocks accepted by submitblock, tip {} at median time past {}, in {:.1?}",
+        "Bitcoin Core {} agreement: {} transactions compared ({} accepted by both, {} refused by both for the same reason: {:?}), {} blocks accepted by submitblock, {} spenders looked up, tip {} at median time past {}, in {:.1?}",
         core.version(),
         log.compared,
         log.accepted,
         log.refused,
         log.reasons,
         log.blocks,
+        log.spenders,
         tip.height,
         tip.median_time_past,
         started.elapsed()

@@ -4,8 +4,9 @@
 //! for `biscol node`) and the network the caller expects; transactions and scripts. Out: the
 //! [`ChainBackend`] views, through `esplora-client`'s blocking client: `GET /scripthash/:hash/utxo`
 //! for unspent outputs (confirmed and mempool, minus mempool-spent, as electrs serves them),
-//! `/tx/:txid` for status, `/tx/:txid/raw`, `/blocks/tip/hash` and `/block/:hash` (height, time,
-//! `mediantime`) for the tip and median times past, `POST /tx` to broadcast.
+//! `/tx/:txid` for status, `/tx/:txid/raw`, `/tx/:txid/outspend/:vout` for the spender of an
+//! output, `/blocks/tip/hash` and `/block/:hash` (height, time, `mediantime`) for the tip and
+//! median times past, `POST /tx` to broadcast.
 //!
 //! Notes: Esplora's UTXO list does not say which outputs are coinbase outputs; this backend asks
 //! for each confirming block's first transaction (`/block/:hash/txid/0`) and caches the answer.
@@ -22,7 +23,7 @@ use bitcoin::{BlockHash, Network, OutPoint, Script, Transaction, TxOut, Txid};
 use esplora_client::{BlockingClient, Builder};
 
 use super::rpc::rejection;
-use super::{ChainBackend, ChainError, Tip, TxStatus, Utxo};
+use super::{ChainBackend, ChainError, Spending, Tip, TxStatus, Utxo};
 
 /// An Esplora chain backend.
 pub struct EsploraChain {
@@ -284,6 +285,43 @@ impl ChainBackend for EsploraChain {
         self.client
             .get_tx(txid)
             .map_err(|e| self.fail("reading a transaction", e))
+    }
+
+    fn spending_tx(
+        &self,
+        outpoint: &OutPoint,
+        _created_at: u32,
+    ) -> Result<Option<Spending>, ChainError> {
+        // Esplora indexes spends: `/tx/:txid/outspend/:vout` names the spender.
+        let Some(answer) = self
+            .client
+            .get_output_status(&outpoint.txid, u64::from(outpoint.vout))
+            .map_err(|e| self.fail("reading whether an output is spent", e))?
+        else {
+            return Ok(None);
+        };
+        if !answer.spent {
+            return Ok(None);
+        }
+        let Some(txid) = answer.txid else {
+            return Err(ChainError::Corrupt {
+                detail: format!("{outpoint} is spent, the server says, but not by what"),
+            });
+        };
+        // The answer is checked, not trusted: the named transaction must spend the output.
+        let Some(tx) = self.transaction(&txid)? else {
+            return Ok(None);
+        };
+        let Some(input) = tx.input.iter().position(|i| i.previous_output == *outpoint) else {
+            return Err(ChainError::Corrupt {
+                detail: format!("the server says {txid} spends {outpoint}, and it does not"),
+            });
+        };
+        match self.tx_status(&txid)? {
+            // Dropped between the two requests: the next look finds what replaced it.
+            TxStatus::Unknown => Ok(None),
+            status => Ok(Some(Spending { tx, input, status })),
+        }
     }
 
     fn tip(&self) -> Result<Tip, ChainError> {

@@ -1,8 +1,8 @@
 //! Chain backends: one trait for every chain the runtime talks to.
 //!
 //! In: transactions to broadcast, scripts to watch, transaction ids. Out: unspent outputs with
-//! their confirmation height, transaction status, the tip (height, hash, time, median time
-//! past) and, where the chain allows it (the embedded regtest chain), freshly mined blocks.
+//! their confirmation height, transaction status, the transaction that spends an output, the
+//! tip (height, hash, time, median time past) and, where the chain allows it (the embedded regtest chain), freshly mined blocks.
 //!
 //! Invariants: no method panics; every failure is a [`ChainError`]. A refused transaction is
 //! [`ChainError::Rejected`] with a [`TxReject`] that says why in numbers (which input, what is
@@ -61,6 +61,17 @@ pub enum TxStatus {
     },
 }
 
+/// The transaction that spends an output, as [`ChainBackend::spending_tx`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spending {
+    /// The spending transaction.
+    pub tx: Transaction,
+    /// The index of its input that spends the output.
+    pub input: usize,
+    /// Where it is: [`TxStatus::Mempool`] or [`TxStatus::Confirmed`].
+    pub status: TxStatus,
+}
+
 /// The interface every chain backend implements.
 ///
 /// Read methods take `&self`; methods that change the chain take `&mut self`.
@@ -74,6 +85,14 @@ pub trait ChainBackend {
     fn tx_status(&self, txid: &Txid) -> Result<TxStatus, ChainError>;
     /// A transaction by id, from the mempool or the chain; `None` when unknown.
     fn transaction(&self, txid: &Txid) -> Result<Option<Transaction>, ChainError>;
+    /// The transaction that spends `outpoint`, from the mempool or the best chain; `None` while
+    /// the output is unspent or unknown. `created_at` is the height of the block that created
+    /// the output: backends that must search blocks for the spender start there.
+    fn spending_tx(
+        &self,
+        outpoint: &OutPoint,
+        created_at: u32,
+    ) -> Result<Option<Spending>, ChainError>;
     /// The current tip.
     fn tip(&self) -> Result<Tip, ChainError>;
     /// Median time past (BIP113) of the block at `height` on the best chain: the clock BIP68

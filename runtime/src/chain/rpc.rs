@@ -3,7 +3,8 @@
 //! In: a node's URL, its credentials ([`Auth`]: a cookie file or a user and password) and the
 //! network the caller expects; transactions to broadcast and scripts to look up. Out: the
 //! [`ChainBackend`] views, read from the node with `getblockchaininfo`, `getblockheader`,
-//! `getblockhash`, `getrawtransaction`, `scantxoutset` and `sendrawtransaction`; mining with
+//! `getblockhash`, `getrawtransaction`, `scantxoutset`, `gettxout`, `gettxspendingprevout`,
+//! `getblock` and `sendrawtransaction`; mining with
 //! `generatetoaddress` on regtest. A time advance uses `biscol_generate` on `biscol node`; on
 //! Bitcoin Core, which lacks it, `setmocktime` moves the node's clock to the advanced time
 //! before `generatetoaddress` (regtest only; the clock then stays mocked, see
@@ -16,6 +17,9 @@
 //! * [`ChainBackend::tx_status`] and [`ChainBackend::transaction`] use `getrawtransaction`,
 //!   which finds a confirmed transaction only when the node runs with `-txindex` (a
 //!   `biscol node` indexes everything); otherwise a confirmed transaction is `Unknown`.
+//! * [`ChainBackend::spending_tx`] finds a mempool spender with `gettxspendingprevout`; a
+//!   confirmed one (Core keeps no index of spends unless `-txospenderindex`) by reading every
+//!   block from the output's own, once per spent output.
 //! * Core accepts again a transaction already in its mempool: broadcasting it returns its id.
 //!
 //! Rejections: Core's reject reason is mapped to a [`TxReject`]. Core's messages carry few
@@ -36,7 +40,7 @@ use serde_json::{json, Value};
 pub use bitcoincore_rpc::Auth;
 
 use super::embedded::{rules, Acceptance};
-use super::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxStatus, Utxo};
+use super::{ChainBackend, ChainError, ReplacementRule, Spending, Tip, TxReject, TxStatus, Utxo};
 
 /// A Bitcoin Core (or `biscol node`) JSON-RPC chain backend.
 pub struct CoreRpcChain {
@@ -392,6 +396,59 @@ impl ChainBackend for CoreRpcChain {
             Err(CallError::Rpc { code: -5, .. }) => Ok(None),
             Err(e) => Err(self.fail("getrawtransaction", e)),
         }
+    }
+
+    fn spending_tx(
+        &self,
+        outpoint: &OutPoint,
+        created_at: u32,
+    ) -> Result<Option<Spending>, ChainError> {
+        let live: Value = self.call(
+            "gettxout",
+            &[
+                json!(outpoint.txid.to_string()),
+                json!(outpoint.vout),
+                json!(true),
+            ],
+        )?;
+        if !live.is_null() {
+            return Ok(None);
+        }
+        // The mempool first (and, on a Core 31 node with `-txospenderindex`, the chain too).
+        if let Some(txid) = self.spender(outpoint) {
+            if let Some(tx) = self.transaction(&txid)? {
+                let input = tx.input.iter().position(|i| i.previous_output == *outpoint);
+                let status = self.tx_status(&txid)?;
+                if let (Some(input), TxStatus::Mempool | TxStatus::Confirmed { .. }) =
+                    (input, status)
+                {
+                    return Ok(Some(Spending { tx, input, status }));
+                }
+            }
+        }
+        // Core keeps no index of spends by default: search the blocks since the output's.
+        let tip: u32 = self.call("getblockcount", &[])?;
+        for height in created_at..=tip {
+            let hash: BlockHash = self.call("getblockhash", &[json!(height)])?;
+            let hex: String = self.call("getblock", &[json!(hash.to_string()), json!(0)])?;
+            let block: bitcoin::Block = deserialize_hex(&hex).map_err(|e| ChainError::Corrupt {
+                detail: format!("getblock returned an undecodable block {hash}: {e}"),
+            })?;
+            for tx in block.txdata {
+                if let Some(input) = tx.input.iter().position(|i| i.previous_output == *outpoint) {
+                    return Ok(Some(Spending {
+                        tx,
+                        input,
+                        status: TxStatus::Confirmed {
+                            height,
+                            block_hash: hash,
+                            confirmations: tip - height + 1,
+                        },
+                    }));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn tip(&self) -> Result<Tip, ChainError> {

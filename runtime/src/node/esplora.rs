@@ -338,27 +338,27 @@ fn tx(state: &State, txid: &str, rest: &[&str]) -> Reply {
             if tx.output.get(vout as usize).is_none() {
                 return not_found("Output");
             }
-            Reply::json(200, &outspend(state, OutPoint { txid, vout }))
+            outspend(state, OutPoint { txid, vout })
         }
         _ => Reply::text(404, "Not found"),
     }
 }
 
-/// Whether and by what an output is spent: a mempool spender is found by scanning the mempool;
-/// a spender in a block is known to exist (the output left the UTXO set) but not looked up.
-fn outspend(state: &State, op: OutPoint) -> Value {
-    for t in state.chain.mempool_txids() {
-        if let Ok(Some(spender)) = state.chain.transaction(&t) {
-            if let Some(vin) = spender.input.iter().position(|i| i.previous_output == op) {
-                return json!({"spent": true, "txid": t.to_string(), "vin": vin, "status": {"confirmed": false}});
-            }
-        }
-    }
-    let unspent = state.chain.utxo_set().iter().any(|(o, _)| *o == op);
-    let in_mempool = state.chain.mempool_txids().contains(&op.txid);
-    if unspent || in_mempool {
-        json!({"spent": false})
-    } else {
-        json!({"spent": true})
+/// Whether and by what an output is spent, as electrs answers: the spending transaction, its
+/// input and its status, from the mempool or the best chain. A chain that cannot be read
+/// answers HTTP 500 rather than a guess.
+fn outspend(state: &State, op: OutPoint) -> Reply {
+    match state.chain.spender(&op) {
+        Ok(Some(s)) => Reply::json(
+            200,
+            &json!({
+                "spent": true,
+                "txid": s.tx.compute_txid().to_string(),
+                "vin": s.input,
+                "status": status_json(state, s.status),
+            }),
+        ),
+        Ok(None) => Reply::json(200, &json!({"spent": false})),
+        Err(e) => Reply::text(500, format!("reading the chain: {e}")),
     }
 }

@@ -88,7 +88,31 @@ impl Contract {
             args: args.iter().cloned().collect(),
         })
     }
+
+    /// The path a spend of this contract's coin took, read from the input's witness: [`KEY_PATH`]
+    /// for a key-path signature, the path of the leaf whose script and control block the
+    /// witness reveals, or `None` when the witness is neither (not a spend of this instance).
+    pub fn path_taken(&self, witness: &Witness) -> Option<&str> {
+        let Some(revealed) = witness.taproot_leaf_script() else {
+            // One element (a signature), or two with an annex: the key path.
+            let elements = witness.len() - usize::from(witness.taproot_annex().is_some());
+            return (elements == 1 && self.instance.key_path.is_spendable()).then_some(KEY_PATH);
+        };
+        let control_block = witness.taproot_control_block()?;
+        self.instance
+            .leaves
+            .iter()
+            .find(|leaf| {
+                leaf.script.as_script() == revealed.script
+                    && leaf.control_block.leaf_version == revealed.version
+                    && leaf.control_block.serialize() == control_block
+            })
+            .map(|leaf| leaf.path.as_str())
+    }
 }
+
+/// The name a [`SpendRequest`] and the store give the key path.
+pub const KEY_PATH: &str = "key";
 
 /// A coin of the contract: an unspent output paying to the contract's address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -413,7 +437,7 @@ fn script_path_names(contract: &Contract) -> Vec<String> {
 fn available_paths(contract: &Contract) -> Vec<String> {
     let mut out = script_path_names(contract);
     if contract.instance.key_path.is_spendable() {
-        out.push("key".into());
+        out.push(KEY_PATH.into());
     }
     out
 }
@@ -461,10 +485,10 @@ pub fn prepare(
             "the instance's scriptPubKey does not pay to its output key",
         ));
     }
-    if request.path == "key" {
+    if request.path == KEY_PATH {
         if let Some((name, _)) = request.args.first() {
             return Err(SpendError::UnknownArg {
-                path: "key".into(),
+                path: KEY_PATH.into(),
                 name: name.clone(),
                 expected: Vec::new(),
             });
@@ -1060,7 +1084,7 @@ fn prepare_key_path(
     steps.push("verified with biscol-script (standard flags)".into());
     Ok(PreparedSpend {
         tx,
-        path: "key".into(),
+        path: KEY_PATH.into(),
         leaf: None,
         n_sequence: sequence,
         lock_time,

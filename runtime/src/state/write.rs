@@ -165,8 +165,10 @@ pub trait Recorder: sealed::RunOperation {
     /// `recorded`), an execution, the instance `spending`, and an
     /// [`event_kind::SPEND_BROADCAST`] event. Returns the txid.
     ///
-    /// Call it before broadcasting. Refused when the transaction does not spend the
-    /// instance's funding output or is already recorded.
+    /// Call it before broadcasting, or when the chain shows a spend this store did not make.
+    /// Refused when the transaction does not spend the instance's funding output or is already
+    /// recorded, but for an abandoned spend of the same instance: that one becomes the current
+    /// spend again (with its execution, when it has one).
     fn record_spend(&mut self, spend: &NewSpend<'_>) -> Result<Txid, StateError> {
         self.run(|c| record_spend(c, spend))
     }
@@ -796,33 +798,52 @@ fn record_spend(c: &Connection, spend: &NewSpend<'_>) -> Result<Txid, StateError
     }
     let txid_hex = txid.to_string();
     let args_json = args_to_json(spend.args)?;
-    insert_tx(
-        c,
-        &txid_hex,
-        spend.instance,
-        TxKind::Spend,
-        TxKind::Spend,
-        spend.tx,
-        spend.fee,
-        None,
-        spend.time,
-    )?;
-    c.prepare_cached(
-        "INSERT INTO executions (instance_id, path, txid, args, fee, vsize, height, time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
+    if tx_exists(c, &txid_hex)? {
+        // A spend of this instance that was abandoned may still reach the chain (someone else
+        // broadcast it): it becomes the current spend again.
+        let known = load_tx(c, &txid_hex)?;
+        if known.instance != spend.instance
+            || known.purpose != TxKind::Spend
+            || known.status != TransactionStatus::Abandoned
+        {
+            return Err(StateError::DuplicateTransaction(txid_hex));
+        }
+        set_tx_status(c, &txid_hex, TransactionStatus::Recorded, None)?;
+    } else {
+        insert_tx(
+            c,
+            &txid_hex,
             spend.instance,
-            spend.path,
-            txid_hex,
-            args_json,
-            fee,
-            vsize,
-            time,
-        ])
-    })
-    .map_err(sql("recording an execution"))?;
+            TxKind::Spend,
+            TxKind::Spend,
+            spend.tx,
+            spend.fee,
+            None,
+            spend.time,
+        )?;
+    }
+    let has_execution: bool = c
+        .prepare_cached("SELECT 1 FROM executions WHERE txid = ?1")
+        .and_then(|mut s| s.exists([&txid_hex]))
+        .map_err(sql("looking up an execution"))?;
+    if !has_execution {
+        c.prepare_cached(
+            "INSERT INTO executions (instance_id, path, txid, args, fee, vsize, height, time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                spend.instance,
+                spend.path,
+                txid_hex,
+                args_json,
+                fee,
+                vsize,
+                time,
+            ])
+        })
+        .map_err(sql("recording an execution"))?;
+    }
     update_instance(
         c,
         "UPDATE instances SET status = ?2, spend_txid = ?3, updated = ?4 WHERE id = ?1",

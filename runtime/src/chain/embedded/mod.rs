@@ -2,8 +2,9 @@
 //!
 //! In: a folder ([`EmbeddedChain::open`]), transactions ([`ChainBackend::broadcast`], or
 //! [`EmbeddedChain::test_accept`] for a dry run that writes nothing) and mining requests
-//! ([`ChainBackend::mine`]). Out: the [`ChainBackend`] views (tip, UTXOs, status) and the
-//! blocks themselves ([`EmbeddedChain::block`]), which Bitcoin Core's regtest accepts.
+//! ([`ChainBackend::mine`]). Out: the [`ChainBackend`] views (tip, UTXOs, status, the spender
+//! of an output) and the blocks themselves ([`EmbeddedChain::block`]), which Bitcoin Core's
+//! regtest accepts.
 //!
 //! Rules: every transaction goes through `CheckTransaction` and `biscol-script` with all
 //! consensus flags (P2SH, DERSIG, NULLDUMMY, CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY, WITNESS,
@@ -47,7 +48,9 @@ pub use store::Coin;
 use self::commitment::UtxoCommitment;
 use self::rules::SpentCoin;
 use self::store::Store;
-use crate::chain::{ChainBackend, ChainError, ReplacementRule, Tip, TxReject, TxStatus, Utxo};
+use crate::chain::{
+    ChainBackend, ChainError, ReplacementRule, Spending, Tip, TxReject, TxStatus, Utxo,
+};
 
 /// Regtest proof-of-work bits.
 pub const REGTEST_BITS: u32 = 0x207f_ffff;
@@ -144,6 +147,11 @@ fn new_coins(tx: &Transaction, height: u32) -> impl Iterator<Item = (OutPoint, C
             };
             (OutPoint::new(txid, v as u32), coin)
         })
+}
+
+/// The index of the input of `tx` that spends `outpoint`.
+fn spending_input(tx: &Transaction, outpoint: &OutPoint) -> Option<usize> {
+    tx.input.iter().position(|i| i.previous_output == *outpoint)
 }
 
 fn check_block_shape(block: &Block, height: u32, prev: Option<BlockHash>) -> Result<(), String> {
@@ -368,6 +376,46 @@ impl EmbeddedChain {
     /// The fee a mempool transaction pays, in satoshis.
     pub fn mempool_fee(&self, txid: &Txid) -> Option<u64> {
         self.mempool.iter().find(|e| e.txid == *txid).map(|e| e.fee)
+    }
+
+    /// The transaction that spends `outpoint`: a mempool transaction, or the first transaction
+    /// of the best chain that spends it, searched from the block that created it (the chain
+    /// keeps no index of spends; each output is searched for once, by whoever records its
+    /// spend). `None` while the output is unspent, and for an output that never existed.
+    pub fn spender(&self, outpoint: &OutPoint) -> Result<Option<Spending>, ChainError> {
+        for e in &self.mempool {
+            if let Some(input) = spending_input(&e.tx, outpoint) {
+                return Ok(Some(Spending {
+                    tx: e.tx.clone(),
+                    input,
+                    status: TxStatus::Mempool,
+                }));
+            }
+        }
+        if self.utxos.contains_key(outpoint) {
+            return Ok(None);
+        }
+        let Some(&created) = self.tx_index.get(&outpoint.txid) else {
+            return Ok(None);
+        };
+        for height in created..=self.height() {
+            let block = self
+                .store
+                .block(height)?
+                .ok_or_else(|| ChainError::Corrupt {
+                    detail: format!("block {height} is missing"),
+                })?;
+            for tx in block.txdata {
+                if let Some(input) = spending_input(&tx, outpoint) {
+                    return Ok(Some(Spending {
+                        status: self.tx_status(&tx.compute_txid())?,
+                        tx,
+                        input,
+                    }));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Every coin of the UTXO set (confirmed only), sorted by outpoint.
@@ -955,6 +1003,15 @@ impl ChainBackend for EmbeddedChain {
             detail: format!("block {h} is missing"),
         })?;
         Ok(block.txdata.into_iter().find(|t| t.compute_txid() == *txid))
+    }
+
+    fn spending_tx(
+        &self,
+        outpoint: &OutPoint,
+        _created_at: u32,
+    ) -> Result<Option<Spending>, ChainError> {
+        // The chain's own transaction index knows where the output was created.
+        self.spender(outpoint)
     }
 
     fn median_time_past_at(&self, height: u32) -> Result<u32, ChainError> {

@@ -34,13 +34,10 @@ fn embed_stdlib(dir: &Path, out_dir: &Path) {
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("utf-8 file name");
-        let absolute = std::fs::canonicalize(&path).expect("stdlib file exists");
-        writeln!(
-            code,
-            "    ({stem:?}, include_str!({:?})),",
-            absolute.display().to_string()
-        )
-        .expect("writing to a String");
+        let text = std::fs::read_to_string(&path).expect("stdlib file exists");
+        // The text itself, not an `include_str!` of an absolute path: a target folder shared by
+        // two checkouts must never compile one checkout's files into the other's build.
+        writeln!(code, "    ({stem:?}, {text:?}),").expect("writing to a String");
     }
     code.push_str("]\n");
     std::fs::write(out_dir.join("stdlib.rs"), code).expect("OUT_DIR is writable");
@@ -57,13 +54,10 @@ fn embed_explanations(dir: &Path, out_dir: &Path) {
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("utf-8 file name");
-        let absolute = std::fs::canonicalize(&path).expect("explain file exists");
-        writeln!(
-            code,
-            "    ({stem:?}, include_str!({:?})),",
-            absolute.display().to_string()
-        )
-        .expect("writing to a String");
+        let text = std::fs::read_to_string(&path).expect("explain file exists");
+        // The text itself, not an `include_str!` of an absolute path: a target folder shared by
+        // two checkouts must never compile one checkout's files into the other's build.
+        writeln!(code, "    ({stem:?}, {text:?}),").expect("writing to a String");
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("explanations.rs"), code).expect("OUT_DIR is writable");

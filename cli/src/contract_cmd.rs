@@ -288,6 +288,9 @@ pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
                     e.vsize,
                     e.fee.to_sat()
                 );
+                for (name, value) in &e.args {
+                    println!("    revealing {name} {value}");
+                }
             }
         }
     }

@@ -554,7 +554,8 @@ impl Session {
 
     /// Records, like its own spends, the spends of `deployed` instances that this store did not
     /// make: a transaction broadcast through `biscol node`, from another wallet or by another
-    /// party. The path is read from the witness ([`Contract::path_taken`]); the fee from the
+    /// party. The path and the preimages revealed are read from the witness
+    /// ([`Contract::read_spend`]); the fee from the
     /// inputs' previous outputs. A spend whose inputs the chain cannot show (a Bitcoin Core
     /// node without `-txindex`) is reported as progress and looked at again next time.
     fn record_outside_spends(&mut self) -> Result<(), SessionError> {
@@ -580,16 +581,23 @@ impl Session {
                 ));
                 continue;
             };
-            let path = self.path_taken(&record, &spending.tx.input[spending.input].witness);
+            let read = self.read_spend(&record, &spending.tx.input[spending.input].witness);
+            let revealing: String = read
+                .revealed
+                .iter()
+                .map(|(name, value)| format!(", revealing {name} {value}"))
+                .collect();
             (self.progress)(&format!(
-                "{id} was spent through `{path}` by {txid}, a transaction this store did not make"
+                "{id} was spent through `{}` by {txid}, a transaction this store did not \
+                 make{revealing}",
+                read.path
             ));
             let time = now();
             let mut batch = self.store.batch()?;
             batch.record_spend(&NewSpend {
                 instance: &id,
-                path: &path,
-                args: &[],
+                path: &read.path,
+                args: &read.revealed,
                 tx: &spending.tx,
                 fee,
                 vsize: spending.tx.vsize() as u64,
@@ -655,23 +663,23 @@ impl Session {
         }
     }
 
-    /// The name of the path `witness` spent `record` through, or `unknown` when the stored
-    /// artifact cannot name it. Only a label for the record: nothing is signed or funded on it,
-    /// so the artifact is instantiated again without being recompiled.
-    fn path_taken(&self, record: &InstanceRecord, witness: &bitcoin::Witness) -> String {
-        let contract = self
-            .store
+    /// What `witness` did to `record`'s coin: the path and the preimages it revealed, or the
+    /// path `unknown` when the stored artifact cannot name it. Only a record of what the chain
+    /// shows: nothing is signed or funded on it, so the artifact is instantiated again without
+    /// being recompiled.
+    fn read_spend(&self, record: &InstanceRecord, witness: &bitcoin::Witness) -> spend::ReadSpend {
+        self.store
             .artifact(&record.artifact_id)
             .ok()
             .flatten()
             .and_then(|json| Artifact::from_json(&json).ok())
             .and_then(|artifact| Contract::instantiate(artifact, &record.args, record.network).ok())
-            .filter(|c| c.instance.script_pubkey == record.script_pubkey);
-        contract
-            .as_ref()
-            .and_then(|c| c.path_taken(witness))
-            .unwrap_or("unknown")
-            .to_string()
+            .filter(|c| c.instance.script_pubkey == record.script_pubkey)
+            .and_then(|c| c.read_spend(witness))
+            .unwrap_or_else(|| spend::ReadSpend {
+                path: "unknown".into(),
+                revealed: Vec::new(),
+            })
     }
 
     /// A confirmed transaction of `pending`'s instance that the pending one replaced (by a

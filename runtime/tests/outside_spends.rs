@@ -4,7 +4,7 @@
 //! run), a `claim` of the first and a key-path (MuSig2) spend of the second. Someone else then
 //! hands both transactions to the chain: the claim is mined, the key-path spend stays in the
 //! mempool. The session's next reconciliation must record the claim as `spent` through `claim`
-//! at its height, with its fee and size, and the key-path spend as `spending` through `key`;
+//! at its height, with its fee, its size and the preimage it revealed, and the key-path spend as `spending` through `key`;
 //! one more block makes that one `spent` too. Nothing is recorded twice.
 //!
 //! The chains: the embedded chain, served by `biscol node` while the session is closed (a
@@ -143,13 +143,19 @@ fn check_recorded(session: &mut Session, signed: &Signed, height: u32) {
     assert_eq!(execution.fee, signed.claim_fee);
     assert_eq!(execution.vsize, signed.claim.vsize() as u64);
     assert_eq!(execution.height, Some(height));
-    let kinds: Vec<String> = session
-        .store()
-        .instance_events(&signed.claimed)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    // The claim revealed the preimage, under the path's own argument name.
+    let preimage = ("preimage".to_string(), "42".repeat(32));
+    assert_eq!(execution.args, [preimage.clone()]);
+    let events = session.store().instance_events(&signed.claimed).unwrap();
+    let spend_event = events
+        .iter()
+        .find(|e| e.kind == event_kind::SPEND_BROADCAST)
+        .unwrap();
+    assert_eq!(
+        spend_event.payload["args"],
+        serde_json::json!([[preimage.0, preimage.1]])
+    );
+    let kinds: Vec<String> = events.into_iter().map(|e| e.kind).collect();
     let tail = &kinds[kinds.len() - 3..];
     assert_eq!(
         tail,
@@ -165,6 +171,7 @@ fn check_recorded(session: &mut Session, signed: &Signed, height: u32) {
     assert_eq!(keyed.spend_txid, Some(signed.key_spend.compute_txid()));
     assert_eq!(keyed.executions.len(), 1);
     assert_eq!(keyed.executions[0].path, "key");
+    assert!(keyed.executions[0].args.is_empty());
 
     let events = session.store().last_event_seq().unwrap();
     session.reconcile().unwrap();

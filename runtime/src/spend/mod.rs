@@ -47,7 +47,7 @@ mod sign;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use biscol_artifact::format::{AbiPath, AbiRequire, Artifact, ArtifactError, Location};
+use biscol_artifact::format::{AbiParam, AbiPath, AbiRequire, Artifact, ArtifactError, Location};
 use biscol_artifact::instance::{Instance, KeyPath};
 use biscol_artifact::value::{parse_value, Value, ValueType};
 use bitcoin::secp256k1::{PublicKey, XOnlyPublicKey};
@@ -89,26 +89,81 @@ impl Contract {
         })
     }
 
-    /// The path a spend of this contract's coin took, read from the input's witness: [`KEY_PATH`]
-    /// for a key-path signature, the path of the leaf whose script and control block the
-    /// witness reveals, or `None` when the witness is neither (not a spend of this instance).
-    pub fn path_taken(&self, witness: &Witness) -> Option<&str> {
+    /// What a spend of this contract's coin did, read from the input's witness: the path
+    /// ([`KEY_PATH`] for a key-path signature, else the path of the leaf whose script and
+    /// control block the witness reveals) and the preimages it revealed. `None` when the
+    /// witness is neither (not a spend of this instance).
+    pub fn read_spend(&self, witness: &Witness) -> Option<ReadSpend> {
         let Some(revealed) = witness.taproot_leaf_script() else {
             // One element (a signature), or two with an annex: the key path.
             let elements = witness.len() - usize::from(witness.taproot_annex().is_some());
-            return (elements == 1 && self.instance.key_path.is_spendable()).then_some(KEY_PATH);
+            return (elements == 1 && self.instance.key_path.is_spendable()).then(|| ReadSpend {
+                path: KEY_PATH.to_string(),
+                revealed: Vec::new(),
+            });
         };
         let control_block = witness.taproot_control_block()?;
-        self.instance
-            .leaves
-            .iter()
-            .find(|leaf| {
-                leaf.script.as_script() == revealed.script
-                    && leaf.control_block.leaf_version == revealed.version
-                    && leaf.control_block.serialize() == control_block
+        let index = self.instance.leaves.iter().position(|leaf| {
+            leaf.script.as_script() == revealed.script
+                && leaf.control_block.leaf_version == revealed.version
+                && leaf.control_block.serialize() == control_block
+        })?;
+        let path = self.instance.leaves[index].path.clone();
+        let preimages = self
+            .artifact
+            .path(&path)
+            .and_then(|abi_path| {
+                let leaves = plan::load_leaves(self, abi_path, &[index]).ok()?;
+                Some(revealed_preimages(abi_path, &leaves, witness))
             })
-            .map(|leaf| leaf.path.as_str())
+            .unwrap_or_default();
+        Some(ReadSpend {
+            path,
+            revealed: preimages,
+        })
     }
+}
+
+/// What a spend revealed, as [`Contract::read_spend`] reads it from a witness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadSpend {
+    /// The path's name, or [`KEY_PATH`].
+    pub path: String,
+    /// The preimages the witness revealed, as (argument name, hex): the path's argument when it
+    /// has exactly one `Bytes32` argument and one preimage was revealed, otherwise
+    /// `<hash parameter>_preimage`.
+    pub revealed: Vec<(String, String)>,
+}
+
+/// The preimages among `witness`'s items that open the hash locks of `leaves` (one leaf).
+fn revealed_preimages(
+    abi_path: &AbiPath,
+    leaves: &[plan::Leaf],
+    witness: &Witness,
+) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for atom in leaves.iter().flat_map(|l| &l.atoms) {
+        let AtomKind::Hash(hash) = atom.kind else {
+            continue;
+        };
+        let opening = witness
+            .iter()
+            .filter_map(|item| <[u8; 32]>::try_from(item).ok())
+            .find(|item| hash.matches(item));
+        if let Some(preimage) = opening {
+            let param = atom
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| hash.expected_hex());
+            found.push((format!("{param}_preimage"), hex::encode(preimage)));
+        }
+    }
+    let bytes32_args: Vec<&AbiParam> = abi_path.args.iter().filter(|a| a.ty == "Bytes32").collect();
+    if let ([arg], [(_, value)]) = (bytes32_args.as_slice(), found.as_slice()) {
+        return vec![(arg.name.clone(), value.clone())];
+    }
+    found
 }
 
 /// The name a [`SpendRequest`] and the store give the key path.

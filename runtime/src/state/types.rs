@@ -19,7 +19,8 @@ pub mod event_kind {
     pub const BROADCAST: &str = "broadcast";
     /// The funding transaction confirmed.
     pub const DEPLOYED: &str = "deployed";
-    /// A spend transaction was recorded (it is broadcast right after).
+    /// A spend transaction was recorded: one this store made (it is broadcast right after), or
+    /// one the chain shows (the payload's `args` then hold the preimages it revealed).
     pub const SPEND_BROADCAST: &str = "spend_broadcast";
     /// The spend transaction confirmed.
     pub const SPENT: &str = "spent";

@@ -856,6 +856,7 @@ fn record_spend(c: &Connection, spend: &NewSpend<'_>) -> Result<Txid, StateError
         event_kind::SPEND_BROADCAST,
         &json!({
             "path": spend.path,
+            "args": spend.args.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
             "txid": txid_hex,
             "fee": spend.fee.to_sat(),
             "vsize": spend.vsize,

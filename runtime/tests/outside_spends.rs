@@ -145,7 +145,7 @@ fn check_recorded(session: &mut Session, signed: &Signed, height: u32) {
     assert_eq!(execution.height, Some(height));
     // The claim revealed the preimage, under the path's own argument name.
     let preimage = ("preimage".to_string(), "42".repeat(32));
-    assert_eq!(execution.args, [preimage.clone()]);
+    assert_eq!(execution.args, std::slice::from_ref(&preimage));
     let events = session.store().instance_events(&signed.claimed).unwrap();
     let spend_event = events
         .iter()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use biscol_runtime::session::{Destination, Session, SessionError, SpendOptions};
+use biscol_runtime::session::{Deployment, Destination, Session, SessionError, SpendOptions};
 use biscol_runtime::state::Store;
 use bitcoin::Txid;
 
@@ -60,25 +60,86 @@ pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
         }
     }
     match session.deploy(&text, &pairs, args.amount, args.fee_rate, !args.no_wait) {
+        Ok(d) => print_deployment(
+            &d,
+            "deployed",
+            "broadcast; not waiting for a confirmation",
+            args.format,
+        ),
+        Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Prints what `deploy` or `watch` recorded: `verb` heads the human form, `unconfirmed` says
+/// what an unconfirmed funding means.
+fn print_deployment(d: &Deployment, verb: &str, unconfirmed: &str, format: Format) -> ExitCode {
+    match format {
+        Format::Json => print_json(d),
+        Format::Human => {
+            println!("{verb} {}", d.instance);
+            println!("  address  {}", d.address);
+            println!("  outpoint {}:{}", d.txid, d.vout);
+            println!(
+                "  amount   {} sat (fee {} sat)",
+                d.amount.to_sat(),
+                d.fee.to_sat()
+            );
+            match d.height {
+                Some(h) => println!("  confirmed in block {h}"),
+                None => println!("  {unconfirmed}"),
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Arguments of `biscol watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The artifact of the contract the other party deployed (`build/<Contract>.json`).
+    pub artifact: PathBuf,
+    /// A parameter value, `NAME=VALUE`, as the deployer gave it: their public keys as hex,
+    /// yours as `@NAME`.
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    pub args: Vec<String>,
+    /// The funding output; without it, the first unspent output paying the address.
+    #[arg(long, value_name = "TXID:VOUT", value_parser = parse_outpoint)]
+    pub outpoint: Option<bitcoin::OutPoint>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+fn parse_outpoint(text: &str) -> Result<bitcoin::OutPoint, String> {
+    text.parse()
+        .map_err(|e| format!("`{text}` is not TXID:VOUT ({e})"))
+}
+
+/// Runs `biscol watch`.
+pub fn watch(state_dir: &StateFolder, args: &WatchArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.artifact) {
+        Ok(t) => t,
+        Err(e) => {
+            return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
+        }
+    };
+    let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    match session.watch(&text, &pairs, args.outpoint) {
         Ok(d) => {
-            match args.format {
-                Format::Json => print_json(&d),
-                Format::Human => {
-                    println!("deployed {}", d.instance);
-                    println!("  address  {}", d.address);
-                    println!("  outpoint {}:{}", d.txid, d.vout);
-                    println!(
-                        "  amount   {} sat (fee {} sat)",
-                        d.amount.to_sat(),
-                        d.fee.to_sat()
-                    );
-                    match d.height {
-                        Some(h) => println!("  confirmed in block {h}"),
-                        None => println!("  broadcast; not waiting for a confirmation"),
-                    }
+            if args.format == Format::Human {
+                for line in d.commits_to.lines() {
+                    println!("{line}");
                 }
             }
-            ExitCode::SUCCESS
+            print_deployment(
+                &d,
+                "watching",
+                "in the mempool, not confirmed yet",
+                args.format,
+            )
         }
         Err(e) => fail(&e, args.format),
     }

@@ -92,6 +92,11 @@ enum Command {
     /// Prints the instance id (`htlc-1`) that `spend` and `state` take. On the embedded chain
     /// the wallet mines its own coins when it has too few, and the confirmation is mined.
     Deploy(contract_cmd::DeployArgs),
+    /// Follow an instance that someone else funded: derived from the artifact and the
+    /// arguments they used (their keys as hex, yours as `@NAME`), found on the chain, then
+    /// recorded and kept up to date like your own (`state` shows who spent it, how, and what
+    /// the spend revealed). `spend` works on it for the paths your keys can sign.
+    Watch(contract_cmd::WatchArgs),
     /// Spend a deployed instance through one of its paths (or `key`).
     ///
     /// Plans the witness, sets nSequence/nLockTime from the path's timelocks, signs with the
@@ -214,6 +219,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => chain_cmd::init(&args, state),
         Command::Key(command) => chain_cmd::key(state, &command),
         Command::Deploy(args) => contract_cmd::deploy(state, &args),
+        Command::Watch(args) => contract_cmd::watch(state, &args),
         Command::Spend(args) => contract_cmd::spend(state, &args),
         Command::Bump(args) => contract_cmd::bump(state, &args),
         Command::State(args) => contract_cmd::state(state, &args),

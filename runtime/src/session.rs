@@ -574,7 +574,7 @@ impl Session {
                 continue;
             };
             let txid = spending.tx.compute_txid();
-            let Some(fee) = self.fee_paid(&spending.tx, outpoint, record.amount)? else {
+            let Some(fee) = self.fee_paid(&spending.tx, Some((outpoint, record.amount)))? else {
                 (self.progress)(&format!(
                     "{id} was spent by {txid}, whose inputs the chain does not show (does the node \
                      run with -txindex?); it is recorded once they can be read"
@@ -612,19 +612,18 @@ impl Session {
         Ok(())
     }
 
-    /// The fee `tx` pays: its inputs' values (the instance's coin at `amount`, the others read
+    /// The fee `tx` pays: its inputs' values (`known`'s coin at its amount, the others read
     /// from the chain) minus its outputs'. `None` when the chain does not have an input's
     /// transaction.
     fn fee_paid(
         &self,
         tx: &Transaction,
-        coin: OutPoint,
-        amount: Amount,
+        known: Option<(OutPoint, Amount)>,
     ) -> Result<Option<Amount>, SessionError> {
         let mut inputs = Amount::ZERO;
         for input in &tx.input {
             let prev = input.previous_output;
-            let value = if prev == coin {
+            let value = if let Some((_, amount)) = known.filter(|(coin, _)| *coin == prev) {
                 amount
             } else {
                 let Some(parent) = self.chain.backend().transaction(&prev.txid)? else {
@@ -875,10 +874,7 @@ impl Session {
         wait: bool,
     ) -> Result<Deployment, SessionError> {
         self.writable("deploy")?;
-        let artifact = Artifact::from_json(artifact_json)?;
-        self.verify(&artifact)?;
-        let args = self.resolve_args(args)?;
-        let contract = Contract::instantiate(artifact, &args, self.options.network)?;
+        let (contract, ordered_args) = self.derive(artifact_json, args)?;
         let instance = &contract.instance;
         let spk = instance.script_pubkey.clone();
         let descriptor = instance.descriptor.to_string();
@@ -910,18 +906,6 @@ impl Session {
         let artifact_id = self
             .store
             .record_artifact(artifact_json, &contract.artifact.contract)?;
-        let ordered_args: Vec<(String, String)> = contract
-            .artifact
-            .abi
-            .params
-            .iter()
-            .filter_map(|p| {
-                contract
-                    .args
-                    .get(&p.name)
-                    .map(|v| (p.name.clone(), v.clone()))
-            })
-            .collect();
         let id = self.store.record_funding(&NewInstance {
             artifact_id: &artifact_id,
             contract: &contract.artifact.contract,
@@ -961,6 +945,154 @@ impl Session {
             descriptor,
             amount,
             fee: funding.fee,
+            height,
+        })
+    }
+
+    /// The verified artifact instantiated with `args` (`@NAME` resolved), and the arguments in
+    /// parameter order, as the store records them.
+    fn derive(
+        &self,
+        artifact_json: &str,
+        args: &[(String, String)],
+    ) -> Result<(Contract, Vec<(String, String)>), SessionError> {
+        let artifact = Artifact::from_json(artifact_json)?;
+        self.verify(&artifact)?;
+        let args = self.resolve_args(args)?;
+        let contract = Contract::instantiate(artifact, &args, self.options.network)?;
+        let ordered: Vec<(String, String)> = contract
+            .artifact
+            .abi
+            .params
+            .iter()
+            .filter_map(|p| {
+                contract
+                    .args
+                    .get(&p.name)
+                    .map(|v| (p.name.clone(), v.clone()))
+            })
+            .collect();
+        Ok((contract, ordered))
+    }
+
+    /// Registers an instance that someone else funded: derived from the (verified) artifact and
+    /// `args` (`@NAME` for one's own keys), found on the chain at `outpoint` or, without one,
+    /// as the first unspent output paying its address, and followed from then on like a
+    /// deployed one (its spends, by anyone, are recorded by [`Session::reconcile`]).
+    ///
+    /// Refused, recording nothing, when nothing on the chain pays the address (or `outpoint`
+    /// does not), when the output is already an instance of this store, or when the chain
+    /// cannot show the funding transaction's inputs (its fee is recorded like a deployment's).
+    pub fn watch(
+        &mut self,
+        artifact_json: &str,
+        args: &[(String, String)],
+        outpoint: Option<OutPoint>,
+    ) -> Result<Deployment, SessionError> {
+        self.writable("watch")?;
+        let (contract, ordered_args) = self.derive(artifact_json, args)?;
+        let instance = &contract.instance;
+        let address = instance.address.to_string();
+        let outpoint = match outpoint {
+            Some(op) => op,
+            None => self
+                .chain
+                .backend()
+                .utxos(&instance.script_pubkey)?
+                .first()
+                .map(|u| u.outpoint)
+                .ok_or_else(|| {
+                    SessionError::Usage(format!(
+                        "nothing on the chain pays {address} yet; watch it once it is funded, or \
+                         give the funding output with --outpoint TXID:VOUT"
+                    ))
+                })?,
+        };
+        let txid = outpoint.txid;
+        let tx = self.chain.backend().transaction(&txid)?.ok_or_else(|| {
+            SessionError::Usage(format!("the chain does not know transaction {txid}"))
+        })?;
+        let Some(output) = tx.output.get(outpoint.vout as usize) else {
+            return Err(SessionError::Usage(format!(
+                "transaction {txid} has {} outputs, so no output {}",
+                tx.output.len(),
+                outpoint.vout
+            )));
+        };
+        if output.script_pubkey != instance.script_pubkey {
+            return Err(SessionError::Usage(format!(
+                "{outpoint} does not pay the contract's address {address}"
+            )));
+        }
+        if let Some(known) = self.store.transaction(&txid)? {
+            return Err(SessionError::Usage(format!(
+                "transaction {txid} is already recorded, for instance {}",
+                known.instance
+            )));
+        }
+        let amount = output.value;
+        let Some(fee) = self.fee_paid(&tx, None)? else {
+            return Err(SessionError::Usage(format!(
+                "the chain does not show the inputs of {txid} (does the node run with -txindex?)"
+            )));
+        };
+        let status = self.chain.backend().tx_status(&txid)?;
+        if status == TxStatus::Unknown {
+            return Err(SessionError::Usage(format!(
+                "transaction {txid} is neither in the mempool nor on the best chain"
+            )));
+        }
+        let descriptor = instance.descriptor.to_string();
+        let artifact_id = self
+            .store
+            .record_artifact(artifact_json, &contract.artifact.contract)?;
+        let time = now();
+        let mut batch = self.store.batch()?;
+        let id = batch.record_funding(&NewInstance {
+            artifact_id: &artifact_id,
+            contract: &contract.artifact.contract,
+            network: self.options.network,
+            args: &ordered_args,
+            descriptor: &descriptor,
+            address: &address,
+            script_pubkey: &instance.script_pubkey,
+            amount,
+            funding_tx: &tx,
+            vout: outpoint.vout,
+            fee,
+            time,
+        })?;
+        batch.record_event(
+            Some(&id),
+            event_kind::WATCHED,
+            &serde_json::json!({ "txid": txid, "vout": outpoint.vout }),
+            time,
+        )?;
+        batch.mark_broadcast(&txid, time)?;
+        let height = match status {
+            TxStatus::Confirmed { height, .. } => {
+                batch.confirm_funding(&id, &txid, height, time)?;
+                Some(height)
+            }
+            _ => None,
+        };
+        batch.commit()?;
+        // It may have been spent already: the spend is recorded now.
+        self.reconcile()?;
+        let commits_to = Commitments::of(
+            &contract.instance,
+            &contract.artifact.taproot.key_path,
+            &ordered_args,
+        );
+        Ok(Deployment {
+            commits_to,
+            instance: id,
+            txid,
+            vout: outpoint.vout,
+            address,
+            descriptor,
+            amount,
+            fee,
             height,
         })
     }

@@ -17,6 +17,9 @@ pub mod event_kind {
     pub const FUNDING: &str = "funding";
     /// A transaction was handed to the network.
     pub const BROADCAST: &str = "broadcast";
+    /// The instance was funded by someone else and is watched (recorded right after its
+    /// [`FUNDING`] event; the payload names the output).
+    pub const WATCHED: &str = "watched";
     /// The funding transaction confirmed.
     pub const DEPLOYED: &str = "deployed";
     /// A spend transaction was recorded: one this store made (it is broadcast right after), or

@@ -1,0 +1,225 @@
+//! A contract between two parties on two machines: each has their own project folder with
+//! their own keystore holding only their own key, and both reach one chain, a `biscol node`
+//! running from a third folder (as two machines would reach one network).
+//!
+//! Alice deploys an HTLC to Bob's public key; Bob watches it from his folder (`biscol watch`)
+//! and claims it with the preimage; Alice's `state` then shows the claim and the preimage it
+//! revealed, in her own folder, learnt from the chain alone. A second HTLC is watched by Bob
+//! through its outpoint and refunded by Alice after the timeout; Bob's folder records that.
+//! Watching what nothing pays, or an output already recorded, is refused with exit code 2.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use bitcoin::hashes::{sha256, Hash};
+use common::{biscol_in, ok_in, NodeProcess};
+use serde_json::Value;
+
+const PREIMAGE: [u8; 32] = [0x2a; 32];
+
+/// Starts `biscol node` on its own state folder in `dir`; returns it, its JSON-RPC URL and
+/// its cookie file.
+fn start_node(dir: &Path) -> (NodeProcess, String, PathBuf) {
+    let state = dir.join("node");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_biscol"))
+        .args(["--state-dir", state.to_str().unwrap(), "--new", "node"])
+        .args(["--rpc-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let node = NodeProcess { child };
+    let mut url = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("node output");
+        if let Some(rest) = line.trim().strip_prefix("JSON-RPC ") {
+            url = Some(rest.trim().to_string());
+        }
+        if line.contains("Ctrl-C stops") {
+            break;
+        }
+    }
+    let cookie = state.join("chain/.cookie");
+    (node, url.expect("the node prints its address"), cookie)
+}
+
+/// One party's project: the example HTLC built, the chain the node's, one key `name`.
+fn party(name: &str, url: &str, cookie: &Path) -> tempfile::TempDir {
+    let dir = common::htlc_project();
+    std::fs::write(
+        dir.path().join("Biscol.toml"),
+        format!(
+            "[biscol]\nbackend = \"core\"\nrpc_url = \"{url}\"\nrpc_cookie = \"{}\"\n",
+            cookie.display()
+        ),
+    )
+    .unwrap();
+    ok_in(dir.path(), &["key", "new", name]);
+    dir
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = ok_in(dir, args);
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn text(dir: &Path, args: &[&str]) -> String {
+    String::from_utf8(ok_in(dir, args).stdout).expect("UTF-8")
+}
+
+fn public_key(dir: &Path, name: &str) -> String {
+    json(dir, &["key", "show", name, "--format", "json"])["public_key"]
+        .as_str()
+        .expect("public_key")
+        .to_string()
+}
+
+/// The HTLC's arguments, `--arg` by `--arg`.
+fn htlc_args(sender: &str, receiver: &str) -> Vec<String> {
+    let hash = sha256::Hash::hash(&PREIMAGE).to_string();
+    [
+        format!("sender={sender}"),
+        format!("receiver={receiver}"),
+        format!("hash={hash}"),
+        "timeout=10".to_string(),
+    ]
+    .into_iter()
+    .flat_map(|a| ["--arg".to_string(), a])
+    .collect()
+}
+
+fn with<'a>(head: &[&'a str], args: &'a [String], tail: &[&'a str]) -> Vec<&'a str> {
+    let mut v = head.to_vec();
+    v.extend(args.iter().map(String::as_str));
+    v.extend(tail);
+    v
+}
+
+#[test]
+fn an_htlc_between_two_folders_through_watch() {
+    let chain_dir = tempfile::tempdir().expect("tempdir");
+    let (_node, url, cookie) = start_node(chain_dir.path());
+    let alice = party("alice", &url, &cookie);
+    let bob = party("bob", &url, &cookie);
+    let (a, b) = (alice.path(), bob.path());
+    let alice_key = public_key(a, "alice");
+    let bob_key = public_key(b, "bob");
+    // Each keystore holds one key: Bob's folder cannot sign for Alice, nor hers for Bob.
+    assert!(biscol_in(a, &["key", "show", "bob"]).status.code() == Some(2));
+    assert!(biscol_in(b, &["key", "show", "alice"]).status.code() == Some(2));
+
+    ok_in(a, &["mine", "101"]);
+    let alice_args = htlc_args("@alice", &bob_key);
+    let bob_args = htlc_args(&alice_key, "@bob");
+    let deploy = with(
+        &["deploy", "build/Htlc.json"],
+        &alice_args,
+        &["--amount", "0.01btc", "--format", "json"],
+    );
+    let claimed = json(a, &deploy);
+
+    // Bob derives the same address from the same artifact and arguments, and finds it.
+    let watch = with(
+        &["watch", "build/Htlc.json"],
+        &bob_args,
+        &["--format", "json"],
+    );
+    let watched = json(b, &watch);
+    assert_eq!(watched["address"], claimed["address"]);
+    assert_eq!(watched["txid"], claimed["txid"]);
+    assert_eq!(watched["amount"], 1_000_000);
+    let bob_id = watched["instance"].as_str().expect("instance").to_string();
+    let st = json(b, &["state", &bob_id, "--format", "json"]);
+    assert_eq!(st["status"], "deployed");
+    // Watching the same output again is refused (in JSON, on stdout).
+    let again = biscol_in(b, &watch);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already recorded"),
+        "{again:?}"
+    );
+
+    // Bob claims from his folder.
+    let preimage = format!("preimage={}", hex::encode(PREIMAGE));
+    let claim = json(
+        b,
+        &[
+            "spend", &bob_id, "claim", "--arg", &preimage, "--format", "json",
+        ],
+    );
+    assert_eq!(
+        json(b, &["state", &bob_id, "--format", "json"])["status"],
+        "spent"
+    );
+
+    // Alice learns it from the chain: the path, the transaction and the preimage.
+    let alice_id = claimed["instance"].as_str().unwrap();
+    let st = json(a, &["state", alice_id, "--format", "json"]);
+    assert_eq!(st["status"], "spent", "{st}");
+    assert_eq!(st["spend_txid"], claim["txid"]);
+    let execution = &st["executions"][0];
+    assert_eq!(execution["path"], "claim");
+    assert_eq!(
+        execution["args"],
+        serde_json::json!([["preimage", hex::encode(PREIMAGE)]])
+    );
+    let shown = text(a, &["state", alice_id]);
+    assert!(
+        shown.contains("through `claim`")
+            && shown.contains(&format!("revealing preimage {}", hex::encode(PREIMAGE))),
+        "{shown}"
+    );
+    let events = text(a, &["events", "--format", "json"]);
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("spend_broadcast") && l.contains(&hex::encode(PREIMAGE))),
+        "{events}"
+    );
+
+    // A second HTLC, watched through its outpoint and refunded by Alice after the timeout.
+    let refunded = json(a, &deploy);
+    let outpoint = format!(
+        "{}:{}",
+        refunded["txid"].as_str().unwrap(),
+        refunded["vout"]
+    );
+    let watch_at = with(
+        &["watch", "build/Htlc.json"],
+        &bob_args,
+        &["--outpoint", &outpoint, "--format", "json"],
+    );
+    let bob_second = json(b, &watch_at)["instance"].as_str().unwrap().to_string();
+    ok_in(a, &["mine", "10"]);
+    let refund_id = refunded["instance"].as_str().unwrap();
+    let refund = json(a, &["spend", refund_id, "refund", "--format", "json"]);
+    let st = json(b, &["state", &bob_second, "--format", "json"]);
+    assert_eq!(st["status"], "spent", "{st}");
+    assert_eq!(st["spend_txid"], refund["txid"]);
+    assert_eq!(st["executions"][0]["path"], "refund");
+    assert_eq!(st["executions"][0]["args"], serde_json::json!([]));
+
+    // What nothing pays cannot be watched: other arguments give another address.
+    let stranger = htlc_args(&alice_key, &alice_key);
+    let nothing = biscol_in(b, &with(&["watch", "build/Htlc.json"], &stranger, &[]));
+    assert_eq!(nothing.status.code(), Some(2), "{nothing:?}");
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing on the chain pays"));
+    // A wrong outpoint is named.
+    let wrong = biscol_in(
+        b,
+        &with(
+            &["watch", "build/Htlc.json"],
+            &stranger,
+            &["--outpoint", &outpoint],
+        ),
+    );
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("does not pay the contract's address"),
+        "{wrong:?}"
+    );
+}

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use biscol_runtime::session::{Deployment, Destination, Session, SessionError, SpendOptions};
-use biscol_runtime::state::Store;
+use biscol_runtime::session::{
+    Deployment, Destination, Session, SessionError, SpendOptions, WatchOutcome,
+};
+use biscol_runtime::state::{Store, WatchRecord};
 use bitcoin::Txid;
 
 use crate::output::{self, Format};
@@ -23,14 +25,23 @@ pub struct DeployArgs {
     #[arg(long = "arg", value_name = "NAME=VALUE")]
     pub args: Vec<String>,
     /// How much to lock in the contract: `0.01btc` or `1000000sat`.
-    #[arg(long, value_parser = session_args::parse_amount)]
-    pub amount: bitcoin::Amount,
+    #[arg(
+        long,
+        value_parser = session_args::parse_amount,
+        required_unless_present = "no_fund",
+        conflicts_with = "no_fund"
+    )]
+    pub amount: Option<bitcoin::Amount>,
     /// Fee rate in sat/vB (default: the project's, 2 on regtest).
-    #[arg(long, value_parser = session_args::parse_fee_rate)]
+    #[arg(long, value_parser = session_args::parse_fee_rate, conflicts_with = "no_fund")]
     pub fee_rate: Option<bitcoin::FeeRate>,
     /// Broadcast without waiting for a confirmation.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_fund")]
     pub no_wait: bool,
+    /// Pay nothing: print the address, to be funded from any wallet, and watch it (the
+    /// instance is recorded when the payment is found, by whichever command looks next).
+    #[arg(long)]
+    pub no_fund: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -48,6 +59,12 @@ pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    let Some(amount) = args.amount.filter(|_| !args.no_fund) else {
+        return match session.deploy_unfunded(&text, &pairs) {
+            Ok(outcome) => print_watch(&outcome, args.format),
+            Err(e) => fail(&e, args.format),
+        };
+    };
     if args.format == Format::Human {
         // What the address commits to, before anything is funded.
         match session.preview(&text, &pairs) {
@@ -59,7 +76,7 @@ pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
             Err(e) => return fail(&e, args.format),
         }
     }
-    match session.deploy(&text, &pairs, args.amount, args.fee_rate, !args.no_wait) {
+    match session.deploy(&text, &pairs, amount, args.fee_rate, !args.no_wait) {
         Ok(d) => print_deployment(
             &d,
             "deployed",
@@ -128,20 +145,38 @@ pub fn watch(state_dir: &StateFolder, args: &WatchArgs) -> ExitCode {
         Err(code) => return code,
     };
     match session.watch(&text, &pairs, args.outpoint) {
-        Ok(d) => {
-            if args.format == Format::Human {
-                for line in d.commits_to.lines() {
-                    println!("{line}");
-                }
-            }
-            print_deployment(
-                &d,
-                "watching",
-                "in the mempool, not confirmed yet",
-                args.format,
-            )
-        }
+        Ok(outcome) => print_watch(&outcome, args.format),
         Err(e) => fail(&e, args.format),
+    }
+}
+
+/// Prints what `watch` or `deploy --no-fund` recorded: what the address commits to, then the
+/// instance found or the address waiting for its payment.
+fn print_watch(outcome: &WatchOutcome, format: Format) -> ExitCode {
+    if format == Format::Json {
+        print_json(outcome);
+        return ExitCode::SUCCESS;
+    }
+    match outcome {
+        WatchOutcome::Funded(d) => {
+            for line in d.commits_to.lines() {
+                println!("{line}");
+            }
+            print_deployment(d, "watching", "in the mempool, not confirmed yet", format)
+        }
+        WatchOutcome::Watching(w) => {
+            for line in w.commits_to.lines() {
+                println!("{line}");
+            }
+            println!("watching {} (nothing pays it yet)", w.instance);
+            println!("  address  {}", w.address);
+            println!("  fund it from any wallet; every command looks for the payment, and");
+            println!(
+                "  `biscol state {}` shows the instance once it is found",
+                w.instance
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -288,12 +323,23 @@ pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let watches = match session.store().watches() {
+        Ok(w) => w,
+        Err(e) => return fail(&e.into(), args.format),
+    };
     let Some(id) = &args.instance else {
         return match session.store().instances() {
             Ok(list) => {
                 match args.format {
-                    Format::Json => print_json(&list),
-                    Format::Human if list.is_empty() => println!("nothing deployed yet"),
+                    Format::Json => {
+                        let mut all: Vec<serde_json::Value> =
+                            list.iter().map(|i| serde_json::json!(i)).collect();
+                        all.extend(watches.iter().map(watch_json));
+                        print_json(&all)
+                    }
+                    Format::Human if list.is_empty() && watches.is_empty() => {
+                        println!("nothing deployed yet")
+                    }
                     Format::Human => {
                         for i in list {
                             println!(
@@ -304,6 +350,9 @@ pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
                                 i.address
                             );
                         }
+                        for w in &watches {
+                            println!("{:<20} {:<10} {:>16}  {}", w.id, "watching", "-", w.address);
+                        }
                     }
                 }
                 ExitCode::SUCCESS
@@ -311,6 +360,20 @@ pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
             Err(e) => fail(&e.into(), args.format),
         };
     };
+    if let Some(w) = watches.iter().find(|w| w.id == *id) {
+        match args.format {
+            Format::Json => print_json(&watch_json(w)),
+            Format::Human => {
+                println!("{} ({})", w.id, w.contract);
+                println!("  status   watching: nothing pays its address yet");
+                println!("  address  {}", w.address);
+                for (name, value) in &w.args {
+                    println!("  {name} = {value}");
+                }
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     let record = match session.instance(id) {
         Ok(r) => r,
         Err(e) => return fail(&e, args.format),
@@ -356,6 +419,14 @@ pub fn state(state_dir: &StateFolder, args: &StateArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// A watch nothing pays yet, as `state` prints it in JSON: its record with `status`
+/// `watching`.
+fn watch_json(watch: &WatchRecord) -> serde_json::Value {
+    let mut value = serde_json::json!(watch);
+    value["status"] = serde_json::json!("watching");
+    value
 }
 
 /// Arguments of `biscol events`.

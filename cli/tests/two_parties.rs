@@ -6,7 +6,9 @@
 //! and claims it with the preimage; Alice's `state` then shows the claim and the preimage it
 //! revealed, in her own folder, learnt from the chain alone. A second HTLC is watched by Bob
 //! through its outpoint and refunded by Alice after the timeout; Bob's folder records that.
-//! Watching what nothing pays, or an output already recorded, is refused with exit code 2.
+//! A watch of what nothing pays yet waits and finds the payment when it comes; `deploy
+//! --no-fund` prints an address that the other party pays. Watching an output already
+//! recorded, or an outpoint that does not pay the address, is refused with exit code 2.
 
 mod common;
 
@@ -78,14 +80,18 @@ fn public_key(dir: &Path, name: &str) -> String {
         .to_string()
 }
 
-/// The HTLC's arguments, `--arg` by `--arg`.
+/// The HTLC's arguments, `--arg` by `--arg`, with a timeout of 10 blocks.
 fn htlc_args(sender: &str, receiver: &str) -> Vec<String> {
+    htlc_args_with(sender, receiver, "10")
+}
+
+fn htlc_args_with(sender: &str, receiver: &str, timeout: &str) -> Vec<String> {
     let hash = sha256::Hash::hash(&PREIMAGE).to_string();
     [
         format!("sender={sender}"),
         format!("receiver={receiver}"),
         format!("hash={hash}"),
-        "timeout=10".to_string(),
+        format!("timeout={timeout}"),
     ]
     .into_iter()
     .flat_map(|a| ["--arg".to_string(), a])
@@ -203,17 +209,13 @@ fn an_htlc_between_two_folders_through_watch() {
     assert_eq!(st["executions"][0]["path"], "refund");
     assert_eq!(st["executions"][0]["args"], serde_json::json!([]));
 
-    // What nothing pays cannot be watched: other arguments give another address.
-    let stranger = htlc_args(&alice_key, &alice_key);
-    let nothing = biscol_in(b, &with(&["watch", "build/Htlc.json"], &stranger, &[]));
-    assert_eq!(nothing.status.code(), Some(2), "{nothing:?}");
-    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing on the chain pays"));
-    // A wrong outpoint is named.
+    // A wrong outpoint is named: other arguments give another address.
+    let later = htlc_args_with(&alice_key, "@bob", "20");
     let wrong = biscol_in(
         b,
         &with(
             &["watch", "build/Htlc.json"],
-            &stranger,
+            &later,
             &["--outpoint", &outpoint],
         ),
     );
@@ -222,4 +224,72 @@ fn an_htlc_between_two_folders_through_watch() {
         String::from_utf8_lossy(&wrong.stderr).contains("does not pay the contract's address"),
         "{wrong:?}"
     );
+
+    // Watching before anything pays: Bob's watch waits, and Alice's deployment is found.
+    let waiting = json(
+        b,
+        &with(&["watch", "build/Htlc.json"], &later, &["--format", "json"]),
+    );
+    assert_eq!(waiting["status"], "watching", "{waiting}");
+    let waiting_id = waiting["instance"].as_str().unwrap().to_string();
+    let listed = json(b, &["state", "--format", "json"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == waiting_id.as_str() && i["status"] == "watching"),
+        "{listed}"
+    );
+    assert!(text(b, &["state", &waiting_id]).contains("nothing pays its address yet"));
+    let funded_later = json(
+        a,
+        &with(
+            &["deploy", "build/Htlc.json"],
+            &htlc_args_with("@alice", &bob_key, "20"),
+            &["--amount", "0.02btc", "--format", "json"],
+        ),
+    );
+    assert_eq!(funded_later["address"], waiting["address"]);
+    let st = json(b, &["state", &waiting_id, "--format", "json"]);
+    assert_eq!(st["status"], "deployed", "{st}");
+    assert_eq!(st["funding_txid"], funded_later["txid"]);
+    assert_eq!(st["amount"], 2_000_000);
+
+    // `deploy --no-fund`: Alice prints the address and watches it; Bob pays it, from his own
+    // wallet, by deploying the same contract; Alice's next command records the instance.
+    let no_fund_args = htlc_args_with("@alice", &bob_key, "30");
+    let unfunded = json(
+        a,
+        &with(
+            &["deploy", "build/Htlc.json"],
+            &no_fund_args,
+            &["--no-fund", "--format", "json"],
+        ),
+    );
+    assert_eq!(unfunded["status"], "watching", "{unfunded}");
+    let unfunded_id = unfunded["instance"].as_str().unwrap().to_string();
+    ok_in(b, &["mine", "101"]);
+    let paid = json(
+        b,
+        &with(
+            &["deploy", "build/Htlc.json"],
+            &htlc_args_with(&alice_key, "@bob", "30"),
+            &["--amount", "0.03btc", "--format", "json"],
+        ),
+    );
+    assert_eq!(paid["address"], unfunded["address"]);
+    let st = json(a, &["state", &unfunded_id, "--format", "json"]);
+    assert_eq!(st["status"], "deployed", "{st}");
+    assert_eq!(st["funding_txid"], paid["txid"]);
+    // `--no-fund` takes no amount.
+    let both = biscol_in(
+        a,
+        &with(
+            &["deploy", "build/Htlc.json"],
+            &no_fund_args,
+            &["--no-fund", "--amount", "1btc"],
+        ),
+    );
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
 }

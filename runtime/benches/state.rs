@@ -76,6 +76,7 @@ fn one_instance(
             funding_tx: &ftx,
             vout: 0,
             fee: Amount::from_sat(200),
+            watch: None,
             time: seed,
         })
         .expect("record_funding");

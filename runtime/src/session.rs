@@ -41,8 +41,8 @@ use crate::keystore::{Keystore, KeystoreError};
 use crate::project::StateLayout;
 use crate::spend::{self, ChainState, Coin, Contract, PreparedSpend, SpendError, SpendRequest};
 use crate::state::{
-    event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, Recorder, StateError, Store,
-    TxKind,
+    event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, NewWatch, Recorder,
+    StateError, Store, TxKind,
 };
 use crate::state_folder::{self, BindError, FolderError, Presence};
 use crate::wallet::{Wallet, WalletError};
@@ -177,6 +177,66 @@ pub struct Deployment {
     pub height: Option<u32>,
     /// What the address commits to, in the contract's words.
     pub commits_to: Commitments,
+}
+
+/// What [`Session::watch`] and [`Session::deploy_unfunded`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum WatchOutcome {
+    /// Something pays the address: the instance is recorded.
+    Funded(Deployment),
+    /// Nothing pays it yet: each reconciliation looks.
+    Watching(Watching),
+}
+
+/// A watch nothing pays yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Watching {
+    /// The instance id reserved for it.
+    pub instance: String,
+    /// The address to pay.
+    pub address: String,
+    /// Its descriptor.
+    pub descriptor: String,
+    /// What the address commits to, in the contract's words.
+    pub commits_to: Commitments,
+}
+
+/// An instance to be found on the chain, as the store records it.
+struct WatchTarget {
+    contract: String,
+    args: Vec<(String, String)>,
+    descriptor: String,
+    address: String,
+    script_pubkey: ScriptBuf,
+}
+
+impl WatchTarget {
+    fn of(contract: &Contract, args: Vec<(String, String)>) -> WatchTarget {
+        WatchTarget {
+            contract: contract.artifact.contract.clone(),
+            args,
+            descriptor: contract.instance.descriptor.to_string(),
+            address: contract.instance.address.to_string(),
+            script_pubkey: contract.instance.script_pubkey.clone(),
+        }
+    }
+
+    fn commitments(&self, contract: &Contract) -> Commitments {
+        Commitments::of(
+            &contract.instance,
+            &contract.artifact.taproot.key_path,
+            &self.args,
+        )
+    }
+}
+
+/// An output found paying a watched script.
+struct FoundFunding {
+    outpoint: OutPoint,
+    amount: Amount,
+    tx: Transaction,
+    status: TxStatus,
 }
 
 /// What a spend did (or, for a dry run, would do).
@@ -549,6 +609,7 @@ impl Session {
                 }
             }
         }
+        self.record_found_watches()?;
         self.record_outside_spends()
     }
 
@@ -918,6 +979,7 @@ impl Session {
             funding_tx: &funding.tx,
             vout: funding.outpoint.vout,
             fee: funding.fee,
+            watch: None,
             time: now(),
         })?;
         if let Err(e) = self.chain.backend_mut().broadcast(&funding.tx) {
@@ -975,38 +1037,107 @@ impl Session {
         Ok((contract, ordered))
     }
 
-    /// Registers an instance that someone else funded: derived from the (verified) artifact and
-    /// `args` (`@NAME` for one's own keys), found on the chain at `outpoint` or, without one,
-    /// as the first unspent output paying its address, and followed from then on like a
-    /// deployed one (its spends, by anyone, are recorded by [`Session::reconcile`]).
+    /// Registers an instance that someone else funds or funded: derived from the (verified)
+    /// artifact and `args` (`@NAME` for one's own keys), found on the chain at `outpoint` or,
+    /// without one, as the first unspent output paying its address, and followed from then on
+    /// like a deployed one (its spends, by anyone, are recorded by [`Session::reconcile`]).
+    /// When nothing pays the address yet, it is recorded as a watch, with its instance id
+    /// reserved, and every reconciliation looks for the payment.
     ///
-    /// Refused, recording nothing, when nothing on the chain pays the address (or `outpoint`
-    /// does not), when the output is already an instance of this store, or when the chain
+    /// Refused, recording nothing, when `outpoint` does not pay the address, when the output
+    /// is already an instance of this store or the address already watched, or when the chain
     /// cannot show the funding transaction's inputs (its fee is recorded like a deployment's).
     pub fn watch(
         &mut self,
         artifact_json: &str,
         args: &[(String, String)],
         outpoint: Option<OutPoint>,
-    ) -> Result<Deployment, SessionError> {
+    ) -> Result<WatchOutcome, SessionError> {
         self.writable("watch")?;
-        let (contract, ordered_args) = self.derive(artifact_json, args)?;
-        let instance = &contract.instance;
-        let address = instance.address.to_string();
+        let (contract, args) = self.derive(artifact_json, args)?;
+        let target = WatchTarget::of(&contract, args);
+        let Some(funding) = self.funding_of(&target, outpoint)? else {
+            return self.record_watch(artifact_json, &contract, &target);
+        };
+        let Some(fee) = self.fee_paid(&funding.tx, None)? else {
+            return Err(SessionError::Usage(format!(
+                "the chain does not show the inputs of {} (does the node run with -txindex?)",
+                funding.outpoint.txid
+            )));
+        };
+        let artifact_id = self
+            .store
+            .record_artifact(artifact_json, &target.contract)?;
+        let (id, height) = self.record_found(&artifact_id, &target, &funding, fee, None)?;
+        // It may have been spent already: the spend is recorded now.
+        self.reconcile()?;
+        Ok(WatchOutcome::Funded(Deployment {
+            commits_to: target.commitments(&contract),
+            instance: id,
+            txid: funding.outpoint.txid,
+            vout: funding.outpoint.vout,
+            address: target.address,
+            descriptor: target.descriptor,
+            amount: funding.amount,
+            fee,
+            height,
+        }))
+    }
+
+    /// Derives an instance and watches its address without paying it: the address is funded
+    /// from any wallet, and every reconciliation looks for the payment (`deploy --no-fund`).
+    pub fn deploy_unfunded(
+        &mut self,
+        artifact_json: &str,
+        args: &[(String, String)],
+    ) -> Result<WatchOutcome, SessionError> {
+        self.writable("deploy")?;
+        let (contract, args) = self.derive(artifact_json, args)?;
+        let target = WatchTarget::of(&contract, args);
+        self.record_watch(artifact_json, &contract, &target)
+    }
+
+    fn record_watch(
+        &mut self,
+        artifact_json: &str,
+        contract: &Contract,
+        target: &WatchTarget,
+    ) -> Result<WatchOutcome, SessionError> {
+        let artifact_id = self
+            .store
+            .record_artifact(artifact_json, &target.contract)?;
+        let id = self.store.record_watch(&NewWatch {
+            artifact_id: &artifact_id,
+            contract: &target.contract,
+            network: self.options.network,
+            args: &target.args,
+            descriptor: &target.descriptor,
+            address: &target.address,
+            script_pubkey: &target.script_pubkey,
+            time: now(),
+        })?;
+        Ok(WatchOutcome::Watching(Watching {
+            instance: id,
+            address: target.address.clone(),
+            descriptor: target.descriptor.clone(),
+            commits_to: target.commitments(contract),
+        }))
+    }
+
+    /// The output that funds `target`: `outpoint`, checked, or the first unspent output paying
+    /// its script; `None` when nothing pays it (and no outpoint was given).
+    fn funding_of(
+        &self,
+        target: &WatchTarget,
+        outpoint: Option<OutPoint>,
+    ) -> Result<Option<FoundFunding>, SessionError> {
+        let address = &target.address;
         let outpoint = match outpoint {
             Some(op) => op,
-            None => self
-                .chain
-                .backend()
-                .utxos(&instance.script_pubkey)?
-                .first()
-                .map(|u| u.outpoint)
-                .ok_or_else(|| {
-                    SessionError::Usage(format!(
-                        "nothing on the chain pays {address} yet; watch it once it is funded, or \
-                         give the funding output with --outpoint TXID:VOUT"
-                    ))
-                })?,
+            None => match self.chain.backend().utxos(&target.script_pubkey)?.first() {
+                Some(u) => u.outpoint,
+                None => return Ok(None),
+            },
         };
         let txid = outpoint.txid;
         let tx = self.chain.backend().transaction(&txid)?.ok_or_else(|| {
@@ -1019,7 +1150,7 @@ impl Session {
                 outpoint.vout
             )));
         };
-        if output.script_pubkey != instance.script_pubkey {
+        if output.script_pubkey != target.script_pubkey {
             return Err(SessionError::Usage(format!(
                 "{outpoint} does not pay the contract's address {address}"
             )));
@@ -1030,46 +1161,57 @@ impl Session {
                 known.instance
             )));
         }
-        let amount = output.value;
-        let Some(fee) = self.fee_paid(&tx, None)? else {
-            return Err(SessionError::Usage(format!(
-                "the chain does not show the inputs of {txid} (does the node run with -txindex?)"
-            )));
-        };
         let status = self.chain.backend().tx_status(&txid)?;
         if status == TxStatus::Unknown {
             return Err(SessionError::Usage(format!(
                 "transaction {txid} is neither in the mempool nor on the best chain"
             )));
         }
-        let descriptor = instance.descriptor.to_string();
-        let artifact_id = self
-            .store
-            .record_artifact(artifact_json, &contract.artifact.contract)?;
+        Ok(Some(FoundFunding {
+            outpoint,
+            amount: output.value,
+            tx,
+            status,
+        }))
+    }
+
+    /// Records `funding` as the instance of `target` (taking the id of `watch` when it is
+    /// one), with a [`event_kind::WATCHED`] event, broadcast and, when mined, confirmed.
+    /// Returns the id and the confirmation height.
+    fn record_found(
+        &mut self,
+        artifact_id: &str,
+        target: &WatchTarget,
+        funding: &FoundFunding,
+        fee: Amount,
+        watch: Option<&str>,
+    ) -> Result<(String, Option<u32>), SessionError> {
+        let txid = funding.outpoint.txid;
         let time = now();
         let mut batch = self.store.batch()?;
         let id = batch.record_funding(&NewInstance {
-            artifact_id: &artifact_id,
-            contract: &contract.artifact.contract,
+            artifact_id,
+            contract: &target.contract,
             network: self.options.network,
-            args: &ordered_args,
-            descriptor: &descriptor,
-            address: &address,
-            script_pubkey: &instance.script_pubkey,
-            amount,
-            funding_tx: &tx,
-            vout: outpoint.vout,
+            args: &target.args,
+            descriptor: &target.descriptor,
+            address: &target.address,
+            script_pubkey: &target.script_pubkey,
+            amount: funding.amount,
+            funding_tx: &funding.tx,
+            vout: funding.outpoint.vout,
             fee,
+            watch,
             time,
         })?;
         batch.record_event(
             Some(&id),
             event_kind::WATCHED,
-            &serde_json::json!({ "txid": txid, "vout": outpoint.vout }),
+            &serde_json::json!({ "txid": txid, "vout": funding.outpoint.vout }),
             time,
         )?;
         batch.mark_broadcast(&txid, time)?;
-        let height = match status {
+        let height = match funding.status {
             TxStatus::Confirmed { height, .. } => {
                 batch.confirm_funding(&id, &txid, height, time)?;
                 Some(height)
@@ -1077,24 +1219,44 @@ impl Session {
             _ => None,
         };
         batch.commit()?;
-        // It may have been spent already: the spend is recorded now.
-        self.reconcile()?;
-        let commits_to = Commitments::of(
-            &contract.instance,
-            &contract.artifact.taproot.key_path,
-            &ordered_args,
-        );
-        Ok(Deployment {
-            commits_to,
-            instance: id,
-            txid,
-            vout: outpoint.vout,
-            address,
-            descriptor,
-            amount,
-            fee,
-            height,
-        })
+        Ok((id, height))
+    }
+
+    /// Records the watches that something now pays (see [`Session::watch`]).
+    fn record_found_watches(&mut self) -> Result<(), SessionError> {
+        for watch in self.store.watches()? {
+            let target = WatchTarget {
+                contract: watch.contract.clone(),
+                args: watch.args.clone(),
+                descriptor: watch.descriptor.clone(),
+                address: watch.address.clone(),
+                script_pubkey: watch.script_pubkey.clone(),
+            };
+            let funding = match self.funding_of(&target, None) {
+                Ok(Some(f)) => f,
+                Ok(None) => continue,
+                // The payment is already recorded (it funds another instance of this store).
+                Err(SessionError::Usage(why)) => {
+                    (self.progress)(&format!("{}: {why}", watch.id));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(fee) = self.fee_paid(&funding.tx, None)? else {
+                (self.progress)(&format!(
+                    "{} is paid by {}, whose inputs the chain does not show (does the node run \
+                     with -txindex?); it is recorded once they can be read",
+                    watch.id, funding.outpoint
+                ));
+                continue;
+            };
+            (self.progress)(&format!(
+                "{} is funded: {} pays {} to {}",
+                watch.id, funding.outpoint, funding.amount, watch.address
+            ));
+            self.record_found(&watch.artifact_id, &target, &funding, fee, Some(&watch.id))?;
+        }
+        Ok(())
     }
 
     /// The instance `id`, or [`SessionError::UnknownInstance`].

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use biscol_runtime::state::{
-    event_kind, InstanceStatus, NewInstance, NewSpend, Recorder, StateError, Store,
+    event_kind, InstanceStatus, NewInstance, NewSpend, NewWatch, Recorder, StateError, Store,
     TransactionStatus, TxKind, SCHEMA_VERSION,
 };
 use bitcoin::hashes::Hash;
@@ -98,6 +98,7 @@ fn new_instance<'a>(
         funding_tx: tx,
         vout: 0,
         fee: Amount::from_sat(200),
+        watch: None,
         time,
     }
 }
@@ -1038,4 +1039,72 @@ fn survives_sigkill() {
          {pending_seen} pending instances seen after kills",
         counts.0, counts.1, counts.2
     );
+}
+
+/// A watch reserves an instance id from the instances' counter; its funding takes that id and
+/// it leaves the list of watches; a second watch of the same script, and a funding that names
+/// a watch of another script, are refused. A store reopened keeps both.
+#[test]
+fn a_watch_reserves_an_id_that_its_funding_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let (first, _) = fund(&mut store, 1, 10);
+    assert_eq!(first, "htlc-1");
+    let artifact = store.record_artifact(ARTIFACT, "Htlc").unwrap();
+    let a = args();
+    let script = spk(1);
+    let watch = NewWatch {
+        artifact_id: &artifact,
+        contract: "Htlc",
+        network: Network::Regtest,
+        args: &a,
+        descriptor: "tr(...)",
+        address: "bcrt1p...",
+        script_pubkey: &script,
+        time: 11,
+    };
+    let id = store.record_watch(&watch).unwrap();
+    assert_eq!(id, "htlc-2");
+    let again = store.record_watch(&watch).unwrap_err();
+    assert!(again.to_string().contains("already watched"), "{again}");
+    let listed = store.watches().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].args.clone()),
+        ("htlc-2", a.clone())
+    );
+    assert!(store.instance("htlc-2").unwrap().is_none());
+    assert_eq!(
+        kinds(&store).last().map(String::as_str),
+        Some(event_kind::WATCHING)
+    );
+
+    // A funding naming the watch of another script is refused, and changes nothing.
+    let other = spk(9);
+    let tx = fund_tx(2, 1000);
+    let mut wrong = new_instance(&artifact, "Htlc", &a, &other, &tx, 12);
+    wrong.watch = Some("htlc-2");
+    assert!(store.record_funding(&wrong).is_err());
+    assert_eq!(store.watches().unwrap().len(), 1);
+
+    let mut found = new_instance(&artifact, "Htlc", &a, &script, &tx, 12);
+    found.watch = Some("htlc-2");
+    assert_eq!(store.record_funding(&found).unwrap(), "htlc-2");
+    assert!(store.watches().unwrap().is_empty());
+    assert_eq!(
+        store.instance("htlc-2").unwrap().unwrap().status,
+        InstanceStatus::Funding
+    );
+    // The id is not reused, and a found watch cannot be found twice.
+    let (third, _) = fund(&mut store, 3, 13);
+    assert_eq!(third, "htlc-3");
+    let tx = fund_tx(4, 1000);
+    let mut twice = new_instance(&artifact, "Htlc", &a, &script, &tx, 14);
+    twice.watch = Some("htlc-2");
+    assert!(store.record_funding(&twice).is_err());
+    assert!(store.integrity_check().unwrap().is_empty());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.watches().unwrap().is_empty());
+    assert_eq!(store.instances().unwrap().len(), 3);
 }

@@ -66,9 +66,9 @@ fn a_store_from_before_identities_is_adopted_with_its_chain() {
     session.mine(101, None).unwrap();
     let before = session.chain_info().unwrap();
     drop(session);
-    // Back to schema 1: no identity table, a chain with no owner.
+    // Back to schema 1: no identity or watches table, a chain with no owner.
     let db = rusqlite::Connection::open(dir.path().join("store/state.sqlite")).unwrap();
-    db.execute_batch("DROP TABLE identity; PRAGMA user_version = 1;")
+    db.execute_batch("DROP TABLE identity; DROP TABLE watches; PRAGMA user_version = 1;")
         .unwrap();
     drop(db);
     let db = rusqlite::Connection::open(dir.path().join("chain/chain.sqlite")).unwrap();
@@ -77,6 +77,11 @@ fn a_store_from_before_identities_is_adopted_with_its_chain() {
 
     let session = open(dir.path(), false).unwrap();
     assert_eq!(session.chain_info().unwrap().tip, before.tip);
+    assert!(
+        session.store().watches().unwrap().is_empty(),
+        "migrated to schema 3"
+    );
+    assert!(session.store().integrity_check().unwrap().is_empty());
     let identity = session.store().identity().unwrap().expect("adopted");
     let bound = identity.bound.expect("bound to the chain and wallet");
     assert_eq!(

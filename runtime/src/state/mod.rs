@@ -26,7 +26,8 @@
 //! * Instance statuses only move along `funding → deployed → spending → spent`, plus
 //!   `funding → failed` and `spending → deployed` (an abandoned spend); any other request is
 //!   refused with [`StateError::IllegalTransition`].
-//! * Event sequence numbers are 1, 2, 3, … without gaps; rows are never deleted.
+//! * Event sequence numbers are 1, 2, 3, … without gaps; rows are never deleted (a watch that
+//!   was found stays, its id now an instance's, and is no longer listed by [`Store::watches`]).
 //! * Output order is always a stored order (insertion or sequence number), never hash order.
 //!
 //! The recording operations are the methods of the [`Recorder`] trait, written once for both
@@ -59,7 +60,7 @@ pub use schema::SCHEMA_VERSION;
 pub use status::{InstanceStatus, TransactionStatus, TxKind, UnknownName};
 pub use types::{
     event_kind, Checkpoint, Event, ExecutionRecord, InstanceRecord, InstanceSummary, NewInstance,
-    NewSpend, Pending, TransactionRecord,
+    NewSpend, NewWatch, Pending, TransactionRecord, WatchRecord,
 };
 pub use write::{Batch, Recorder};
 
@@ -194,6 +195,32 @@ impl Store {
              FROM instances ORDER BY num",
             [],
             summary_from,
+        )
+    }
+
+    /// The watches nothing has paid yet, in the order they were recorded.
+    pub fn watches(&self) -> Result<Vec<WatchRecord>, StateError> {
+        query_all(
+            &self.conn,
+            "listing watches",
+            "SELECT id, artifact_id, contract, network, args, descriptor, address, script_pubkey,
+                    created
+             FROM watches WHERE id NOT IN (SELECT id FROM instances) ORDER BY created, id",
+            [],
+            |r| {
+                Ok(WatchRecord {
+                    id: col(r, 0)?,
+                    artifact_id: col(r, 1)?,
+                    contract: col(r, 2)?,
+                    network: parse_network(&col::<String>(r, 3)?)?,
+                    args: args_from_json(&col::<String>(r, 4)?)?,
+                    descriptor: col(r, 5)?,
+                    address: col(r, 6)?,
+                    script_pubkey: ScriptBuf::from_hex(&col::<String>(r, 7)?)
+                        .map_err(|e| corrupt(format!("a stored script does not decode: {e}")))?,
+                    created: from_i64(col(r, 8)?, "a time")?,
+                })
+            },
         )
     }
 

@@ -9,7 +9,8 @@
 //! created and the version set in one transaction), [`SCHEMA_VERSION`] is this build's.
 //! Version 2 added the `identity` table ([`super::identity`]); a version 1 store is migrated
 //! in one transaction when it opens, with a new store id and the chain and wallet left for the
-//! session to adopt.
+//! session to adopt. Version 3 added the `watches` table (instances that nothing funds yet);
+//! older stores get it, empty, in the same transaction.
 
 use rusqlite::Connection;
 
@@ -17,7 +18,7 @@ use super::error::{sql, StateError};
 use super::status::{sql_list, InstanceStatus, TransactionStatus, TxKind};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The statuses of the instances that wait for a transaction: those [`super::Store::pending`]
 /// lists, and the condition of the partial index that serves it.
@@ -110,6 +111,22 @@ CREATE TABLE identity (
 );
 ";
 
+/// Version 3: instances derived and watched before anything pays them (see
+/// [`super::Recorder::record_watch`]); `id` is the instance id reserved for each.
+const WATCHES_TABLE: &str = "
+CREATE TABLE watches (
+    id TEXT PRIMARY KEY,
+    artifact_id TEXT NOT NULL REFERENCES artifacts(id),
+    contract TEXT NOT NULL,
+    network TEXT NOT NULL,
+    args TEXT NOT NULL,
+    descriptor TEXT NOT NULL,
+    address TEXT NOT NULL,
+    script_pubkey TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+";
+
 /// The schema's SQL text with the lists of statuses and kinds filled in from the enums.
 fn create_tables() -> String {
     CREATE
@@ -119,6 +136,7 @@ fn create_tables() -> String {
         .replace("{transaction_statuses}", &sql_list(TransactionStatus::ALL))
         .replace("{pending_statuses}", &sql_list(PENDING_STATUSES))
         + IDENTITY_TABLE
+        + WATCHES_TABLE
 }
 
 /// Reads `PRAGMA user_version`.
@@ -160,20 +178,22 @@ pub(crate) fn prepare(conn: &mut Connection, path: &str) -> Result<(), StateErro
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql("setting the schema version"))?;
         tx.commit().map_err(sql("creating the state tables"))?;
-    } else if version == 1 {
-        let tx = conn
-            .transaction()
+    } else if version < SCHEMA_VERSION {
+        let tx = conn.transaction().map_err(sql("migrating the store"))?;
+        if version == 1 {
+            tx.execute_batch(IDENTITY_TABLE)
+                .map_err(sql("adding the identity table"))?;
+            tx.execute(
+                "INSERT INTO identity (only, store_id) VALUES (1, ?1)",
+                [super::identity::new_store_id()],
+            )
             .map_err(sql("adding the identity table"))?;
-        tx.execute_batch(IDENTITY_TABLE)
-            .map_err(sql("adding the identity table"))?;
-        tx.execute(
-            "INSERT INTO identity (only, store_id) VALUES (1, ?1)",
-            [super::identity::new_store_id()],
-        )
-        .map_err(sql("adding the identity table"))?;
+        }
+        tx.execute_batch(WATCHES_TABLE)
+            .map_err(sql("adding the watches table"))?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sql("setting the schema version"))?;
-        tx.commit().map_err(sql("adding the identity table"))?;
+        tx.commit().map_err(sql("migrating the store"))?;
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ pub mod event_kind {
     pub const FUNDING: &str = "funding";
     /// A transaction was handed to the network.
     pub const BROADCAST: &str = "broadcast";
+    /// An address is watched before anything pays it (no instance yet: the payload's
+    /// `instance` is the id reserved for it).
+    pub const WATCHING: &str = "watching";
     /// The instance was funded by someone else and is watched (recorded right after its
     /// [`FUNDING`] event; the payload names the output).
     pub const WATCHED: &str = "watched";
@@ -68,8 +71,54 @@ pub struct NewInstance<'a> {
     pub vout: u32,
     /// The fee the funding transaction pays.
     pub fee: Amount,
+    /// The pending watch this funding was found for: the instance takes its id.
+    pub watch: Option<&'a str>,
     /// Unix seconds, given by the caller.
     pub time: u64,
+}
+
+/// What [`super::Recorder::record_watch`] records: an instance derived before anything pays it.
+#[derive(Debug, Clone)]
+pub struct NewWatch<'a> {
+    /// The artifact's id, from [`super::Store::record_artifact`].
+    pub artifact_id: &'a str,
+    /// The contract's name.
+    pub contract: &'a str,
+    /// The network.
+    pub network: Network,
+    /// The instantiation arguments, in parameter order.
+    pub args: &'a [(String, String)],
+    /// The output descriptor.
+    pub descriptor: &'a str,
+    /// The address to be paid.
+    pub address: &'a str,
+    /// Its output script.
+    pub script_pubkey: &'a bitcoin::Script,
+    /// Unix seconds, given by the caller.
+    pub time: u64,
+}
+
+/// A watch nothing has paid yet, as [`super::Store::watches`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WatchRecord {
+    /// The instance id reserved for it.
+    pub id: String,
+    /// The artifact's id.
+    pub artifact_id: String,
+    /// The contract's name.
+    pub contract: String,
+    /// The network.
+    pub network: Network,
+    /// The instantiation arguments, in order.
+    pub args: Vec<(String, String)>,
+    /// The output descriptor.
+    pub descriptor: String,
+    /// The address to be paid.
+    pub address: String,
+    /// Its output script.
+    pub script_pubkey: ScriptBuf,
+    /// When the watch was recorded (unix seconds, as given).
+    pub created: u64,
 }
 
 /// What [`super::Recorder::record_spend`] records: a spend of a deployed instance.

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::error::{invalid, sql, StateError};
 use super::status::{InstanceStatus, TransactionStatus, TxKind};
-use super::types::{event_kind, NewInstance, NewSpend};
+use super::types::{event_kind, NewInstance, NewSpend, NewWatch};
 use super::{args_to_json, col, from_i64, parse_txid, to_i64, Store};
 
 /// A group of recording operations that commit together ([`Batch::commit`]). Dropping it
@@ -133,9 +133,20 @@ pub trait Recorder: sealed::RunOperation {
     ///
     /// Call it before broadcasting the funding transaction. Refused when the artifact is
     /// unknown, when output `vout` of the transaction does not pay `amount` to
-    /// `script_pubkey`, or when the transaction is already recorded.
+    /// `script_pubkey`, when the transaction is already recorded, or when [`NewInstance::watch`]
+    /// names no pending watch of that script (the instance then takes the watch's id).
     fn record_funding(&mut self, new: &NewInstance<'_>) -> Result<String, StateError> {
         self.run(|c| record_funding(c, new))
+    }
+
+    /// Records a watch: an instance derived before anything pays it, with the instance id
+    /// reserved for it (`<contract lower-case>-<n>`, from the same counter as instances) and a
+    /// [`event_kind::WATCHING`] event (with no instance: there is none yet). The session
+    /// records the instance with [`Recorder::record_funding`] and [`NewInstance::watch`] once
+    /// a payment is found. Refused when the artifact is unknown or the script is already
+    /// watched.
+    fn record_watch(&mut self, watch: &NewWatch<'_>) -> Result<String, StateError> {
+        self.run(|c| record_watch(c, watch))
     }
 
     /// Notes that a recorded transaction was handed to the network (status `broadcast`, event
@@ -327,6 +338,81 @@ pub(super) fn append_event(
         })
         .map_err(sql(ctx))?;
     from_i64(seq, "an event number")
+}
+
+/// The next instance id for `prefix`: `<prefix>-<n>`, `n` counting from 1.
+fn next_instance_id(c: &Connection, prefix: &str) -> Result<String, StateError> {
+    let n: i64 = c
+        .prepare_cached(
+            "INSERT INTO instance_counters (prefix, last) VALUES (?1, 1)
+             ON CONFLICT (prefix) DO UPDATE SET last = last + 1
+             RETURNING last",
+        )
+        .and_then(|mut s| s.query_row([prefix], |r| r.get(0)))
+        .map_err(sql("numbering an instance"))?;
+    Ok(format!("{prefix}-{n}"))
+}
+
+fn record_watch(c: &Connection, watch: &NewWatch<'_>) -> Result<String, StateError> {
+    let time = to_i64(watch.time, "a time")?;
+    let prefix = id_prefix(watch.contract);
+    if prefix.is_empty() {
+        return Err(invalid("an instance needs a contract name"));
+    }
+    let artifact_known = c
+        .prepare_cached("SELECT 1 FROM artifacts WHERE id = ?1")
+        .and_then(|mut s| s.exists([watch.artifact_id]))
+        .map_err(sql("looking up an artifact"))?;
+    if !artifact_known {
+        return Err(StateError::UnknownArtifact(watch.artifact_id.to_string()));
+    }
+    let script = watch.script_pubkey.to_hex_string();
+    let pending: Option<String> = c
+        .prepare_cached(
+            "SELECT id FROM watches WHERE script_pubkey = ?1 AND id NOT IN (SELECT id FROM instances)",
+        )
+        .and_then(|mut s| s.query_row([&script], |r| r.get(0)).optional())
+        .map_err(sql("looking up a watch"))?;
+    if let Some(id) = pending {
+        return Err(invalid(format!(
+            "{} is already watched, as `{id}`",
+            watch.address
+        )));
+    }
+    let args_json = args_to_json(watch.args)?;
+    let id = next_instance_id(c, &prefix)?;
+    c.prepare_cached(
+        "INSERT INTO watches (id, artifact_id, contract, network, args, descriptor, address,
+                              script_pubkey, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            watch.artifact_id,
+            watch.contract,
+            watch.network.to_string(),
+            args_json,
+            watch.descriptor,
+            watch.address,
+            script,
+            time,
+        ])
+    })
+    .map_err(sql("recording a watch"))?;
+    append_event(
+        c,
+        watch.time,
+        None,
+        event_kind::WATCHING,
+        &json!({
+            "instance": id,
+            "contract": watch.contract,
+            "artifact": watch.artifact_id,
+            "address": watch.address,
+        }),
+    )?;
+    Ok(id)
 }
 
 /// The prefix of an instance id: the contract name in lower case, other characters than
@@ -598,15 +684,24 @@ fn record_funding(c: &Connection, new: &NewInstance<'_>) -> Result<String, State
     if tx_exists(c, &txid)? {
         return Err(StateError::DuplicateTransaction(txid));
     }
-    let n: i64 = c
-        .prepare_cached(
-            "INSERT INTO instance_counters (prefix, last) VALUES (?1, 1)
-             ON CONFLICT (prefix) DO UPDATE SET last = last + 1
-             RETURNING last",
-        )
-        .and_then(|mut s| s.query_row([&prefix], |r| r.get(0)))
-        .map_err(sql("numbering an instance"))?;
-    let id = format!("{prefix}-{n}");
+    let id = match new.watch {
+        Some(watch) => {
+            let script: Option<String> = c
+                .prepare_cached(
+                    "SELECT script_pubkey FROM watches
+                     WHERE id = ?1 AND id NOT IN (SELECT id FROM instances)",
+                )
+                .and_then(|mut s| s.query_row([watch], |r| r.get(0)).optional())
+                .map_err(sql("reading a watch"))?;
+            if script.as_deref() != Some(new.script_pubkey.to_hex_string().as_str()) {
+                return Err(invalid(format!(
+                    "`{watch}` is not a pending watch of this contract's script"
+                )));
+            }
+            watch.to_string()
+        }
+        None => next_instance_id(c, &prefix)?,
+    };
     c.prepare_cached(
         "INSERT INTO instances (id, artifact_id, contract, network, args, descriptor, address,
                                 script_pubkey, amount, funding_txid, funding_vout, status,

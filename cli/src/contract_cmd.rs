@@ -199,6 +199,10 @@ pub struct SpendArgs {
     /// Plan, sign and verify, print the plan, the witness size and the fee; broadcast nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the spend as a PSBT to this file, signed with the local keys the path uses, for
+    /// the other parties to sign (`biscol psbt sign`); records and broadcasts nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "no_wait"])]
+    pub psbt: Option<PathBuf>,
     /// Broadcast without waiting for a confirmation.
     #[arg(long)]
     pub no_wait: bool,
@@ -218,6 +222,9 @@ pub fn spend(state_dir: &StateFolder, args: &SpendArgs) -> ExitCode {
         .as_deref()
         .map(Destination::parse)
         .unwrap_or(Destination::Wallet);
+    if let Some(file) = &args.psbt {
+        return crate::psbt_cmd::spend_to_file(&session, args, &pairs, &to, file);
+    }
     let options = SpendOptions {
         to,
         fee_rate: args.fee_rate,
@@ -625,7 +632,7 @@ pub fn restore(state_dir: &StateFolder, args: &RestoreArgs) -> ExitCode {
 
 /// Asks `question` on a terminal; `false` without one (stdin not a terminal) or unless the
 /// answer is yes.
-fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         return false;
@@ -639,7 +646,7 @@ fn confirm(question: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn print_json(value: &impl serde::Serialize) {
+pub(crate) fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),

@@ -19,6 +19,7 @@ mod fmt;
 mod instantiate;
 mod lsp_cmd;
 mod output;
+mod psbt_cmd;
 mod session_args;
 mod verify;
 
@@ -105,6 +106,9 @@ enum Command {
     Spend(contract_cmd::SpendArgs),
     /// Replace a deployment or spend still in the mempool with one paying a higher fee.
     Bump(contract_cmd::BumpArgs),
+    /// Show, sign, combine and finish PSBTs of contract spends (`spend --psbt` writes them).
+    #[command(subcommand)]
+    Psbt(psbt_cmd::PsbtCommand),
     /// Show an instance: status, outpoint, arguments and its spends (all instances without one).
     State(contract_cmd::StateArgs),
     /// Print the event log (deployments, spends, refusals, mined blocks); `--follow` watches.
@@ -222,6 +226,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Watch(args) => contract_cmd::watch(state, &args),
         Command::Spend(args) => contract_cmd::spend(state, &args),
         Command::Bump(args) => contract_cmd::bump(state, &args),
+        Command::Psbt(command) => psbt_cmd::run(state, &command),
         Command::State(args) => contract_cmd::state(state, &args),
         Command::Events(args) => contract_cmd::events(state, &args),
         Command::Checkpoint(args) => contract_cmd::checkpoint(state, &args),

@@ -293,3 +293,162 @@ fn an_htlc_between_two_folders_through_watch() {
     );
     assert_eq!(both.status.code(), Some(2), "{both:?}");
 }
+
+/// An escrow between three folders, one key each: the buyer writes the dispute spend as a PSBT
+/// (signed with their key), `psbt show` names the missing signatures, the arbiter signs it in
+/// theirs, and the seller finishes and broadcasts it; the buyer's folder learns the spend.
+#[test]
+fn an_escrow_dispute_signed_in_three_folders_through_a_psbt() {
+    let chain_dir = tempfile::tempdir().expect("tempdir");
+    let (_node, url, cookie) = start_node(chain_dir.path());
+    let folders: Vec<tempfile::TempDir> = ["buyer", "seller", "arbiter"]
+        .iter()
+        .map(|name| {
+            let dir = party(name, &url, &cookie);
+            let escrow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib/escrow.bsc");
+            ok_in(
+                dir.path(),
+                &["build", escrow.to_str().unwrap(), "-o", "build"],
+            );
+            dir
+        })
+        .collect();
+    let (buyer, seller, arbiter) = (folders[0].path(), folders[1].path(), folders[2].path());
+    let keys: Vec<String> = [(buyer, "buyer"), (seller, "seller"), (arbiter, "arbiter")]
+        .iter()
+        .map(|(dir, name)| public_key(dir, name))
+        .collect();
+    // Each party's arguments: its own key as `@NAME`, the others' as hex.
+    let args_of = |me: usize| -> Vec<String> {
+        ["buyer", "seller", "arbiter"]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, role)| {
+                let value = if i == me {
+                    format!("@{role}")
+                } else {
+                    keys[i].clone()
+                };
+                ["--arg".to_string(), format!("{role}={value}")]
+            })
+            .chain(["--arg".to_string(), "timeout=50".to_string()])
+            .collect()
+    };
+    ok_in(buyer, &["mine", "101"]);
+    let buyer_args = args_of(0);
+    let deployed = json(
+        buyer,
+        &with(
+            &["deploy", "build/Escrow.json"],
+            &buyer_args,
+            &["--amount", "0.05btc", "--format", "json"],
+        ),
+    );
+    let outpoint = format!(
+        "{}:{}",
+        deployed["txid"].as_str().unwrap(),
+        deployed["vout"]
+    );
+    let mut ids = vec![deployed["instance"].as_str().unwrap().to_string()];
+    for (me, dir) in [(1, seller), (2, arbiter)] {
+        let a = args_of(me);
+        let w = json(
+            dir,
+            &with(
+                &["watch", "build/Escrow.json"],
+                &a,
+                &["--outpoint", &outpoint, "--format", "json"],
+            ),
+        );
+        ids.push(w["instance"].as_str().unwrap().to_string());
+    }
+
+    // The buyer writes the PSBT and signs it with their key.
+    let file = chain_dir.path().join("dispute.psbt");
+    let file_arg = file.to_str().unwrap();
+    let written = json(
+        buyer,
+        &[
+            "spend", &ids[0], "dispute", "--psbt", file_arg, "--format", "json",
+        ],
+    );
+    assert_eq!(
+        written["signed_by"],
+        serde_json::json!(["buyer"]),
+        "{written}"
+    );
+    let shown = json(buyer, &["psbt", "show", file_arg, "--format", "json"]);
+    assert_eq!(shown["path"], "dispute");
+    assert_eq!(shown["complete"], false);
+    assert_eq!(shown["signed"][0]["name"], "buyer", "{shown}");
+    let unsigned: Vec<&str> = shown["unsigned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(unsigned, ["seller", "arbiter"]);
+    let missing = shown["missing"][0].as_str().unwrap();
+    assert!(
+        missing.contains("two of buyer, seller and arbiter must sign"),
+        "{missing}"
+    );
+    let human = text(seller, &["psbt", "show", file_arg]);
+    assert!(human.contains("unsigned  `seller`, `arbiter`"), "{human}");
+    // A copy that claims another amount for the coin is refused before anything is shown.
+    let mut tampered =
+        biscol_runtime::spend::psbt::from_bytes(&std::fs::read(&file).unwrap()).unwrap();
+    if let Some(utxo) = tampered.inputs[0].witness_utxo.as_mut() {
+        utxo.value += bitcoin::Amount::from_sat(1);
+    }
+    let tampered_file = chain_dir.path().join("tampered.psbt");
+    std::fs::write(
+        &tampered_file,
+        biscol_runtime::spend::psbt::to_base64(&tampered),
+    )
+    .unwrap();
+    let lie = biscol_in(seller, &["psbt", "show", tampered_file.to_str().unwrap()]);
+    assert_eq!(lie.status.code(), Some(2), "{lie:?}");
+    assert!(
+        String::from_utf8_lossy(&lie.stderr).contains("another coin"),
+        "{lie:?}"
+    );
+    // Finishing now is refused, with the `require` that is not met.
+    let early = biscol_in(seller, &["psbt", "finalize", file_arg]);
+    assert_eq!(early.status.code(), Some(1), "{early:?}");
+    let stderr = String::from_utf8_lossy(&early.stderr);
+    assert!(stderr.contains("escrow.bsc:9:9"), "{stderr}");
+    // Signing asks first: without a terminal it needs --yes.
+    let asked = biscol_in(arbiter, &["psbt", "sign", file_arg]);
+    assert_eq!(asked.status.code(), Some(2), "{asked:?}");
+    let signed = text(arbiter, &["psbt", "sign", file_arg, "--yes"]);
+    assert!(signed.contains("signed with arbiter"), "{signed}");
+    let shown = json(seller, &["psbt", "show", file_arg, "--format", "json"]);
+    assert_eq!(shown["complete"], true, "{shown}");
+
+    // The seller finishes and broadcasts it; every folder records the spend.
+    let done = json(
+        seller,
+        &[
+            "psbt",
+            "finalize",
+            file_arg,
+            "--broadcast",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(done["status"], "broadcast", "{done}");
+    for (dir, id) in [(seller, &ids[1]), (buyer, &ids[0]), (arbiter, &ids[2])] {
+        let st = json(dir, &["state", id, "--format", "json"]);
+        assert_eq!(st["status"], "spent", "{st}");
+        assert_eq!(st["spend_txid"], done["txid"]);
+        assert_eq!(st["executions"][0]["path"], "dispute");
+    }
+
+    // A folder that does not know the instance signs nothing.
+    let stranger = party("stranger", &url, &cookie);
+    let refused = biscol_in(stranger.path(), &["psbt", "sign", file_arg, "--yes"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no instance of this store"));
+}

@@ -39,6 +39,7 @@ use crate::chain::embedded::EmbeddedChain;
 use crate::chain::{ChainBackend, ChainError, Tip, TxStatus};
 use crate::keystore::{Keystore, KeystoreError};
 use crate::project::StateLayout;
+use crate::spend::psbt::{Finalized, PsbtView};
 use crate::spend::{self, ChainState, Coin, Contract, PreparedSpend, SpendError, SpendRequest};
 use crate::state::{
     event_kind, InstanceRecord, InstanceStatus, NewInstance, NewSpend, NewWatch, Recorder,
@@ -46,6 +47,7 @@ use crate::state::{
 };
 use crate::state_folder::{self, BindError, FolderError, Presence};
 use crate::wallet::{Wallet, WalletError};
+use bitcoin::psbt::Psbt;
 
 /// The keystore key the session's wallet uses.
 pub const WALLET_KEY: &str = "wallet";
@@ -237,6 +239,21 @@ struct FoundFunding {
     amount: Amount,
     tx: Transaction,
     status: TxStatus,
+}
+
+/// What [`Session::finalize_psbt`] did.
+#[derive(Debug, Clone)]
+pub struct FinalizedSpend {
+    /// The instance.
+    pub instance: String,
+    /// The finished transaction and what it records.
+    pub finalized: Finalized,
+    /// Its txid.
+    pub txid: Txid,
+    /// Whether it was recorded and broadcast.
+    pub broadcast: bool,
+    /// The confirmation height, when waited for.
+    pub height: Option<u32>,
 }
 
 /// What a spend did (or, for a dry run, would do).
@@ -1432,37 +1449,7 @@ impl Session {
         if !dry_run {
             self.writable("spend")?;
         }
-        let record = self.instance(id)?;
-        match record.status {
-            InstanceStatus::Deployed => {}
-            InstanceStatus::Funding => {
-                return Err(SessionError::NotSpendable {
-                    id: id.into(),
-                    detail: format!(
-                        "its funding transaction {} has not confirmed yet",
-                        record.funding_txid
-                    ),
-                })
-            }
-            InstanceStatus::Spending | InstanceStatus::Spent => {
-                let txid = record.spend_txid.map(|t| t.to_string()).unwrap_or_default();
-                let detail = if record.status == InstanceStatus::Spent {
-                    format!("it was spent by {txid}")
-                } else {
-                    format!("spend {txid} is waiting to confirm (`biscol bump` or `biscol mine`)")
-                };
-                return Err(SessionError::NotSpendable {
-                    id: id.into(),
-                    detail,
-                });
-            }
-            InstanceStatus::Failed => {
-                return Err(SessionError::NotSpendable {
-                    id: id.into(),
-                    detail: "its funding transaction never made it to the chain".into(),
-                })
-            }
-        }
+        let record = self.spendable(id)?;
         let contract = self.contract(&record)?;
         if path == "key"
             && !self.options.musig2
@@ -1501,32 +1488,218 @@ impl Session {
                 height: None,
             });
         }
-        self.store.record_spend(&NewSpend {
-            instance: id,
+        let height = self.record_and_broadcast(
+            id,
             path,
             args,
-            tx: &prepared.tx,
-            fee: prepared.fee,
-            vsize: prepared.vsize,
-            time: now(),
-        })?;
-        if let Err(e) = self.chain.backend_mut().broadcast(&prepared.tx) {
-            self.store
-                .abandon_spend(id, &format!("broadcast failed: {e}"), now())?;
-            return Err(e.into());
-        }
-        self.store.mark_broadcast(&txid, now())?;
-        let height = if wait {
-            Some(self.confirm(&txid)?)
-        } else {
-            None
-        };
+            &prepared.tx,
+            prepared.fee,
+            prepared.vsize,
+            wait,
+        )?;
         Ok(SpendOutcome {
             instance: id.into(),
             prepared,
             txid,
             broadcast: true,
             height,
+        })
+    }
+
+    /// The record of instance `id`, refused unless it is `deployed` (spendable now).
+    fn spendable(&self, id: &str) -> Result<InstanceRecord, SessionError> {
+        let record = self.instance(id)?;
+        match record.status {
+            InstanceStatus::Deployed => {}
+            InstanceStatus::Funding => {
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail: format!(
+                        "its funding transaction {} has not confirmed yet",
+                        record.funding_txid
+                    ),
+                })
+            }
+            InstanceStatus::Spending | InstanceStatus::Spent => {
+                let txid = record.spend_txid.map(|t| t.to_string()).unwrap_or_default();
+                let detail = if record.status == InstanceStatus::Spent {
+                    format!("it was spent by {txid}")
+                } else {
+                    format!("spend {txid} is waiting to confirm (`biscol bump` or `biscol mine`)")
+                };
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail,
+                });
+            }
+            InstanceStatus::Failed => {
+                return Err(SessionError::NotSpendable {
+                    id: id.into(),
+                    detail: "its funding transaction never made it to the chain".into(),
+                })
+            }
+        }
+        Ok(record)
+    }
+
+    /// `spend --psbt`: a PSBT (BIP174 v0, BIP371 fields) of a spend of `id` through script path
+    /// `path`, signed with the keystore's keys that the path's leaf uses, for the other parties
+    /// to sign ([`Session::sign_psbt`]) and anyone to finish ([`Session::finalize_psbt`]).
+    /// Records and broadcasts nothing. Returns the PSBT and the key names that signed.
+    pub fn spend_psbt(
+        &self,
+        id: &str,
+        path: &str,
+        args: &[(String, String)],
+        to: &Destination,
+        fee_rate: Option<FeeRate>,
+    ) -> Result<(Psbt, Vec<String>), SessionError> {
+        let record = self.spendable(id)?;
+        let contract = self.contract(&record)?;
+        let (coin, chain_state) = self.coin(&record, true)?;
+        let request = SpendRequest {
+            path: path.to_string(),
+            args: args.to_vec(),
+            destination: self.destination(to)?,
+            fee_rate: fee_rate.unwrap_or(self.options.fee_rate),
+        };
+        let psbt = spend::psbt::create(&contract, &coin, &chain_state, &self.keystore, &request)?;
+        let signed = psbt.inputs[0]
+            .tap_script_sigs
+            .keys()
+            .filter_map(|(k, _)| self.keystore.find_x_only(k).ok().flatten())
+            .map(|info| info.name)
+            .collect();
+        Ok((psbt, signed))
+    }
+
+    /// The instance of this store that `psbt` spends (its input's outpoint is the instance's
+    /// funding output), with its contract and coin and the chain's state.
+    fn psbt_instance(
+        &self,
+        psbt: &Psbt,
+    ) -> Result<(InstanceRecord, Contract, Coin, ChainState), SessionError> {
+        let spent = psbt
+            .unsigned_tx
+            .input
+            .first()
+            .map(|i| i.previous_output)
+            .ok_or_else(|| SessionError::Usage("the PSBT's transaction has no input".into()))?;
+        let unknown = || {
+            SessionError::Usage(format!(
+                "the PSBT spends {spent}, which is no instance of this store (deploy or watch it \
+                 first)"
+            ))
+        };
+        let funding = self.store.transaction(&spent.txid)?.ok_or_else(unknown)?;
+        let record = self.instance(&funding.instance)?;
+        if record.funding_txid != spent.txid || record.funding_vout != spent.vout {
+            return Err(unknown());
+        }
+        let record = self.spendable(&record.id)?;
+        let contract = self.contract(&record)?;
+        let (coin, chain_state) = self.coin(&record, true)?;
+        Ok((record, contract, coin, chain_state))
+    }
+
+    /// What `psbt` does, in the contract's words, and the instance it spends.
+    pub fn inspect_psbt(&self, psbt: &Psbt) -> Result<(String, PsbtView), SessionError> {
+        let (record, contract, coin, chain_state) = self.psbt_instance(psbt)?;
+        let view = spend::psbt::inspect(&contract, psbt, &chain_state, &coin)?;
+        Ok((record.id, view))
+    }
+
+    /// Signs `psbt` with the keystore's keys that its leaf uses, for an instance of this store
+    /// only; refused when it pays more than `max_fee_rate`. Returns the key names that signed.
+    pub fn sign_psbt(
+        &self,
+        psbt: &mut Psbt,
+        max_fee_rate: FeeRate,
+    ) -> Result<Vec<String>, SessionError> {
+        let (_, contract, coin, chain_state) = self.psbt_instance(psbt)?;
+        // Checked in full (signatures included) before anything is signed.
+        spend::psbt::inspect(&contract, psbt, &chain_state, &coin)?;
+        Ok(spend::psbt::sign(
+            &contract,
+            psbt,
+            &self.keystore,
+            Some(max_fee_rate),
+        )?)
+    }
+
+    /// Finishes `psbt` (the path's leaf satisfied with its signatures and preimages, verified
+    /// with the script engine) and, when `broadcast`, records and broadcasts it as a spend of
+    /// its instance, waiting for a confirmation when `wait`. Refused, in the contract's words,
+    /// when a signature or a preimage is missing.
+    pub fn finalize_psbt(
+        &mut self,
+        psbt: &Psbt,
+        max_fee_rate: FeeRate,
+        broadcast: bool,
+        wait: bool,
+    ) -> Result<FinalizedSpend, SessionError> {
+        if broadcast {
+            self.writable("broadcast a spend")?;
+        }
+        let (record, contract, coin, chain_state) = self.psbt_instance(psbt)?;
+        let finalized =
+            spend::psbt::finalize(&contract, psbt, &chain_state, &coin, Some(max_fee_rate))?;
+        let txid = finalized.tx.compute_txid();
+        let height = if broadcast {
+            self.record_and_broadcast(
+                &record.id,
+                &finalized.path,
+                &finalized.args,
+                &finalized.tx,
+                finalized.fee,
+                finalized.vsize,
+                wait,
+            )?
+        } else {
+            None
+        };
+        Ok(FinalizedSpend {
+            instance: record.id,
+            finalized,
+            txid,
+            broadcast,
+            height,
+        })
+    }
+
+    /// Records a signed spend of `id`, broadcasts it (giving it up when the chain refuses it)
+    /// and, when `wait`, waits for its confirmation; returns the height.
+    #[allow(clippy::too_many_arguments)]
+    fn record_and_broadcast(
+        &mut self,
+        id: &str,
+        path: &str,
+        args: &[(String, String)],
+        tx: &Transaction,
+        fee: Amount,
+        vsize: u64,
+        wait: bool,
+    ) -> Result<Option<u32>, SessionError> {
+        let txid = tx.compute_txid();
+        self.store.record_spend(&NewSpend {
+            instance: id,
+            path,
+            args,
+            tx,
+            fee,
+            vsize,
+            time: now(),
+        })?;
+        if let Err(e) = self.chain.backend_mut().broadcast(tx) {
+            self.store
+                .abandon_spend(id, &format!("broadcast failed: {e}"), now())?;
+            return Err(e.into());
+        }
+        self.store.mark_broadcast(&txid, now())?;
+        Ok(if wait {
+            Some(self.confirm(&txid)?)
+        } else {
+            None
         })
     }
 

@@ -42,6 +42,7 @@
 
 mod explain;
 mod plan;
+pub mod psbt;
 mod sign;
 
 use std::collections::BTreeMap;
@@ -373,6 +374,12 @@ pub enum SpendError {
     },
     /// The keystore failed.
     Keystore(KeystoreError),
+    /// A PSBT that is not a spend of this contract's coin as this module writes them, or
+    /// that carries a field that contradicts the contract (a wrong amount, a bad signature).
+    BadPsbt {
+        /// What is wrong.
+        detail: String,
+    },
     /// A bug or an inconsistent contract: for example the script engine rejected a
     /// transaction this module built (the detail has the engine's error).
     Internal {
@@ -456,6 +463,7 @@ impl fmt::Display for SpendError {
                 fee.to_sat()
             ),
             SpendError::Keystore(e) => write!(f, "keystore: {e}"),
+            SpendError::BadPsbt { detail } => write!(f, "the PSBT cannot be used: {detail}"),
             SpendError::Internal { detail } => write!(f, "internal error (a bug): {detail}"),
         }
     }
@@ -631,6 +639,35 @@ fn held_keys(keystore: &Keystore) -> Result<BTreeMap<XOnlyPublicKey, String>, Sp
     Ok(out)
 }
 
+/// The ABI of script path `name` and the indices of its leaves; refused when the contract has
+/// no such path, or when the path has `prove` statements (never signed).
+fn script_path<'a>(
+    contract: &'a Contract,
+    name: &str,
+) -> Result<(&'a AbiPath, Vec<usize>), SpendError> {
+    let Some(abi_path) = contract.artifact.path(name) else {
+        return Err(SpendError::UnknownPath {
+            path: name.to_string(),
+            available: available_paths(contract),
+        });
+    };
+    if abi_path.proves > 0 {
+        return Err(SpendError::Refused(vec![unprovable(
+            abi_path,
+            &contract.artifact.files,
+        )]));
+    }
+    let indices = contract
+        .artifact
+        .taproot
+        .paths
+        .iter()
+        .find(|p| p.name == abi_path.name)
+        .map(|p| p.leaves.clone())
+        .ok_or_else(|| internal(format!("path `{}` has no leaves", abi_path.name)))?;
+    Ok((abi_path, indices))
+}
+
 /// The unsigned one-input, one-output transaction.
 fn unsigned_tx(
     coin: &Coin,
@@ -655,20 +692,20 @@ fn unsigned_tx(
     }
 }
 
-/// The fee for a transaction with `witness` (dummy or final), and the resulting output value;
-/// refuses dust and coins that do not pay the fee.
+/// The fee for a transaction whose one witness serializes to `witness_bytes` (a dummy, the
+/// final one, or a worst case), and the resulting output value; refuses dust and coins that
+/// do not pay the fee.
 fn fee_and_value(
     coin: &Coin,
     request: &SpendRequest,
     sequence: Sequence,
     lock_time: LockTime,
-    witness: &Witness,
+    witness_bytes: usize,
 ) -> Result<(Amount, Amount, u64), SpendError> {
-    let mut tx = unsigned_tx(coin, request, sequence, lock_time, coin.txout.value);
-    if let Some(input) = tx.input.first_mut() {
-        input.witness = witness.clone();
-    }
-    let vsize = tx.weight().to_vbytes_ceil();
+    let tx = unsigned_tx(coin, request, sequence, lock_time, coin.txout.value);
+    // BIP141: the base size counts four times, the marker, the flag and the witness once.
+    let weight = 4 * tx.base_size() as u64 + 2 + witness_bytes as u64;
+    let vsize = weight.div_ceil(4);
     let fee = request
         .fee_rate
         .fee_vb(vsize)
@@ -784,37 +821,13 @@ fn prepare_script_path(
     keystore: &Keystore,
     request: &SpendRequest,
 ) -> Result<PreparedSpend, SpendError> {
-    let Some(abi_path) = contract
-        .artifact
-        .abi
-        .paths
-        .iter()
-        .find(|p| p.name == request.path)
-    else {
-        return Err(SpendError::UnknownPath {
-            path: request.path.clone(),
-            available: available_paths(contract),
-        });
-    };
-    if abi_path.proves > 0 {
-        return Err(SpendError::Refused(vec![unprovable(
-            abi_path,
-            &contract.artifact.files,
-        )]));
-    }
+    let (abi_path, indices) = script_path(contract, &request.path)?;
     let preimages = parse_args(abi_path, &request.args)?;
-    let indices = contract
-        .artifact
-        .taproot
-        .paths
-        .iter()
-        .find(|p| p.name == abi_path.name)
-        .map(|p| p.leaves.clone())
-        .ok_or_else(|| internal(format!("path `{}` has no leaves", abi_path.name)))?;
     let leaves = plan::load_leaves(contract, abi_path, &indices)?;
     let keys = held_keys(keystore)?;
     let assets = Assets {
         keys: &keys,
+        holder: plan::Holder::Keystore,
         preimages: &preimages,
         coin,
         chain,
@@ -839,8 +852,13 @@ fn prepare_script_path(
             dummy.size()
         )));
     }
-    let (fee, value, vsize) =
-        fee_and_value(coin, request, choice.sequence, choice.lock_time, &dummy)?;
+    let (fee, value, vsize) = fee_and_value(
+        coin,
+        request,
+        choice.sequence,
+        choice.lock_time,
+        dummy.size(),
+    )?;
     let mut tx = unsigned_tx(coin, request, choice.sequence, choice.lock_time, value);
     let msg = sign::script_sighash(&tx, &coin.txout, leaf.leaf_hash)?;
     let signer_names: Vec<(XOnlyPublicKey, String)> = choice
@@ -1046,7 +1064,7 @@ fn prepare_key_path(
     let lock_time = plan::default_lock_time(chain);
     let mut dummy = Witness::new();
     dummy.push([0u8; 64]);
-    let (fee, value, vsize) = fee_and_value(coin, request, sequence, lock_time, &dummy)?;
+    let (fee, value, vsize) = fee_and_value(coin, request, sequence, lock_time, dummy.size())?;
     let mut tx = unsigned_tx(coin, request, sequence, lock_time, value);
     let msg = sign::key_sighash(&tx, &coin.txout)?;
     let mut steps = vec![format!(

@@ -409,14 +409,26 @@ pub(crate) fn load_leaves(
 
 /// What the spender has: keys, preimages, and what the chain allows.
 pub(crate) struct Assets<'a> {
-    /// Keystore keys by x-only public key: the key name.
+    /// The keys that sign, by x-only public key: the key name.
     pub keys: &'a BTreeMap<XOnlyPublicKey, String>,
+    /// Where those keys are, for the refusals' words.
+    pub holder: Holder,
     /// 32-byte path arguments: (name, bytes).
     pub preimages: &'a [(String, [u8; 32])],
     /// The coin.
     pub coin: &'a Coin,
     /// The chain.
     pub chain: &'a ChainState,
+}
+
+/// Where the signing keys of [`Assets`] are: in the keystore (a spend signed here) or as
+/// signatures in a PSBT (a spend signed by several parties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// The keystore's keys.
+    Keystore,
+    /// The PSBT's signatures.
+    Psbt,
 }
 
 /// rust-miniscript's view of the assets for one candidate nSequence/nLockTime.
@@ -602,7 +614,7 @@ pub(crate) fn choose(
 }
 
 /// The keys of a leaf in script order, each once.
-fn leaf_keys(leaf: &Leaf) -> Vec<XOnlyPublicKey> {
+pub(crate) fn leaf_keys(leaf: &Leaf) -> Vec<XOnlyPublicKey> {
     let mut out: Vec<XOnlyPublicKey> = Vec::new();
     for atom in &leaf.atoms {
         let keys = match &atom.kind {
@@ -652,7 +664,14 @@ fn refusals(
                         continue;
                     }
                     let name = atom.names.first().map(String::as_str).unwrap_or("");
-                    format!("no key in the keystore for {}", key_label(name, k))
+                    match assets.holder {
+                        Holder::Keystore => {
+                            format!("no key in the keystore for {}", key_label(name, k))
+                        }
+                        Holder::Psbt => {
+                            format!("the PSBT has no signature of {}", key_label(name, k))
+                        }
+                    }
                 }
                 AtomKind::Multi { k, keys } => {
                     let held: Vec<&str> = keys
@@ -664,10 +683,15 @@ fn refusals(
                     if held.len() >= *k {
                         continue;
                     }
-                    let holds = if held.is_empty() {
-                        "the keystore holds none of them".to_string()
-                    } else {
-                        format!("the keystore holds only {}", held.join(", "))
+                    let holds = match (assets.holder, held.is_empty()) {
+                        (Holder::Keystore, true) => "the keystore holds none of them".to_string(),
+                        (Holder::Keystore, false) => {
+                            format!("the keystore holds only {}", held.join(", "))
+                        }
+                        (Holder::Psbt, true) => "the PSBT has no signature of any".to_string(),
+                        (Holder::Psbt, false) => {
+                            format!("the PSBT is signed only by {}", held.join(", "))
+                        }
                     };
                     format!("needs {k} of {}; {holds}", atom.names.join(", "))
                 }

@@ -17,9 +17,11 @@
 //! engine can satisfy assuming every key of the path signs.
 //!
 //! Trust: a PSBT comes from outside. Every function here first checks that its transaction
-//! spends exactly the contract's coin (outpoint, `witness_utxo` amount and script), that its
-//! leaf is one of the contract's leaves, with the contract's control block, and every
-//! signature it carries is verified before it is used. Signing and finalizing refuse a fee
+//! spends exactly the contract's coin (outpoint, `witness_utxo` amount and script), that every
+//! leaf it carries is one of the contract's leaves, with the contract's control block (an
+//! updater such as Bitcoin Core's `descriptorprocesspsbt` adds all of them; the spend's leaf
+//! is the one the signatures are for), and every signature it carries is verified before it
+//! is used. Signing and finalizing refuse a fee
 //! above the caller's limit. Only the key path is not supported here (MuSig2 across machines
 //! needs its own rounds).
 
@@ -327,19 +329,38 @@ fn check(contract: &Contract, psbt: &Psbt) -> Result<(Leaf, bitcoin::TxOut), Spe
             "its tap_internal_key is not the instance's internal key",
         ));
     }
-    let [(control_block, (script, version))] = input.tap_scripts.iter().collect::<Vec<_>>()[..]
-    else {
-        return Err(bad(format!(
-            "it has {} leaf scripts; a spend through a path has one",
-            input.tap_scripts.len()
-        )));
-    };
-    let Some(index) = contract.instance.leaves.iter().position(|l| {
-        l.script == *script
-            && l.control_block == *control_block
-            && *version == LeafVersion::TapScript
-    }) else {
-        return Err(bad("its leaf script is not one of the contract's leaves"));
+    // Every leaf script must be the contract's, with its control block. An updater (Bitcoin
+    // Core's descriptorprocesspsbt) adds every leaf of the descriptor; the spend's leaf is then
+    // the one the signatures are for.
+    let mut leaves = Vec::with_capacity(input.tap_scripts.len());
+    for (control_block, (script, version)) in &input.tap_scripts {
+        let Some(index) = contract.instance.leaves.iter().position(|l| {
+            l.script == *script
+                && l.control_block == *control_block
+                && *version == LeafVersion::TapScript
+        }) else {
+            return Err(bad("a leaf script is not one of the contract's leaves"));
+        };
+        leaves.push(index);
+    }
+    let signed: Vec<usize> = leaves
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let hash = contract.instance.leaves[i].leaf_hash;
+            input.tap_script_sigs.keys().any(|(_, h)| *h == hash)
+        })
+        .collect();
+    let index = match (leaves.as_slice(), signed.as_slice()) {
+        ([], _) => return Err(bad("it has no leaf script; a spend through a path has one")),
+        ([only], _) | (_, [only]) => *only,
+        (_, []) => {
+            return Err(bad(format!(
+                "it has {} leaf scripts and no signature to tell which one it spends",
+                leaves.len()
+            )))
+        }
+        _ => return Err(bad("it has signatures for several leaves")),
     };
     let path = &contract.instance.leaves[index].path;
     let (abi_path, _) = script_path(contract, path)?;

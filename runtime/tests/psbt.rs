@@ -70,6 +70,13 @@ fn a_claim_psbt_carries_what_an_independent_signer_needs_and_finishes() {
         input.sha256_preimages[&sha256::Hash::hash(&PREIMAGE)],
         PREIMAGE.to_vec()
     );
+    // The output goes back to the wallet, and says so.
+    let wallet = t.session().keystore().show("wallet").unwrap();
+    assert_eq!(psbt.outputs[0].tap_internal_key, Some(wallet.x_only()));
+    assert_eq!(
+        psbt.outputs[0].tap_key_origins[&wallet.x_only()].1 .0,
+        wallet.xpub.fingerprint()
+    );
     // Through base64 and back, as files carry it.
     let text = biscol_runtime::spend::psbt::to_base64(&psbt);
     let psbt = biscol_runtime::spend::psbt::from_bytes(text.as_bytes()).unwrap();

@@ -11,7 +11,8 @@
 //! them, and on the input `witness_utxo`, `tap_internal_key`, `tap_merkle_root`, the chosen
 //! leaf in `tap_scripts` (script and control block), `tap_key_origins` for each key of the leaf
 //! (the keystore's fingerprint for local keys, an empty origin for the others), and the
-//! preimages the path's arguments reveal (the PSBT hash fields). The fee is the request's rate
+//! preimages the path's arguments reveal (the PSBT hash fields); on the output, when it pays a
+//! keystore key's own address (the wallet), `tap_internal_key` and its origin. The fee is the request's rate
 //! times the size with the leaf's worst-case witness (from the artifact), so whoever signs,
 //! the finished transaction pays at least that rate. The leaf is the cheapest one the spend
 //! engine can satisfy assuming every key of the path signs.
@@ -157,6 +158,20 @@ pub fn create(
     for (_, hash) in &choice.revealed {
         if let Some((_, preimage)) = preimages.iter().find(|(_, p)| hash.matches(p)) {
             add_preimage(input, *hash, preimage);
+        }
+    }
+    // An output to a keystore key's own address (the wallet, `--to @NAME`): its taproot
+    // fields, so a signer can see it comes back to us.
+    let secp = bitcoin::secp256k1::SECP256K1;
+    for (key, name) in &held {
+        if bitcoin::ScriptBuf::new_p2tr(secp, *key, None) == request.destination {
+            let origin = (
+                keystore.show(name)?.xpub.fingerprint(),
+                DerivationPath::master(),
+            );
+            let output = &mut psbt.outputs[0];
+            output.tap_internal_key = Some(*key);
+            output.tap_key_origins.insert(*key, (Vec::new(), origin));
         }
     }
     sign(contract, &mut psbt, keystore, None)?;

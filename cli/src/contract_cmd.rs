@@ -49,13 +49,8 @@ pub struct DeployArgs {
 
 /// Runs `biscol deploy`.
 pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.artifact) {
-        Ok(t) => t,
-        Err(e) => {
-            return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
-        }
-    };
-    let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
+    let (text, pairs, mut session) = match open_with_artifact(state_dir, &args.artifact, &args.args)
+    {
         Ok(opened) => opened,
         Err(code) => return code,
     };
@@ -85,6 +80,20 @@ pub fn deploy(state_dir: &StateFolder, args: &DeployArgs) -> ExitCode {
         ),
         Err(e) => fail(&e, args.format),
     }
+}
+
+/// An artifact's text, the parsed `--arg`s and a session, as `deploy` and `watch` start.
+type Opened = (String, Vec<(String, String)>, Session);
+
+fn open_with_artifact(
+    state_dir: &StateFolder,
+    artifact: &std::path::Path,
+    args: &[String],
+) -> Result<Opened, ExitCode> {
+    let text = std::fs::read_to_string(artifact)
+        .map_err(|e| output::usage_error(&format!("cannot read `{}`: {e}", artifact.display())))?;
+    let (pairs, session) = session_args::open_with_args(state_dir, args)?;
+    Ok((text, pairs, session))
 }
 
 /// Prints what `deploy` or `watch` recorded: `verb` heads the human form, `unconfirmed` says
@@ -134,13 +143,8 @@ fn parse_outpoint(text: &str) -> Result<bitcoin::OutPoint, String> {
 
 /// Runs `biscol watch`.
 pub fn watch(state_dir: &StateFolder, args: &WatchArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.artifact) {
-        Ok(t) => t,
-        Err(e) => {
-            return output::usage_error(&format!("cannot read `{}`: {e}", args.artifact.display()))
-        }
-    };
-    let (pairs, mut session) = match session_args::open_with_args(state_dir, &args.args) {
+    let (text, pairs, mut session) = match open_with_artifact(state_dir, &args.artifact, &args.args)
+    {
         Ok(opened) => opened,
         Err(code) => return code,
     };

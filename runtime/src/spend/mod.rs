@@ -142,7 +142,7 @@ fn revealed_preimages(
     leaves: &[plan::Leaf],
     witness: &Witness,
 ) -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = Vec::new();
+    let mut found: Vec<(String, [u8; 32])> = Vec::new();
     for atom in leaves.iter().flat_map(|l| &l.atoms) {
         let AtomKind::Hash(hash) = atom.kind else {
             continue;
@@ -157,14 +157,27 @@ fn revealed_preimages(
                 .first()
                 .cloned()
                 .unwrap_or_else(|| hash.expected_hex());
-            found.push((format!("{param}_preimage"), hex::encode(preimage)));
+            found.push((param, preimage));
         }
     }
-    let bytes32_args: Vec<&AbiParam> = abi_path.args.iter().filter(|a| a.ty == "Bytes32").collect();
-    if let ([arg], [(_, value)]) = (bytes32_args.as_slice(), found.as_slice()) {
-        return vec![(arg.name.clone(), value.clone())];
+    preimage_args(abi_path, &found)
+}
+
+/// Preimages (hash parameter, bytes) as a spend's arguments: under the path's one `Bytes32`
+/// argument when it has exactly one and there is one preimage, otherwise as
+/// `<hash parameter>_preimage`; values in hex.
+pub(crate) fn preimage_args(
+    abi_path: &AbiPath,
+    preimages: &[(String, [u8; 32])],
+) -> Vec<(String, String)> {
+    let bytes32: Vec<&AbiParam> = abi_path.args.iter().filter(|a| a.ty == "Bytes32").collect();
+    if let ([arg], [(_, value)]) = (bytes32.as_slice(), preimages) {
+        return vec![(arg.name.clone(), hex::encode(value))];
     }
-    found
+    preimages
+        .iter()
+        .map(|(name, p)| (format!("{name}_preimage"), hex::encode(p)))
+        .collect()
 }
 
 /// The name a [`SpendRequest`] and the store give the key path.

@@ -37,8 +37,8 @@ use bitcoin::{Amount, FeeRate, Transaction, Witness};
 
 use super::plan::{self, AtomKind, HashAtom, Leaf};
 use super::{
-    fee_and_value, held_keys, internal, parse_args, script_path, sign as signing, unsigned_tx,
-    verify, ChainState, Coin, Contract, Refusal, SpendError, SpendRequest, KEY_PATH,
+    fee_and_value, held_keys, internal, parse_args, preimage_args, script_path, sign as signing,
+    unsigned_tx, verify, ChainState, Coin, Contract, Refusal, SpendError, SpendRequest, KEY_PATH,
 };
 use crate::keystore::Keystore;
 
@@ -188,16 +188,8 @@ pub fn sign(
     max_fee_rate: Option<FeeRate>,
 ) -> Result<Vec<String>, SpendError> {
     let (leaf, coin) = check(contract, psbt)?;
-    if let Some(limit) = max_fee_rate {
-        let (fee, worst_vsize) = fee_of(contract, psbt, &leaf, &coin)?;
-        let paid = fee.to_sat().div_ceil(worst_vsize.max(1));
-        if paid > limit.to_sat_per_vb_ceil() {
-            return Err(bad(format!(
-                "it pays {fee} in fees, {paid} sat/vB, above the limit of {} sat/vB",
-                limit.to_sat_per_vb_ceil()
-            )));
-        }
-    }
+    let (fee, worst_vsize) = fee_of(contract, psbt, &leaf, &coin)?;
+    within_limit(fee, worst_vsize, max_fee_rate)?;
     let msg = signing::script_sighash(&psbt.unsigned_tx, &coin, leaf.leaf_hash)?;
     let held = held_keys(keystore)?;
     let signers: Vec<(XOnlyPublicKey, String)> = plan::leaf_keys(&leaf)
@@ -276,14 +268,7 @@ pub fn finalize(
 ) -> Result<Finalized, SpendError> {
     let (leaf, txout) = check_coin(contract, psbt, coin)?;
     let (fee, worst_vsize) = fee_of(contract, psbt, &leaf, &txout)?;
-    if let Some(limit) = max_fee_rate {
-        if fee.to_sat().div_ceil(worst_vsize.max(1)) > limit.to_sat_per_vb_ceil() {
-            return Err(bad(format!(
-                "it pays {fee} in fees, above the limit of {} sat/vB",
-                limit.to_sat_per_vb_ceil()
-            )));
-        }
-    }
+    within_limit(fee, worst_vsize, max_fee_rate)?;
     let sigs = verified_signatures(psbt, &leaf, &txout)?;
     let preimages = psbt_preimages(psbt, &leaf);
     let Some(stack) = satisfied(&leaf, &sigs, &preimages, psbt) else {
@@ -306,7 +291,8 @@ pub fn finalize(
             "the witness makes {vsize} vB, above the compiler's worst case of {worst_vsize}"
         )));
     }
-    let args = named_args(contract, &leaf, &preimages);
+    let (abi_path, _) = script_path(contract, &contract.instance.leaves[leaf.index].path)?;
+    let args = preimage_args(abi_path, &preimages);
     Ok(Finalized {
         path: contract.instance.leaves[leaf.index].path.clone(),
         tx,
@@ -424,6 +410,21 @@ fn fee_of(
     let weight =
         4 * psbt.unsigned_tx.base_size() as u64 + 2 + worst_witness(contract, leaf)? as u64;
     Ok((fee, weight.div_ceil(4)))
+}
+
+/// Refuses a fee whose rate, at the worst-case size, is above `limit`.
+fn within_limit(fee: Amount, worst_vsize: u64, limit: Option<FeeRate>) -> Result<(), SpendError> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let paid = fee.to_sat().div_ceil(worst_vsize.max(1));
+    if paid > limit.to_sat_per_vb_ceil() {
+        return Err(bad(format!(
+            "it pays {fee} in fees, {paid} sat/vB, above the limit of {} sat/vB",
+            limit.to_sat_per_vb_ceil()
+        )));
+    }
+    Ok(())
 }
 
 /// The leaf's worst-case witness size in bytes, from the artifact.
@@ -591,34 +592,6 @@ fn key_names(leaf: &Leaf) -> BTreeMap<XOnlyPublicKey, String> {
         }
     }
     out
-}
-
-/// The preimages as the path's arguments: the path's one `Bytes32` argument when there is one
-/// preimage, else `<hash parameter>_preimage` (as [`Contract::read_spend`] names them).
-fn named_args(
-    contract: &Contract,
-    leaf: &Leaf,
-    preimages: &[(String, [u8; 32])],
-) -> Vec<(String, String)> {
-    let path = &contract.instance.leaves[leaf.index].path;
-    let bytes32: Vec<&str> = contract
-        .artifact
-        .path(path)
-        .map(|p| {
-            p.args
-                .iter()
-                .filter(|a| a.ty == "Bytes32")
-                .map(|a| a.name.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    if let ([arg], [(_, value)]) = (bytes32.as_slice(), preimages) {
-        return vec![(arg.to_string(), hex::encode(value))];
-    }
-    preimages
-        .iter()
-        .map(|(name, p)| (format!("{name}_preimage"), hex::encode(p)))
-        .collect()
 }
 
 /// A PSBT as text: base64 of its BIP174 serialization, as Bitcoin Core writes it.

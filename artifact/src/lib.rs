@@ -16,7 +16,7 @@
 //!   and NUMS internal keys; [`tree`]: the Huffman tree and the BIP341 output;
 //! - [`value`]: the one argument value type; [`instantiate`]: binding and deriving;
 //!   [`instance`]: the typed result and its JSON form;
-//! - [`finding`]: typed findings with stable codes;
+//! - [`finding`]: typed findings with stable codes; [`fees`]: what each spend path costs;
 //! - [`units`]: the lock-time threshold, compact sizes, amounts, durations and dates;
 //! - [`redact`]: argument text for messages, with private keys described, never shown.
 //!
@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod commitments;
+pub mod fees;
 pub mod finding;
 pub mod format;
 pub mod instance;

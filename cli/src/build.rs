@@ -21,6 +21,8 @@ pub enum Emit {
     Descriptor,
     /// The script tree as text; with `-o FILE.svg`, also as an SVG picture.
     Tree,
+    /// What each spend path costs, as a table (`biscol fees` also writes it as JSON).
+    Fees,
 }
 
 /// Arguments of `biscol build`.
@@ -35,6 +37,9 @@ pub struct BuildArgs {
     /// Print this stage instead of writing artifacts.
     #[arg(long, value_enum)]
     pub emit: Option<Emit>,
+    /// With `--emit fees`: a fee rate in sat/vB (repeatable; default 1, 2, 10 and 50).
+    #[arg(long = "fee-rate", value_parser = crate::session_args::parse_fee_rate)]
+    pub fee_rates: Vec<bitcoin::FeeRate>,
     /// Output format of diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -158,6 +163,15 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                     println!("    @{i} = {key}");
                 }
             }
+        }
+        Some(Emit::Fees) => {
+            let rates = crate::fees_cmd::rates(&args.fee_rates);
+            let all: Vec<_> = contracts
+                .filter_map(|c| c.artifact.as_ref())
+                .map(|a| biscol_artifact::fees::costs(a, &rates))
+                .collect();
+            // Like the other stages, a table; `biscol fees --format json` gives it as JSON.
+            crate::fees_cmd::print(&all, Format::Human);
         }
         Some(Emit::Tree) => {
             let mut svgs = Vec::new();

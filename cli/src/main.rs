@@ -15,6 +15,7 @@ mod check;
 mod contract_cmd;
 mod debug_verify;
 mod explain;
+mod fees_cmd;
 mod fmt;
 mod instantiate;
 mod lsp_cmd;
@@ -72,6 +73,12 @@ enum Command {
     /// `instantiate` make the same check. Exit code 0 when it holds, 2 with the first field
     /// that differs when it does not.
     Verify(verify::VerifyArgs),
+    /// What each spend path of an artifact costs: worst-case and expected witness size, the
+    /// vsize of a one-input, one-output spend, and its fee at each `--fee-rate`.
+    ///
+    /// Also the cheapest and the dearest path and the key path for comparison. The same table
+    /// comes from `biscol build --emit fees`.
+    Fees(fees_cmd::FeesArgs),
     /// Print the long explanation of a diagnostic code, with a wrong and a right example.
     ///
     /// For example `biscol explain E0020`. `biscol explain --list` lists every code.
@@ -218,6 +225,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Instantiate(args) => instantiate::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Fees(args) => fees_cmd::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp => lsp_cmd::run(),
         Command::Init(args) => chain_cmd::init(&args, state),

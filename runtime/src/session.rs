@@ -637,21 +637,28 @@ impl Session {
     /// inputs' previous outputs. A spend whose inputs the chain cannot show (a Bitcoin Core
     /// node without `-txindex`) is reported as progress and looked at again next time.
     fn record_outside_spends(&mut self) -> Result<(), SessionError> {
-        let deployed: Vec<String> = self
-            .store
-            .instances()?
-            .into_iter()
-            .filter(|s| s.status == InstanceStatus::Deployed)
-            .map(|s| s.id)
-            .collect();
-        for id in deployed {
-            let record = self.instance(&id)?;
-            let outpoint = OutPoint::new(record.funding_txid, record.funding_vout);
-            let created_at = record.height.unwrap_or(0);
+        // Every command comes here: only the coins are read, a record only for a spend found.
+        for (id, outpoint, created_at) in self.store.deployed_coins()? {
             let Some(spending) = self.chain.backend().spending_tx(&outpoint, created_at)? else {
                 continue;
             };
+            let record = self.instance(&id)?;
             let txid = spending.tx.compute_txid();
+            // The backend names the input; it is checked, not trusted.
+            let Some(input) = spending
+                .tx
+                .input
+                .get(spending.input)
+                .filter(|i| i.previous_output == outpoint)
+            else {
+                return Err(ChainError::Corrupt {
+                    detail: format!(
+                        "the chain says input {} of {txid} spends {outpoint}, and it does not",
+                        spending.input
+                    ),
+                }
+                .into());
+            };
             let Some(fee) = self.fee_paid(&spending.tx, Some((outpoint, record.amount)))? else {
                 (self.progress)(&format!(
                     "{id} was spent by {txid}, whose inputs the chain does not show (does the node \
@@ -659,7 +666,7 @@ impl Session {
                 ));
                 continue;
             };
-            let read = self.read_spend(&record, &spending.tx.input[spending.input].witness);
+            let read = self.read_spend(&record, &input.witness);
             let revealing: String = read
                 .revealed
                 .iter()
@@ -1326,15 +1333,8 @@ impl Session {
         artifact_json: &str,
         args: &[(String, String)],
     ) -> Result<Commitments, SessionError> {
-        let artifact = Artifact::from_json(artifact_json)?;
-        self.verify(&artifact)?;
-        let args = self.resolve_args(args)?;
-        let instance = artifact.instantiate(&args, self.options.network)?;
-        Ok(Commitments::of(
-            &instance,
-            &artifact.taproot.key_path,
-            &args,
-        ))
+        let (contract, args) = self.derive(artifact_json, args)?;
+        Ok(WatchTarget::of(&contract, args).commitments(&contract))
     }
 
     /// Runs the session's [`ArtifactVerifier`], if it has one.

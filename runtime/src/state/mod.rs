@@ -47,7 +47,7 @@ mod write;
 use std::path::{Path, PathBuf};
 
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::{Amount, Network, ScriptBuf, Txid};
+use bitcoin::{Amount, Network, OutPoint, ScriptBuf, Txid};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub use checkpoint::{
@@ -195,6 +195,26 @@ impl Store {
              FROM instances ORDER BY num",
             [],
             summary_from,
+        )
+    }
+
+    /// The `deployed` instances' coins, in the order recorded: (id, funding outpoint, the
+    /// height that confirmed it), for reconciliation to ask the chain who spent them.
+    pub fn deployed_coins(&self) -> Result<Vec<(String, OutPoint, u32)>, StateError> {
+        query_all(
+            &self.conn,
+            "listing deployed coins",
+            "SELECT id, funding_txid, funding_vout, height FROM instances
+             WHERE status = ?1 ORDER BY num",
+            [InstanceStatus::Deployed],
+            |r| {
+                let outpoint = OutPoint::new(
+                    parse_txid(&col::<String>(r, 1)?)?,
+                    from_i64(col(r, 2)?, "an output index")?,
+                );
+                let height = opt_height(col(r, 3)?)?.unwrap_or(0);
+                Ok((col(r, 0)?, outpoint, height))
+            },
         )
     }
 
